@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers import service
+from app.customers.models import Customer
+from app.customers.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    CustomerCreate,
+    CustomerRead,
+    CustomerUpdate,
+    VerifyCallerIn,
+    VerifyCallerOut,
+)
+from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authenticate, require_roles
+from app.kit.deps import get_now, get_settings
+from app.kit.errors import Forbidden, problem_responses
+from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.kit.routing import TransactionalRoute
+from app.kit.session import get_session
+from app.settings import Settings
+
+router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
+CustomerId = Path(max_length=40, description="`cus_…`")
+
+
+@router.post(
+    "/customers",
+    status_code=201,
+    response_model=CustomerRead,
+    tags=["customers"],
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_customer(
+    body: CustomerCreate,
+    _: Principal = Depends(require_roles(Role.admin, Role.cr_agent)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> CustomerRead:
+    """Create a customer (and its empty credit wallet)."""
+    return service.to_read(await service.create_customer(session, body, now))
+
+
+@router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
+async def list_customers(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    email: str | None = None,
+    external_ref: str | None = None,
+    _: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
+    session: AsyncSession = Depends(get_session),
+) -> Page[CustomerRead]:
+    """List customers, oldest first, optionally by e-mail or external reference."""
+    stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
+    position = decode_cursor(cursor, "after")
+    if position is not None:
+        stmt = stmt.where(Customer.id > position["after"])
+    if email is not None:
+        stmt = stmt.where(Customer.email == email)
+    if external_ref is not None:
+        stmt = stmt.where(Customer.external_ref == external_ref)
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        data=[service.to_read(c) for c in rows],
+        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
+    )
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response_model=CustomerRead,
+    tags=["customers"],
+    responses=problem_responses(401, 403, 404),
+)
+async def get_customer(
+    customer_id: str = CustomerId,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> CustomerRead:
+    """Read a customer. A customer key reads only its own."""
+    principal.check_customer(customer_id)
+    return service.to_read(await service.get_customer(session, customer_id))
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response_model=CustomerRead,
+    tags=["customers"],
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update_customer(
+    body: CustomerUpdate,
+    customer_id: str = CustomerId,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> CustomerRead:
+    """Change a customer. A customer key may change only its own `auto_accept_transfers`."""
+    principal.check_customer(customer_id)
+    if principal.is_customer:
+        if set(body.model_fields_set) - {"auto_accept_transfers"}:
+            raise Forbidden("A customer may change only `auto_accept_transfers`.")
+    else:
+        principal.require(*STAFF)
+    customer = await service.get_customer(session, customer_id, lock=True)
+    return service.to_read(await service.update_customer(session, customer, body, now))
+
+
+@router.post(
+    "/customers/{customer_id}/verify-caller",
+    response_model=VerifyCallerOut,
+    tags=["customers"],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def verify_caller(
+    body: VerifyCallerIn,
+    customer_id: str = CustomerId,
+    _: Principal = Depends(require_roles(Role.cr_agent, Role.engineer, Role.admin)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+    settings: Settings = Depends(get_settings),
+) -> VerifyCallerOut:
+    """Check a phone caller's code word (attempts are limited per customer)."""
+    verified = await service.verify_caller(
+        session,
+        customer_id,
+        body.code_word,
+        now=now,
+        max_attempts=settings.verify_max_attempts,
+        lockout=timedelta(minutes=settings.verify_lockout_minutes),
+    )
+    return VerifyCallerOut(verified=verified)
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    tags=["api keys"],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def create_api_key(
+    body: ApiKeyCreate,
+    _: Principal = Depends(require_roles(Role.admin)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> ApiKeyCreated:
+    """Issue an API key. The secret is in this response only."""
+    key, secret = await service.create_api_key(
+        session, role=body.role, name=body.name, customer_id=body.customer_id, now=now
+    )
+    return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyRead], tags=["api keys"])
+async def list_api_keys(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    _: Principal = Depends(require_roles(Role.admin)),
+    session: AsyncSession = Depends(get_session),
+) -> Page[ApiKeyRead]:
+    """List API keys (never their secrets)."""
+    stmt = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
+    position = decode_cursor(cursor, "after")
+    if position is not None:
+        stmt = stmt.where(ApiKey.id > position["after"])
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        data=[ApiKeyRead.model_validate(k) for k in rows],
+        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
+    )
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyRead,
+    tags=["api keys"],
+    responses=problem_responses(401, 403, 404),
+)
+async def revoke_api_key(
+    key_id: str = Path(max_length=40),
+    _: Principal = Depends(require_roles(Role.admin)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> ApiKeyRead:
+    """Revoke an API key; it stops working at once. Revoking twice changes nothing."""
+    key = await service.get_api_key(session, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = now
+        await session.flush()
+    return ApiKeyRead.model_validate(key)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.kit.auth import Role
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    partner: bool = False
+    auto_accept_transfers: bool = False
+    code_word: str | None = Field(default=None, min_length=4, max_length=200)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CustomerUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    partner: bool | None = None
+    auto_accept_transfers: bool | None = None
+    code_word: str | None = Field(default=None, min_length=4, max_length=200)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CustomerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    email: str
+    partner: bool
+    auto_accept_transfers: bool
+    external_ref: str | None
+    has_code_word: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class VerifyCallerIn(Strict):
+    code_word: str = Field(min_length=1, max_length=200)
+
+
+class VerifyCallerOut(BaseModel):
+    verified: bool
+
+
+class ApiKeyCreate(Strict):
+    role: Role
+    name: str = Field(min_length=1, max_length=200)
+    customer_id: str | None = Field(default=None, max_length=40)
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    role: Role
+    name: str
+    customer_id: str | None
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret. Shown only in this response; store it now.")

@@ -1,0 +1,128 @@
+"""API keys → Principal. Keys are high-entropy secrets; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from fastapi import Depends, Request
+from sqlalchemy import ForeignKey, String, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.kit.db import Base
+from app.kit.errors import Forbidden, NotFound, Unauthenticated
+from app.kit.session import get_session
+from app.kit.types import UTCDateTime
+
+KEY_PREFIX = "cdk_"
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    finance = "finance"
+    cr_agent = "cr_agent"
+    engineer = "engineer"
+    integration = "integration"
+    customer = "customer"
+
+
+# People who work tickets; finance and integration are back-office machines and people.
+STAFF = frozenset({Role.admin, Role.cr_agent, Role.engineer})
+BACK_OFFICE = frozenset({Role.finance, Role.integration})
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("customers.id"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    role: Role
+    customer_id: str | None
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role is Role.customer
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"The {self.role.value} role may not do this.")
+
+    def check_customer(self, customer_id: str) -> None:
+        """A customer key sees only its own customer; anything else does not exist for it."""
+        if self.is_customer and self.customer_id != customer_id:
+            raise NotFound("No such customer.")
+
+
+def generate_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "Send an API key as `Authorization: Bearer <key>`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key = (
+        await session.execute(select(ApiKey).where(ApiKey.secret_hash == hash_secret(token)))
+    ).scalar_one_or_none()
+    if key is None or key.revoked_at is not None:
+        raise Unauthenticated(
+            "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    now = request.app.state.clock.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        # Recorded once a minute at most: a hot key must not serialise on its own row.
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id)
+            .where(
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION)
+            )
+            .values(last_used_at=now)
+        )
+    principal = Principal(key_id=key.id, role=Role(key.role), customer_id=key.customer_id)
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    """Dependency: the caller must hold one of `roles`."""
+
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        principal.require(*roles)
+        return principal
+
+    return dependency

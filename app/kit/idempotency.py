@@ -1,0 +1,139 @@
+"""`Idempotency-Key`: the key, a hash of the request and the response, stored in the same
+transaction as the effect. A retry replays; a concurrent duplicate waits for the first one
+(Postgres blocks on the key's unique index) and replays its answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, String, Text, delete, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from starlette.responses import Response
+
+from app.kit.db import Base, is_postgres
+from app.kit.errors import AppError, Conflict, ValidationFailed
+from app.kit.types import UTCDateTime
+
+MAX_KEY_LENGTH = 255
+IN_FLIGHT_WAIT = "10s"  # how long a duplicate waits for the first request to finish
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+def validate_key(key: str) -> str:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed(f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} printable characters.")
+    return key
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """Equal for the same JSON whatever its whitespace or key order."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def replay(record: IdempotencyRecord) -> Response:
+    return Response(
+        content=record.response_body or "",
+        status_code=record.status_code or 200,
+        media_type=record.media_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    retention: timedelta,
+) -> IdempotencyRecord | Response:
+    """Reserve `key` for this request, or return the stored response to replay."""
+    found = await _load(session, scope, key)
+    if found is not None and found.created_at < now - retention:
+        await session.delete(found)
+        await session.flush()
+        found = None
+    if found is None:
+        record = IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, created_at=now)
+        try:
+            async with session.begin_nested():
+                if is_postgres(session):
+                    await session.execute(text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'"))
+                session.add(record)
+                await session.flush()
+            if is_postgres(session):
+                await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+            return record
+        except IntegrityError:
+            found = await _load(session, scope, key)
+        except DBAPIError as exc:
+            if _is_lock_timeout(exc):
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry later.",
+                    code="idempotency_in_progress",
+                ) from exc
+            raise
+        if found is None:  # the first attempt rolled back meanwhile
+            raise Conflict(
+                "A request with this Idempotency-Key was being processed; retry it.",
+                code="idempotency_in_progress",
+            )
+    if found.request_hash != fingerprint:
+        raise AppError(
+            "This Idempotency-Key was already used with a different request.",
+            code="idempotency_key_reused",
+            status=422,
+        )
+    if found.status_code is None:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed.",
+            code="idempotency_in_progress",
+        )
+    return replay(found)
+
+
+async def remember(session: AsyncSession, record: IdempotencyRecord, response: Response) -> None:
+    record.status_code = response.status_code
+    record.media_type = response.media_type
+    record.response_body = bytes(response.body).decode()
+    await session.flush()
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime, retention: timedelta) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - retention)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _load(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord | None:
+    stmt = (
+        select(IdempotencyRecord)
+        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _is_lock_timeout(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "55P03" or "lock timeout" in str(exc).lower()

@@ -1,0 +1,177 @@
+"""The composition root: create_app() wires settings, database, clock, routers, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from starlette.responses import JSONResponse, Response
+
+from app import tasks
+from app.customers import service as customers_service
+from app.customers.endpoints import router as customers_router
+from app.kit.clock import Clock
+from app.kit.db import Database
+from app.kit.errors import AppError, install_error_handlers, problem
+from app.kit.observability import (
+    BodyLimitMiddleware,
+    Metrics,
+    RequestContextMiddleware,
+    configure_logging,
+)
+from app.settings import Settings
+from credits.endpoints import router as credits_router
+
+logger = logging.getLogger("creditdesk")
+
+FEATURE_ROUTERS = [customers_router, credits_router]
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+        )
+        app.state.db = db
+        await _register_bootstrap_key(db, app.state.clock, settings)
+        background = None
+        if settings.periodic_tasks_enabled:
+            background = asyncio.create_task(tasks.run_periodically(db, app.state.clock, settings))
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
+            await db.dispose()
+
+    app = FastAPI(
+        title="CreditDesk",
+        version="1.0.0",
+        summary="Prepaid support credits and a two-line support desk.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or Clock()
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    _install_database_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    _add_operational_routes(app, settings, metrics)
+    for router in FEATURE_ROUTERS:
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+async def _register_bootstrap_key(db: Database, clock: Clock, settings: Settings) -> None:
+    if settings.bootstrap_admin_key is None:
+        return
+    try:
+        async with db.unit_of_work() as session:
+            if await customers_service.ensure_bootstrap_key(
+                session, settings.bootstrap_admin_key.get_secret_value(), clock.now()
+            ):
+                logger.info("registered the bootstrap admin key")
+    except IntegrityError:
+        pass  # another worker registered it at the same moment
+
+
+def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "database down"}})
+    async def readyz(request: Request) -> Response:
+        """Readiness: 200 when the database answers, 503 otherwise."""
+        try:
+            await asyncio.wait_for(request.app.state.db.ping(), timeout=5)
+        except Exception:
+            logger.warning("readiness check failed", exc_info=True)
+            return problem(503, "service_unavailable", "The database does not answer.")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=True)
+    async def prometheus_metrics(request: Request) -> Response:
+        """Prometheus metrics of this worker process."""
+        if settings.metrics_token is not None:
+            expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+            if request.headers.get("authorization") != expected:
+                raise AppError("A metrics token is required.", code="unauthenticated", status=401)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _install_database_error_handlers(app: FastAPI) -> None:
+    async def conflict(_request: Request, _exc: Exception) -> Response:
+        return problem(409, "conflict", "The request collided with a concurrent change; retry it.")
+
+    async def unavailable(_request: Request, exc: Exception) -> Response:
+        if (
+            isinstance(exc, DBAPIError)
+            and not exc.connection_invalidated
+            and not isinstance(exc, OperationalError)
+        ):
+            logger.error("database error", exc_info=exc)
+            return problem(
+                500, "internal_error", "An unexpected error occurred; it has been logged."
+            )
+        logger.warning("database unavailable", exc_info=exc)
+        return problem(
+            503,
+            "service_unavailable",
+            "The database is unavailable; retry shortly.",
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(IntegrityError, conflict)
+    app.add_exception_handler(DBAPIError, unavailable)
+    app.add_exception_handler(OSError, unavailable)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = {
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+        },
+        "required": ["type", "title", "status", "detail", "code"],
+    }
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    schema["security"] = [{"bearer": []}]
+    app.openapi_schema = schema
+    return schema
+
+
+def configure_from_env() -> FastAPI:
+    """uvicorn factory used by `creditdesk serve`."""
+    settings = Settings()
+    configure_logging(settings.log_level, json_format=settings.log_json)
+    return create_app(settings)

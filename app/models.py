@@ -1,0 +1,19 @@
+"""Every ORM model, imported once so that Alembic and the drift test see the whole schema."""
+
+from app.customers.models import Customer
+from app.kit.auth import ApiKey
+from app.kit.db import Base
+from app.kit.idempotency import IdempotencyRecord
+from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Customer",
+    "IdempotencyRecord",
+    "JournalLine",
+    "JournalTransaction",
+    "Lot",
+    "SpendRecord",
+    "Wallet",
+]

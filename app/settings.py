@@ -1,0 +1,119 @@
+"""One Settings object, read from the environment (prefix CREDITDESK_) or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo", "test"}
+)
+
+
+class PackSpec(BaseModel):
+    """One entry of the credit-pack catalogue."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    credits: int = Field(gt=0, le=10_000)
+    price: int = Field(ge=0, description="integer minor units (cents)")
+    valid_days: int | None = Field(default=None, gt=0)
+
+
+DEFAULT_PACKS = [
+    PackSpec(code="single", credits=1, price=3000),
+    PackSpec(code="five", credits=5, price=10000),
+    PackSpec(code="thirty", credits=30, price=30000),
+]
+
+DEFAULT_MEANINGLESS_SUBJECTS = [
+    "help", "help me", "question", "urgent", "problem", "issue", "support", "hello", "hi",
+    "error", "bug", "please help", "asap", "no subject", "request", "important",
+    "вопрос", "проблема", "помогите", "помощь", "срочно", "ошибка", "здравствуйте",
+    "привет", "без темы", "обращение", "заявка", "важно",
+]  # fmt: skip
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. See README, "Configuration"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CREDITDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./creditdesk.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_echo: bool = False
+
+    bootstrap_admin_key: SecretStr | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    metrics_token: SecretStr | None = None
+    idempotency_retention_hours: int = Field(default=48, ge=24)
+    periodic_interval_seconds: float = Field(default=60.0, gt=0)
+    periodic_tasks_enabled: bool = True
+
+    verify_max_attempts: int = Field(default=5, ge=1)
+    verify_lockout_minutes: int = Field(default=15, ge=1)
+
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    packs: list[PackSpec] = Field(default_factory=lambda: list(DEFAULT_PACKS))
+    reward_threshold_cents: int = Field(default=10_000, gt=0)
+
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+
+    duplicate_window_minutes: int = Field(default=10, ge=0)
+    reopen_window_days: int = Field(default=14, ge=0)
+    subject_min_length: int = Field(default=5, ge=1)
+    subject_max_length: int = Field(default=200, ge=10)
+    body_max_length: int = Field(default=50_000, ge=100)
+    meaningless_subjects: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MEANINGLESS_SUBJECTS)
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        for name in ("bootstrap_admin_key", "stripe_secret_key", "stripe_webhook_secret"):
+            value: SecretStr | None = getattr(self, name)
+            if value is not None and _is_placeholder(value.get_secret_value()):
+                problems.append(f"CREDITDESK_{name.upper()} holds a placeholder value")
+        if self.stripe_secret_key is None:
+            problems.append(
+                "the offline payment provider is refused in production: "
+                "set CREDITDESK_STRIPE_SECRET_KEY"
+            )
+        elif self.stripe_webhook_secret is None:
+            problems.append("CREDITDESK_STRIPE_WEBHOOK_SECRET is required in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _unique_pack_codes(self) -> Settings:
+        codes = [p.code for p in self.packs]
+        if len(codes) != len(set(codes)):
+            raise ValueError("pack codes must be unique")
+        return self
+
+    @cached_property
+    def payment_provider(self) -> Literal["stripe", "offline"]:
+        return "offline" if self.stripe_secret_key is None else "stripe"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return lowered in PLACEHOLDER_SECRETS or "placeholder" in lowered or "changeme" in lowered

@@ -1,0 +1,99 @@
+"""Read side: balances and statements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.errors import NotFound
+from app.kit.pagination import Page, decode_cursor, encode_cursor
+from credits.models import JournalTransaction, Lot, Wallet
+from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead
+from credits.service import consumption_order
+
+
+async def balance(
+    session: AsyncSession, customer_id: str, *, now: datetime, currency: str, threshold: int
+) -> BalanceRead:
+    wallet = await session.get(Wallet, customer_id)
+    if wallet is None:
+        raise NotFound("No such customer.")
+    lots = list(
+        (
+            await session.execute(
+                select(Lot)
+                .where(Lot.customer_id == customer_id, (Lot.remaining > 0) | (Lot.frozen > 0))
+                .order_by(*consumption_order())
+            )
+        ).scalars()
+    )
+    # Lots that lapsed since the last expiry sweep are not spendable: the next charge or
+    # sweep writes them off, and the balance shown here already leaves them out.
+    lapsed = sum(l.remaining for l in lots if l.expires_at is not None and l.expires_at <= now)
+    return BalanceRead(
+        customer_id=customer_id,
+        available=wallet.available - lapsed,
+        frozen=wallet.frozen,
+        lots=[
+            LotRead(
+                id=l.id,
+                source=l.source,
+                credits=l.credits,
+                remaining=l.remaining,
+                frozen=l.frozen,
+                unit_value=Money(amount=l.unit_value, currency=l.currency),
+                expires_at=l.expires_at,
+                created_at=l.created_at,
+            )
+            for l in lots
+            if l.frozen > 0 or l.expires_at is None or l.expires_at > now
+        ],
+        spend=SpendRead(
+            total=Money(amount=wallet.spend_total, currency=currency),
+            rewarded_credits=wallet.rewarded_credits,
+            next_reward_at=Money(
+                amount=(wallet.rewarded_credits + 1) * threshold, currency=currency
+            ),
+        ),
+    )
+
+
+async def entries(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> Page[EntryRead]:
+    """The customer's statement, newest first."""
+    if await session.get(Wallet, customer_id) is None:
+        raise NotFound("No such customer.")
+    stmt = (
+        select(JournalTransaction)
+        .where(JournalTransaction.customer_id == customer_id)
+        .order_by(JournalTransaction.seq.desc())
+        .limit(limit + 1)
+    )
+    position = decode_cursor(cursor, "before")
+    if position is not None:
+        stmt = stmt.where(JournalTransaction.seq < int(position["before"]))
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        data=[entry_read(t) for t in rows],
+        next_cursor=encode_cursor({"before": rows[-1].seq}) if more else None,
+    )
+
+
+def entry_read(txn: JournalTransaction) -> EntryRead:
+    return EntryRead(
+        id=txn.id,
+        created_at=txn.posted_at,
+        kind=txn.kind,
+        credits=txn.credits,
+        balance_after=txn.balance_after or 0,
+        lot_id=txn.lot_id,
+        ticket_id=txn.ticket_id,
+        purchase_id=txn.purchase_id,
+        reason=txn.reason,
+        memo=txn.memo,
+    )

@@ -1,0 +1,257 @@
+"""Shared fixtures. Every database test runs twice: on SQLite (a copy of a migrated
+template file) and on PostgreSQL (a database made for this run, truncated between tests).
+
+PostgreSQL: CREDITDESK_TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres,
+used only to create and drop the run's database). With CI=true (or
+CREDITDESK_TEST_REQUIRE_POSTGRES=1) an unreachable server fails the run instead of skipping,
+and the run fails if no PostgreSQL test passed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.kit import migrations
+from app.kit.auth import Role
+from app.kit.clock import FrozenClock
+from app.kit.db import Database
+from app.main import create_app
+from app.settings import Settings
+from credits.reconcile import reconcile
+
+PG_ADMIN_URL = os.environ.get(
+    "CREDITDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = (
+    os.environ.get("CI", "").lower() == "true"
+    or os.environ.get("CREDITDESK_TEST_REQUIRE_POSTGRES") == "1"
+)
+ENGINES = ["sqlite", "postgresql"]
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url)
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_reason() -> str | None:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except Exception as exc:
+        return f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} does not answer: {exc}"
+    return None
+
+
+@dataclass
+class PgStats:
+    passed: int = 0
+    failed: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+PG_STATS = PgStats()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "[postgresql" not in report.nodeid and "postgres" not in report.keywords:
+        return
+    if report.when == "call" and report.passed:
+        PG_STATS.passed += 1
+    elif report.failed:
+        PG_STATS.failed += 1
+    elif report.skipped and report.when == "setup":
+        PG_STATS.skipped.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(
+        f"PostgreSQL tests: {PG_STATS.passed} passed, {PG_STATS.failed} failed, "
+        f"{len(PG_STATS.skipped)} skipped"
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if REQUIRE_POSTGRES and PG_STATS.passed == 0 and session.testscollected:
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    reason = _postgres_reason()
+    if reason is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (CI=true): {reason}", pytrace=False)
+        pytest.skip(reason)
+    name = f"creditdesk_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    migrations.upgrade(url)
+    yield url
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+TABLES_SQL = """
+SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables
+WHERE schemaname = 'public' AND tablename <> 'alembic_version'
+"""
+
+
+async def _truncate_pg(url: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        tables = await conn.fetchval(TABLES_SQL)
+        if tables:
+            await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        url: str = request.getfixturevalue("pg_database")
+        asyncio.run(_truncate_pg(url))
+        return url
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "creditdesk.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def engine_name(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test",
+        database_url=database_url,
+        database_pool_size=20,
+        periodic_tasks_enabled=False,
+        log_json=False,
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """A database handle for service-level tests; the ledger must reconcile afterwards."""
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    try:
+        yield database
+        await assert_reconciles(database)
+    finally:
+        await database.dispose()
+
+
+async def assert_reconciles(database: Database) -> None:
+    async with database.unit_of_work() as session:
+        report = await reconcile(session)
+    assert report.ok, report.render()
+
+
+@dataclass
+class Api:
+    """An HTTP client on the app (ASGI transport), with helpers to mint keys and customers."""
+
+    client: httpx.AsyncClient
+    app: Any
+    clock: FrozenClock
+    admin: dict[str, str]
+
+    @property
+    def db(self) -> Database:
+        database: Database = self.app.state.db
+        return database
+
+    async def key(self, role: Role | str, customer_id: str | None = None) -> dict[str, str]:
+        from app.customers import service
+
+        async with self.db.unit_of_work() as session:
+            _, secret = await service.create_api_key(
+                session, role=Role(role), name=f"test {role}", customer_id=customer_id,
+                now=self.clock.now(),
+            )  # fmt: skip
+        return {"Authorization": f"Bearer {secret}"}
+
+    async def customer(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Acme Hosting", "email": "ops@acme.example", **fields}
+        response = await self.client.post("/v1/customers", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def grant(self, customer_id: str, credits: int) -> None:
+        response = await self.client.post(
+            f"/v1/customers/{customer_id}/adjustments",
+            json={"credits": credits, "reason": "test grant"},
+            headers=self.admin,
+        )
+        assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+async def api(settings: Settings, clock: FrozenClock) -> AsyncIterator[Api]:
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            api = Api(client=client, app=app, clock=clock, admin={})
+            api.admin = await api.key(Role.admin)
+            yield api
+        await assert_reconciles(app.state.db)
+
+
+@pytest.fixture
+def run_sql(database_url: str):  # type: ignore[no-untyped-def]
+    """Raw SQL on a separate connection (to corrupt data on purpose, or to look)."""
+
+    async def run(sql: str, **params: Any) -> list[Any]:
+        database = Database(database_url, pool_size=1)
+        try:
+            async with database.engine.begin() as conn:
+                result = await conn.execute(text(sql), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await database.dispose()
+
+    return run
