@@ -182,5 +182,16 @@ def expire() -> None:
     click.echo(f"expired {expired} credit(s)")
 
 
+def _register_feature_commands() -> None:
+    from app.desk.cli import COMMANDS as desk_commands
+    from billing.cli import COMMANDS as billing_commands
+    from billing.exports.cli import COMMANDS as export_commands
+
+    for command in [*billing_commands, *export_commands, *desk_commands]:
+        main.add_command(command)
+
+
+_register_feature_commands()
+
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from app import tasks
 from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
+from app.desk.endpoints import router as desk_router
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
@@ -27,11 +28,14 @@ from app.kit.observability import (
     configure_logging,
 )
 from app.settings import Settings
+from billing import runtime as billing_runtime
+from billing.endpoints import router as billing_router
+from billing.exports.endpoints import router as exports_router
 from credits.endpoints import router as credits_router
 
 logger = logging.getLogger("creditdesk")
 
-FEATURE_ROUTERS = [customers_router, credits_router]
+FEATURE_ROUTERS = [customers_router, credits_router, billing_router, desk_router, exports_router]
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -51,7 +55,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if settings.periodic_tasks_enabled:
             background = asyncio.create_task(tasks.run_periodically(db, app.state.clock, settings))
         try:
-            yield
+            async with billing_runtime.lifespan(app, settings):
+                yield
         finally:
             if background is not None:
                 background.cancel()

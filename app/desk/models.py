@@ -1,0 +1,1 @@
+"""ORM models of this feature (imported by app.models)."""
