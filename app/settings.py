@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     packs: list[PackSpec] = Field(default_factory=lambda: list(DEFAULT_PACKS))
     reward_threshold_cents: int = Field(default=10_000, gt=0)
+    export_max_days: int = Field(default=400, ge=1, description="longest finance-export period")
 
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
