@@ -1,7 +1,283 @@
+"""Tickets over HTTP: thin handlers; the rules live in app.desk.service."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
 
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.desk import service
+from app.desk.models import Line, Status
+from app.desk.schemas import (
+    BugConfirmationCreate,
+    MergeCreate,
+    MessageCreate,
+    MessageRead,
+    OutOfScopeCreate,
+    StatusChange,
+    TicketCreate,
+    TicketRead,
+    TransferCreate,
+)
+from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
+from app.kit.deps import get_now, get_settings
+from app.kit.errors import NotFound, ValidationFailed, problem_responses
+from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
+from app.kit.session import get_session
+from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["tickets"])
+TicketId = Path(max_length=40, description="`tkt_…`")
+
+# Who may do what (api.md): people who work tickets write; back office may read.
+SUBMITTERS = (Role.customer, Role.cr_agent, Role.admin, Role.integration)
+READERS = (Role.customer, *STAFF, *BACK_OFFICE)
+WRITERS = (Role.customer, *STAFF)
+TRANSFERRERS = (Role.cr_agent, Role.engineer, Role.admin)
+CONSENTERS = (Role.customer, Role.admin)
+ENGINEERS = (Role.engineer, Role.admin)
+
+
+@router.post(
+    "/tickets",
+    status_code=201,
+    response_model=TicketRead,
+    responses=problem_responses(401, 402, 403, 404, 409, 422),
+)
+async def submit_ticket(
+    body: TicketCreate,
+    principal: Principal = Depends(require_roles(*SUBMITTERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Submit a ticket; on the technical line it costs 1 credit, charged in the same
+    transaction (402 `insufficient_credits` with the packs when there is none)."""
+    if principal.is_customer:
+        assert principal.customer_id is not None
+        principal.check_customer(body.customer_id or principal.customer_id)
+        customer_id = principal.customer_id
+    elif body.customer_id is None:
+        raise ValidationFailed("Staff must name the customer: `customer_id`.", field="customer_id")
+    else:
+        customer_id = body.customer_id
+    ticket = await service.submit_ticket(
+        session, body, customer_id=customer_id, author=principal, settings=settings, now=now
+    )
+    return await service.read(session, ticket)
+
+
+@router.get("/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 422))
+async def list_tickets(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    customer_id: str | None = None,
+    line: Line | None = None,
+    status: Status | None = None,
+    principal: Principal = Depends(require_roles(*READERS)),
+    session: AsyncSession = Depends(get_session),
+) -> Page[TicketRead]:
+    """List tickets, newest first, by customer, line and status. A customer key lists its
+    own only."""
+    if principal.is_customer:
+        if customer_id is not None and customer_id != principal.customer_id:
+            raise NotFound("No such customer.")
+        customer_id = principal.customer_id
+    return await service.list_tickets(
+        session, limit=limit, cursor=cursor, customer_id=customer_id, line=line, status=status
+    )
+
+
+@router.get(
+    "/tickets/{ticket_id}", response_model=TicketRead, responses=problem_responses(401, 403, 404)
+)
+async def get_ticket(
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*READERS)),
+    session: AsyncSession = Depends(get_session),
+) -> TicketRead:
+    """Read a ticket and its charge."""
+    return await service.read(session, await service.load(session, ticket_id, principal))
+
+
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    status_code=201,
+    response_model=MessageRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def add_message(
+    body: MessageCreate,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*WRITERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> MessageRead:
+    """Add a message (free) or, for staff, an internal note customers never see."""
+    message = await service.add_message(
+        session, ticket_id, body=body.body, internal=body.internal, author=principal,
+        settings=settings, now=now,
+    )  # fmt: skip
+    return MessageRead.model_validate(message)
+
+
+@router.get(
+    "/tickets/{ticket_id}/messages",
+    response_model=Page[MessageRead],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_messages(
+    ticket_id: str = TicketId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    principal: Principal = Depends(require_roles(*READERS)),
+    session: AsyncSession = Depends(get_session),
+) -> Page[MessageRead]:
+    """The ticket's messages, oldest first (customers do not see internal notes)."""
+    return await service.list_messages(
+        session, ticket_id, principal=principal, limit=limit, cursor=cursor
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/transfer",
+    response_model=TicketRead,
+    responses=problem_responses(401, 402, 403, 404, 409, 422),
+)
+async def transfer(
+    body: TransferCreate,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*TRANSFERRERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Move a ticket between lines. To technical it awaits the customer's consent (partners
+    and auto-accepting customers are charged at once); back to customer relations it is
+    refunded."""
+    ticket = await service.transfer(
+        session, ticket_id, body.to_line, principal=principal, settings=settings, now=now
+    )
+    return await service.read(session, ticket)
+
+
+async def _answer(
+    ticket_id: str, accept: bool, principal: Principal, session: AsyncSession,
+    settings: Settings, now: datetime,
+) -> TicketRead:  # fmt: skip
+    ticket = await service.answer_transfer(
+        session, ticket_id, accept=accept, principal=principal, settings=settings, now=now
+    )
+    return await service.read(session, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/transfer/accept",
+    response_model=TicketRead,
+    responses=problem_responses(401, 402, 403, 404, 409),
+)
+async def accept_transfer(
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*CONSENTERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Consent to a transfer to technical support: 1 credit is charged (402 if none)."""
+    return await _answer(ticket_id, True, principal, session, settings, now)
+
+
+@router.post(
+    "/tickets/{ticket_id}/transfer/decline",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def decline_transfer(
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*CONSENTERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Refuse a transfer: the ticket stays on the free line, nothing is charged."""
+    return await _answer(ticket_id, False, principal, session, settings, now)
+
+
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def merge(
+    body: MergeCreate,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*STAFF)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Close a duplicate into another ticket of the same customer; its credit is refunded
+    and its messages move there."""
+    ticket = await service.merge(session, ticket_id, body.into, principal=principal, now=now)
+    return await service.read(session, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/out-of-scope",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def out_of_scope(
+    body: OutOfScopeCreate,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*ENGINEERS)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Not a technical-support matter: refunded and moved back to the free line."""
+    ticket = await service.mark_out_of_scope(
+        session, ticket_id, body.reason, principal=principal, now=now
+    )
+    return await service.read(session, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/bug-confirmation",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def confirm_bug(
+    body: BugConfirmationCreate,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*ENGINEERS)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Confirm a product bug: the ticket's credit is refunded, once."""
+    ticket = await service.confirm_bug(
+        session, ticket_id, body.bug_reference, principal=principal, now=now
+    )
+    return await service.read(session, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/status",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def change_status(
+    body: StatusChange,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*WRITERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Change the status (409 `invalid_transition` when the machine forbids it). A
+    customer may reopen a resolved ticket within the window, or close one."""
+    ticket = await service.change_status(
+        session, ticket_id, body.status, principal=principal, settings=settings, now=now
+    )
+    return await service.read(session, ticket)

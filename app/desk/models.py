@@ -1,1 +1,108 @@
-"""ORM models of this feature (imported by app.models)."""
+"""ORM models of the desk: tickets, their messages and their charges (imported by app.models).
+
+The schema is created by alembic/versions/0003_desk.py; the two must match exactly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.kit.db import Base
+from app.kit.types import BigIntPK, UTCDateTime
+
+# On PostgreSQL ticket numbers come from this sequence (created by the migration, owned by
+# tickets.number); on SQLite every transaction holds the write lock, so max + 1 is safe.
+TICKET_NUMBER_SEQUENCE = "ticket_number_seq"
+
+
+class Line(StrEnum):
+    customer_relations = "customer_relations"
+    technical = "technical"
+
+
+class Status(StrEnum):
+    open = "open"
+    awaiting_approval = "awaiting_approval"
+    in_progress = "in_progress"
+    waiting_on_customer = "waiting_on_customer"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class ChargeReason(StrEnum):
+    ticket = "ticket"
+    partner = "partner"
+
+
+class RefundReason(StrEnum):
+    misrouted = "misrouted"
+    out_of_scope = "out_of_scope"
+    merged = "merged"
+    product_bug = "product_bug"
+
+
+class Ticket(Base):
+    """One problem of one customer. Its row is the lock every charge or refund takes."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_customer_content", "customer_id", "content_hash", "created_at"),
+        Index("ix_tickets_line_status", "line", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"), index=True)
+    line: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[int] = mapped_column(Integer)
+    product: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bug_reference: Mapped[str | None] = mapped_column(String(255))
+    merged_into: Mapped[str | None] = mapped_column(String(40), ForeignKey("tickets.id"))
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TicketMessage(Base):
+    """A message on a ticket; `internal` notes are for staff only."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (Index("ix_ticket_messages_ticket_seq", "ticket_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    ticket_id: Mapped[str] = mapped_column(String(40), ForeignKey("tickets.id"))
+    author_role: Mapped[str] = mapped_column(String(20))
+    author_key_id: Mapped[str | None] = mapped_column(String(40))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TicketCharge(Base):
+    """What a ticket cost when it reached the technical line. `transaction_id` is the
+    ledger's charge (none for partners' 0-credit charges); a refund is recorded here and
+    in the ledger, at most once per charge."""
+
+    __tablename__ = "ticket_charges"
+    __table_args__ = (Index("ix_ticket_charges_ticket_seq", "ticket_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(40), ForeignKey("tickets.id"))
+    credits: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))
+    transaction_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refund_reason: Mapped[str | None] = mapped_column(String(20))
+    refund_reference: Mapped[str | None] = mapped_column(String(255))
+    refund_transaction_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,114 @@
+"""All SQL of the desk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.desk.models import TICKET_NUMBER_SEQUENCE, Ticket, TicketCharge, TicketMessage
+from app.kit.db import is_postgres
+
+
+async def next_number(session: AsyncSession) -> int:
+    """Unique and increasing under concurrency: a sequence on PostgreSQL; on SQLite the
+    transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
+    if is_postgres(session):
+        value = await session.scalar(text(f"SELECT nextval('{TICKET_NUMBER_SEQUENCE}')"))
+    else:
+        value = await session.scalar(select(func.coalesce(func.max(Ticket.number), 0) + 1))
+    return int(value or 1)
+
+
+async def get_ticket(session: AsyncSession, ticket_id: str, *, lock: bool = False) -> Ticket | None:
+    stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_duplicate(
+    session: AsyncSession, customer_id: str, content_hash: str, since: datetime
+) -> Ticket | None:
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.customer_id == customer_id,
+            Ticket.content_hash == content_hash,
+            Ticket.created_at >= since,
+        )
+        .order_by(Ticket.number.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def current_charge(session: AsyncSession, ticket_id: str) -> TicketCharge | None:
+    stmt = (
+        select(TicketCharge)
+        .where(TicketCharge.ticket_id == ticket_id)
+        .order_by(TicketCharge.seq.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def current_charges(session: AsyncSession, ticket_ids: list[str]) -> dict[str, TicketCharge]:
+    if not ticket_ids:
+        return {}
+    stmt = (
+        select(TicketCharge)
+        .where(TicketCharge.ticket_id.in_(ticket_ids))
+        .order_by(TicketCharge.seq)
+    )
+    return {c.ticket_id: c for c in (await session.execute(stmt)).scalars()}
+
+
+async def list_tickets(
+    session: AsyncSession,
+    *,
+    limit: int,
+    before: int | None,
+    customer_id: str | None,
+    line: str | None,
+    status: str | None,
+) -> list[Ticket]:
+    """Newest first; one row more than `limit`, to tell whether another page follows."""
+    stmt = select(Ticket).order_by(Ticket.number.desc()).limit(limit + 1)
+    if before is not None:
+        stmt = stmt.where(Ticket.number < before)
+    if customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == customer_id)
+    if line is not None:
+        stmt = stmt.where(Ticket.line == line)
+    if status is not None:
+        stmt = stmt.where(Ticket.status == status)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_messages(
+    session: AsyncSession, ticket_id: str, *, limit: int, after: int | None, internal: bool
+) -> list[TicketMessage]:
+    """Oldest first; one row more than `limit`. Without `internal`, notes are left out."""
+    stmt = (
+        select(TicketMessage)
+        .where(TicketMessage.ticket_id == ticket_id)
+        .order_by(TicketMessage.seq)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        stmt = stmt.where(TicketMessage.seq > after)
+    if not internal:
+        stmt = stmt.where(TicketMessage.internal.is_(False))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def move_messages(session: AsyncSession, from_ticket: str, to_ticket: str) -> None:
+    await session.execute(
+        update(TicketMessage)
+        .where(TicketMessage.ticket_id == from_ticket)
+        .values(ticket_id=to_ticket)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,102 @@
+"""Request and response bodies of the desk. Limits that are configurable (subject and body
+lengths, meaningless subjects) are checked by the service against the settings; the hard
+caps here only keep absurd input out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.desk.models import Line, Status
+
+HARD_TEXT_CAP = 1_000_000
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(
+        default=None, max_length=40, description="`cus_…`; staff only (a customer key: own)"
+    )
+    line: Line
+    subject: str = Field(max_length=HARD_TEXT_CAP)
+    body: str = Field(max_length=HARD_TEXT_CAP)
+    product: str | None = Field(default=None, max_length=100)
+    severity: int = Field(default=3, ge=1, le=4, description="1 = system down … 4 = question")
+
+
+class ChargeRead(BaseModel):
+    credits: int
+    reason: str = Field(description="`ticket` or `partner` (0 credits)")
+    refunded: bool
+    refund_reason: str | None = Field(
+        description="`misrouted`, `out_of_scope`, `merged` or `product_bug`"
+    )
+
+
+class TicketRead(BaseModel):
+    id: str
+    number: int
+    customer_id: str
+    line: Line
+    status: Status
+    severity: int
+    product: str | None
+    subject: str
+    body: str
+    bug_reference: str | None
+    merged_into: str | None
+    created_at: datetime
+    updated_at: datetime
+    charge: ChargeRead | None = Field(
+        description="null while the ticket has never been on the technical line"
+    )
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(max_length=HARD_TEXT_CAP)
+    internal: bool = Field(default=False, description="staff-only note; customers never see it")
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    ticket_id: str
+    author_role: str
+    internal: bool
+    body: str
+    created_at: datetime
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_line: Line
+
+
+class MergeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: str = Field(min_length=1, max_length=40, description="`tkt_…` of the surviving ticket")
+
+
+class OutOfScopeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class BugConfirmationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    bug_reference: str = Field(min_length=1, max_length=255)
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status

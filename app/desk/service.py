@@ -1,0 +1,569 @@
+"""The desk's rules (policy.md §1): submission and its charge, messages, the status
+machine, transfers with consent, merges, out-of-scope and bug refunds.
+
+Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE` on
+PostgreSQL; SQLite transactions hold the write lock), then the ledger locks the wallet.
+A submission locks the customer's wallet before looking for a duplicate. The order is
+always ticket(s) in id order, then wallet, so nothing deadlocks; and a charge's refund is
+decided under the ticket lock, so it happens at most once whatever races."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers import service as customers
+from app.desk import repository as repo
+from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
+from app.desk.models import (
+    ChargeReason,
+    Line,
+    RefundReason,
+    Status,
+    Ticket,
+    TicketCharge,
+    TicketMessage,
+)
+from app.desk.schemas import ChargeRead, MessageRead, TicketCreate, TicketRead
+from app.kit.auth import Principal
+from app.kit.errors import Forbidden, NotFound, ValidationFailed
+from app.kit.ids import new_id
+from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.settings import Settings
+from credits import service as ledger
+from credits.errors import InsufficientCredits
+
+# ---------------------------------------------------------------- validation
+
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+def normalise_subject(subject: str) -> str:
+    """Case, punctuation and spacing do not matter: "HELP!!" is "help"."""
+    return " ".join(_NOT_WORDS.sub(" ", subject.casefold()).split())
+
+
+def validate_submission(subject: str, body: str, settings: Settings) -> tuple[str, str]:
+    """The stripped subject and body, or a typed 422 saying what to fix."""
+    subject, body = subject.strip(), body.strip()
+    meaningless = {normalise_subject(s) for s in settings.meaningless_subjects}
+    normalised = normalise_subject(subject)
+    if not normalised or normalised in meaningless:
+        raise SubjectNotSpecific(
+            f"The subject {subject!r} does not say what the problem is. Name it in a few "
+            "words (the product, what fails, the error), one problem per ticket.",
+            field="subject",
+        )
+    low, high = settings.subject_min_length, settings.subject_max_length
+    if not low <= len(subject) <= high:
+        raise ValidationFailed(
+            f"The subject must be {low}–{high} characters; it has {len(subject)}.",
+            field="subject",
+        )
+    if not body:
+        raise ValidationFailed("The body is required: describe the problem.", field="body")
+    if len(body) > settings.body_max_length:
+        raise ValidationFailed(
+            f"The body must be at most {settings.body_max_length} characters; it has {len(body)}.",
+            field="body",
+        )
+    return subject, body
+
+
+def content_hash(subject: str, body: str) -> str:
+    canonical = " ".join(subject.casefold().split()) + "\x00" + " ".join(body.split())
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": p.code,
+            "credits": p.credits,
+            "price": {"amount": p.price, "currency": settings.currency},
+            "valid_days": p.valid_days,
+        }
+        for p in settings.packs
+    ]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def charge_read(charge: TicketCharge | None) -> ChargeRead | None:
+    if charge is None:
+        return None
+    return ChargeRead(
+        credits=charge.credits,
+        reason=charge.reason,
+        refunded=charge.refunded_at is not None,
+        refund_reason=charge.refund_reason,
+    )
+
+
+def ticket_read(ticket: Ticket, charge: TicketCharge | None) -> TicketRead:
+    return TicketRead(
+        id=ticket.id,
+        number=ticket.number,
+        customer_id=ticket.customer_id,
+        line=Line(ticket.line),
+        status=Status(ticket.status),
+        severity=ticket.severity,
+        product=ticket.product,
+        subject=ticket.subject,
+        body=ticket.body,
+        bug_reference=ticket.bug_reference,
+        merged_into=ticket.merged_into,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        charge=charge_read(charge),
+    )
+
+
+async def read(session: AsyncSession, ticket: Ticket) -> TicketRead:
+    return ticket_read(ticket, await repo.current_charge(session, ticket.id))
+
+
+async def load(
+    session: AsyncSession, ticket_id: str, principal: Principal, *, lock: bool = False
+) -> Ticket:
+    """The ticket, if `principal` may see it: a customer key sees only its own."""
+    ticket = await repo.get_ticket(session, ticket_id, lock=lock)
+    if ticket is None or (principal.is_customer and ticket.customer_id != principal.customer_id):
+        raise NotFound("No such ticket.")
+    return ticket
+
+
+async def list_tickets(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    customer_id: str | None,
+    line: Line | None,
+    status: Status | None,
+) -> Page[TicketRead]:
+    position = decode_cursor(cursor, "before")
+    before = position["before"] if position else None
+    if before is not None and not isinstance(before, int):
+        raise ValidationFailed("The cursor is not one this API issued.")
+    rows = await repo.list_tickets(
+        session, limit=limit, before=before, customer_id=customer_id,
+        line=line.value if line else None, status=status.value if status else None,
+    )  # fmt: skip
+    more = len(rows) > limit
+    rows = rows[:limit]
+    charges = await repo.current_charges(session, [t.id for t in rows])
+    return Page(
+        data=[ticket_read(t, charges.get(t.id)) for t in rows],
+        next_cursor=encode_cursor({"before": rows[-1].number}) if more else None,
+    )
+
+
+# ---------------------------------------------------------------- submission
+
+
+async def submit_ticket(
+    session: AsyncSession,
+    data: TicketCreate,
+    *,
+    customer_id: str,
+    author: Principal,
+    settings: Settings,
+    now: datetime,
+) -> Ticket:
+    """Creates the ticket and, on the technical line, its charge: both or neither."""
+    subject, body = validate_submission(data.subject, data.body, settings)
+    customer = await customers.get_customer(session, customer_id)
+    # The wallet row is the customer's lock: two identical submissions cannot both pass
+    # the duplicate check, and the charge below takes the same lock anyway.
+    await ledger.lock_wallet(session, customer_id)
+    digest = content_hash(subject, body)
+    if settings.duplicate_window_minutes > 0:
+        since = now - timedelta(minutes=settings.duplicate_window_minutes)
+        existing = await repo.find_duplicate(session, customer_id, digest, since)
+        if existing is not None:
+            raise DuplicateTicket(
+                f"The same request was submitted as ticket #{existing.number} "
+                f"{settings.duplicate_window_minutes} minutes ago or less; nothing was charged "
+                "again. Add to that ticket instead.",
+                ticket_id=existing.id,
+                number=existing.number,
+            )
+    ticket = Ticket(
+        id=new_id("tkt"), number=await repo.next_number(session), customer_id=customer_id,
+        line=data.line.value, status=Status.open.value, severity=data.severity,
+        product=data.product, subject=subject, body=body, content_hash=digest,
+        created_by=author.key_id, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(ticket)
+    session.add(_message(ticket.id, author, body, internal=False, now=now))
+    await session.flush()
+    if data.line is Line.technical:
+        await _charge(session, ticket, customer.partner, author=author, settings=settings, now=now)
+    return ticket
+
+
+def _message(
+    ticket_id: str, author: Principal, body: str, *, internal: bool, now: datetime
+) -> TicketMessage:
+    return TicketMessage(
+        id=new_id("msg"), ticket_id=ticket_id, author_role=author.role.value,
+        author_key_id=author.key_id, internal=internal, body=body, created_at=now,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- charges and refunds
+
+
+async def _charge(
+    session: AsyncSession,
+    ticket: Ticket,
+    partner: bool,
+    *,
+    author: Principal,
+    settings: Settings,
+    now: datetime,
+) -> TicketCharge:
+    """1 credit through the ledger (402 with the pack catalogue when there is none), or a
+    0-credit record for a partner."""
+    if partner:
+        charge = TicketCharge(
+            ticket_id=ticket.id, credits=0, reason=ChargeReason.partner.value, created_at=now
+        )
+    else:
+        try:
+            posted = await ledger.charge(
+                session, ticket.customer_id, now=now, ticket_id=ticket.id,
+                ticket_number=ticket.number, reason="ticket", actor=author.key_id,
+            )  # fmt: skip
+        except InsufficientCredits as exc:
+            raise InsufficientCredits(
+                "A technical-support ticket costs 1 credit and the customer has none. "
+                "Buy a pack (see `packs`), or submit to the free customer_relations line "
+                "if this is about payment, renewal, activation or access.",
+                available=exc.extra.get("available", 0),
+                required=exc.extra.get("required", 1),
+                packs=packs_catalogue(settings),
+            ) from exc
+        charge = TicketCharge(
+            ticket_id=ticket.id,
+            credits=-posted.transaction.credits,
+            reason=ChargeReason.ticket.value,
+            transaction_id=posted.transaction.id,
+            created_at=now,
+        )
+    session.add(charge)
+    await session.flush()
+    return charge
+
+
+async def _refund(
+    session: AsyncSession,
+    ticket: Ticket,
+    reason: RefundReason,
+    *,
+    now: datetime,
+    actor: str,
+    reference: str | None = None,
+) -> bool:
+    """Refunds the ticket's current charge unless it already was. The caller holds the
+    ticket's lock, so the check and the refund cannot interleave with another refund."""
+    charge = await repo.current_charge(session, ticket.id)
+    if charge is None or charge.refunded_at is not None:
+        return False
+    if charge.transaction_id is not None:
+        posted = await ledger.refund_charge(
+            session, charge.transaction_id, reason=reason.value, now=now,
+            reference=reference, actor=actor,
+        )  # fmt: skip
+        charge.refund_transaction_id = posted.transaction.id
+    charge.refund_reason = reason.value
+    charge.refund_reference = reference
+    charge.refunded_at = now
+    await session.flush()
+    return True
+
+
+# ---------------------------------------------------------------- messages
+
+
+async def add_message(
+    session: AsyncSession,
+    ticket_id: str,
+    *,
+    body: str,
+    internal: bool,
+    author: Principal,
+    settings: Settings,
+    now: datetime,
+) -> TicketMessage:
+    """Messages are free. A customer's answer to a ticket waiting on them puts it back in
+    progress (the service-level clock restarts)."""
+    if internal and author.is_customer:
+        raise Forbidden("Customers cannot write internal notes.")
+    ticket = await load(session, ticket_id, author, lock=True)
+    text = body.strip()
+    if not text:
+        raise ValidationFailed("The message body is required.", field="body")
+    if len(text) > settings.body_max_length:
+        raise ValidationFailed(
+            f"A message must be at most {settings.body_max_length} characters.", field="body"
+        )
+    if ticket.status == Status.closed:
+        raise TicketClosed(f"Ticket #{ticket.number} is closed; a new problem needs a new ticket.")
+    message = _message(ticket.id, author, text, internal=internal, now=now)
+    session.add(message)
+    if author.is_customer and ticket.status == Status.waiting_on_customer:
+        ticket.status = Status.in_progress.value
+    ticket.updated_at = now
+    await session.flush()
+    return message
+
+
+async def list_messages(
+    session: AsyncSession, ticket_id: str, *, principal: Principal, limit: int, cursor: str | None
+) -> Page[MessageRead]:
+    ticket = await load(session, ticket_id, principal)
+    position = decode_cursor(cursor, "after")
+    after = position["after"] if position else None
+    if after is not None and not isinstance(after, int):
+        raise ValidationFailed("The cursor is not one this API issued.")
+    rows = await repo.list_messages(
+        session, ticket.id, limit=limit, after=after, internal=not principal.is_customer
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        data=[MessageRead.model_validate(m) for m in rows],
+        next_cursor=encode_cursor({"after": rows[-1].seq}) if more else None,
+    )
+
+
+# ---------------------------------------------------------------- status machine
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.open: frozenset(
+        {Status.in_progress, Status.waiting_on_customer, Status.resolved, Status.closed}
+    ),
+    Status.in_progress: frozenset(
+        {Status.open, Status.waiting_on_customer, Status.resolved, Status.closed}
+    ),
+    Status.waiting_on_customer: frozenset(
+        {Status.open, Status.in_progress, Status.resolved, Status.closed}
+    ),
+    Status.resolved: frozenset({Status.open, Status.closed}),  # open = reopen, in the window
+    Status.awaiting_approval: frozenset({Status.closed}),  # accept/decline are separate
+    Status.closed: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    detail: str
+
+
+def check_transition(
+    ticket: Ticket, target: Status, *, customer: bool, settings: Settings, now: datetime
+) -> Refused | None:
+    current = Status(ticket.status)
+    if customer and target not in (Status.open, Status.closed):
+        raise Forbidden("A customer may only reopen a resolved ticket or close a ticket.")
+    if current is Status.closed:
+        return Refused(f"Ticket #{ticket.number} is closed; a new problem needs a new ticket.")
+    if target not in TRANSITIONS[current]:
+        return Refused(f"A ticket cannot go from {current.value} to {target.value}.")
+    if current is Status.resolved and target is Status.open:
+        window = timedelta(days=settings.reopen_window_days)
+        if ticket.resolved_at is None or now > ticket.resolved_at + window:
+            return Refused(
+                f"Ticket #{ticket.number} was resolved more than "
+                f"{settings.reopen_window_days} days ago and cannot be reopened; "
+                "submit a new ticket."
+            )
+    return None
+
+
+async def change_status(
+    session: AsyncSession,
+    ticket_id: str,
+    target: Status,
+    *,
+    principal: Principal,
+    settings: Settings,
+    now: datetime,
+) -> Ticket:
+    ticket = await load(session, ticket_id, principal, lock=True)
+    refused = check_transition(
+        ticket, target, customer=principal.is_customer, settings=settings, now=now
+    )
+    if refused is not None:
+        raise InvalidTransition(refused.detail, status_from=ticket.status, status_to=target.value)
+    _set_status(ticket, target, now)
+    await session.flush()
+    return ticket
+
+
+def _set_status(ticket: Ticket, target: Status, now: datetime) -> None:
+    ticket.status = target.value
+    ticket.updated_at = now
+    if target is Status.resolved:
+        ticket.resolved_at = now
+    elif target is Status.open:
+        ticket.resolved_at = None
+    if target is Status.closed:
+        ticket.closed_at = now
+
+
+# ---------------------------------------------------------------- transfers
+
+
+def _refuse_closed(ticket: Ticket) -> None:
+    if ticket.status == Status.closed:
+        raise InvalidTransition(f"Ticket #{ticket.number} is closed.")
+
+
+async def transfer(
+    session: AsyncSession,
+    ticket_id: str,
+    to_line: Line,
+    *,
+    principal: Principal,
+    settings: Settings,
+    now: datetime,
+) -> Ticket:
+    """To technical: waits for the customer's consent, or charges at once (partners,
+    auto-accepting customers; 402 when there is no credit). Back to customer relations:
+    the charge is refunded (`misrouted`)."""
+    ticket = await load(session, ticket_id, principal, lock=True)
+    _refuse_closed(ticket)
+    if to_line is Line.technical:
+        await _transfer_to_technical(session, ticket, principal, settings, now)
+    elif ticket.status == Status.awaiting_approval:  # the pending transfer is called off
+        _set_status(ticket, Status.open, now)
+    elif ticket.line == Line.customer_relations:
+        raise InvalidTransition(f"Ticket #{ticket.number} is already on customer_relations.")
+    else:
+        await _refund(session, ticket, RefundReason.misrouted, now=now, actor=principal.key_id)
+        ticket.line = Line.customer_relations.value
+        ticket.updated_at = now
+    await session.flush()
+    return ticket
+
+
+async def _transfer_to_technical(
+    session: AsyncSession, ticket: Ticket, principal: Principal, settings: Settings, now: datetime
+) -> None:
+    if ticket.line == Line.technical:
+        raise InvalidTransition(f"Ticket #{ticket.number} is already on technical.")
+    if ticket.status == Status.awaiting_approval:
+        raise InvalidTransition(f"Ticket #{ticket.number} already awaits the customer's consent.")
+    customer = await customers.get_customer(session, ticket.customer_id)
+    if customer.partner or customer.auto_accept_transfers:
+        await _charge(
+            session, ticket, customer.partner, author=principal, settings=settings, now=now
+        )
+        ticket.line = Line.technical.value
+        _set_status(ticket, Status.open, now)
+    else:
+        _set_status(ticket, Status.awaiting_approval, now)
+
+
+async def answer_transfer(
+    session: AsyncSession,
+    ticket_id: str,
+    *,
+    accept: bool,
+    principal: Principal,
+    settings: Settings,
+    now: datetime,
+) -> Ticket:
+    """The customer's consent: accept charges 1 credit (402 and nothing changes when there
+    is none) and moves the ticket to technical; decline keeps it on the free line."""
+    ticket = await load(session, ticket_id, principal, lock=True)
+    if ticket.status != Status.awaiting_approval:
+        raise InvalidTransition(f"Ticket #{ticket.number} has no transfer awaiting consent.")
+    if accept:
+        customer = await customers.get_customer(session, ticket.customer_id)
+        await _charge(
+            session, ticket, customer.partner, author=principal, settings=settings, now=now
+        )
+        ticket.line = Line.technical.value
+    _set_status(ticket, Status.open, now)
+    await session.flush()
+    return ticket
+
+
+# ---------------------------------------------------------------- merge, scope, bugs
+
+
+async def merge(
+    session: AsyncSession, ticket_id: str, into_id: str, *, principal: Principal, now: datetime
+) -> Ticket:
+    """Closes a duplicate into another ticket of the same customer: its messages move
+    there and its charge is refunded (`merged`)."""
+    if ticket_id == into_id:
+        raise InvalidTransition("A ticket cannot be merged into itself.")
+    locked: dict[str, Ticket] = {}
+    for tid in sorted((ticket_id, into_id)):  # id order: two merges cannot deadlock
+        locked[tid] = await load(session, tid, principal, lock=True)
+    ticket, into = locked[ticket_id], locked[into_id]
+    if ticket.customer_id != into.customer_id:
+        raise InvalidTransition("Only tickets of the same customer can be merged.")
+    _refuse_closed(ticket)
+    if into.status == Status.closed:
+        raise InvalidTransition(f"Ticket #{into.number} is closed; merge into an open ticket.")
+    await _refund(
+        session, ticket, RefundReason.merged, now=now, actor=principal.key_id, reference=into.id
+    )
+    await repo.move_messages(session, ticket.id, into.id)
+    ticket.merged_into = into.id
+    _set_status(ticket, Status.closed, now)
+    into.updated_at = now
+    await session.flush()
+    return ticket
+
+
+async def mark_out_of_scope(
+    session: AsyncSession, ticket_id: str, reason: str, *, principal: Principal, now: datetime
+) -> Ticket:
+    """Not a technical-support matter: refunded (`out_of_scope`), back to the free line."""
+    ticket = await load(session, ticket_id, principal, lock=True)
+    _refuse_closed(ticket)
+    if ticket.line != Line.technical:
+        raise InvalidTransition(f"Ticket #{ticket.number} is not on the technical line.")
+    await _refund(
+        session, ticket, RefundReason.out_of_scope, now=now, actor=principal.key_id,
+        reference=reason[:255],
+    )  # fmt: skip
+    ticket.line = Line.customer_relations.value
+    ticket.updated_at = now
+    session.add(_message(ticket.id, principal, f"Out of scope: {reason}", internal=True, now=now))
+    await session.flush()
+    return ticket
+
+
+async def confirm_bug(
+    session: AsyncSession,
+    ticket_id: str,
+    bug_reference: str,
+    *,
+    principal: Principal,
+    now: datetime,
+) -> Ticket:
+    """A product bug: the ticket's charge is refunded (`product_bug`), once, however many
+    confirmations arrive; the reference is kept on the ticket."""
+    ticket = await load(session, ticket_id, principal, lock=True)
+    await _refund(
+        session, ticket, RefundReason.product_bug, now=now, actor=principal.key_id,
+        reference=bug_reference,
+    )  # fmt: skip
+    ticket.bug_reference = bug_reference
+    ticket.updated_at = now
+    await session.flush()
+    return ticket
