@@ -190,6 +190,7 @@ async def grant(
     dedupe_key: str | None = None,
     actor: str | None = None,
     wallet: Wallet | None = None,
+    kind: str = "grant",
 ) -> Posted:
     """A new lot of `credits` worth `amount` cents in all (0 for free credits)."""
     if credits <= 0 or amount < 0:
@@ -224,7 +225,7 @@ async def grant(
             customer_id, lot.id, amount, currency, debit=cash_account, credit=acc.DEFERRED
         )
     txn = await _post(
-        session, wallet, lines, kind="grant", reason=source, now=now, credits=credits,
+        session, wallet, lines, kind=kind, reason=source, now=now, credits=credits,
         lot_id=lot.id, purchase_id=purchase_id, reference=reference, memo=memo,
         dedupe_key=dedupe_key, actor=actor,
     )  # fmt: skip
@@ -330,7 +331,11 @@ async def refund_charge(
 ) -> Posted:
     """Gives a charge's credits back, each to the lot it came from (or, when that lot has
     expired, to a new lot of the same value and validity). At most once per charge:
-    AlreadyRefunded otherwise (and a unique index on `refund_of` backs this up)."""
+    AlreadyRefunded otherwise (and a unique index on `refund_of` backs this up).
+
+    A lot under dispute holds the credit it gets back (frozen with the rest). A lot whose
+    money already went back to the customer (revoked) takes the credit back and revokes it
+    at once: the customer is never refunded twice, in cash and in credits."""
     charge_txn = await get_transaction(session, charge_id)
     if charge_txn.kind != "charge" or charge_txn.customer_id is None:
         raise ValidationFailed("Only a charge can be refunded.")
@@ -340,30 +345,65 @@ async def refund_charge(
         raise AlreadyRefunded("This charge has already been refunded.", charge_id=charge_id)
     lines: list[Line] = []
     takes: list[Take] = []
+    before = wallet.available
     for lot_id, credits, value in await _charge_takes(session, charge_txn):
-        lot = await _lot(session, lot_id)
-        if lot.expires_at is not None and lot.expires_at <= now:
-            lot = _refund_lot(lot, credits, value, now)
-            session.add(lot)
-        else:
-            lot.remaining += credits
-            lot.value_remaining += value
-        wallet.available += credits
-        lines += _credit_move(
-            customer_id, lot.id, credits, debit=acc.available(customer_id), credit=acc.CONSUMED
+        lot = await _return_to_lot(
+            session, wallet, await _lot(session, lot_id), credits, value, now
         )
-        lines += _money_move(
-            customer_id, lot.id, value, lot.currency, debit=acc.REVENUE_SUPPORT, credit=acc.DEFERRED
-        )
-        takes.append(Take(lot.id, credits, value))
-    total = sum(t.credits for t in takes)
+        lines += lot.lines
+        takes.append(Take(lot.lot_id, credits, value))
     txn = await _post(
-        session, wallet, lines, kind="refund", reason=reason, now=now, credits=total,
+        session, wallet, lines, kind="refund", reason=reason, now=now,
+        credits=wallet.available - before,
         lot_id=takes[0].lot_id if len(takes) == 1 else None, ticket_id=charge_txn.ticket_id,
         ticket_number=charge_txn.ticket_number, reference=reference, memo=memo,
         refund_of=charge_id, actor=actor,
     )  # fmt: skip
     return Posted(txn, takes)
+
+
+@dataclass(slots=True)
+class _Returned:
+    lot_id: str
+    lines: list[Line]
+
+
+async def _return_to_lot(
+    session: AsyncSession, wallet: Wallet, lot: Lot, credits: int, value: int, now: datetime
+) -> _Returned:
+    """Gives `credits` worth `value` back to `lot` (or to its successor when it expired)."""
+    cid = wallet.customer_id
+    if await _revoked(session, lot.id):
+        lines = _credit_move(cid, lot.id, credits, debit=acc.REVOKED, credit=acc.CONSUMED)
+        lines += _money_move(
+            cid, lot.id, value, lot.currency, debit=acc.REVENUE_SUPPORT, credit=acc.REVENUE_REFUNDS
+        )
+        return _Returned(lot.id, lines)
+    if lot.expires_at is not None and lot.expires_at <= now:
+        lot = _refund_lot(lot, credits, value, now)  # empty: filled below
+        session.add(lot)
+    held = acc.available(cid)
+    if lot.frozen > 0:  # disputed: the credit joins the hold
+        lot.frozen += credits
+        wallet.frozen += credits
+        held = acc.frozen(cid)
+    else:
+        lot.remaining += credits
+        wallet.available += credits
+    lot.value_remaining += value
+    lines = _credit_move(cid, lot.id, credits, debit=held, credit=acc.CONSUMED)
+    lines += _money_move(
+        cid, lot.id, value, lot.currency, debit=acc.REVENUE_SUPPORT, credit=acc.DEFERRED
+    )
+    return _Returned(lot.id, lines)
+
+
+async def _revoked(session: AsyncSession, lot_id: str) -> bool:
+    """Whether the lot's money went back to the customer (a Stripe refund, a lost dispute)."""
+    stmt = select(JournalTransaction.seq).where(
+        JournalTransaction.kind == "revoke", JournalTransaction.lot_id == lot_id
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
 
 
 def _refund_lot(expired: Lot, credits: int, value: int, now: datetime) -> Lot:
@@ -372,10 +412,10 @@ def _refund_lot(expired: Lot, credits: int, value: int, now: datetime) -> Lot:
         customer_id=expired.customer_id,
         source="refund",
         credits=credits,
-        remaining=credits,
+        remaining=0,
         frozen=0,
         amount=value,
-        value_remaining=value,
+        value_remaining=0,
         unit_value=value // credits,
         currency=expired.currency,
         cash_account=expired.cash_account,
@@ -498,6 +538,7 @@ async def adjust(
         return await grant(
             session, customer_id, credits=credits, amount=0, currency=currency,
             source="adjustment", now=now, valid_days=valid_days, memo=reason, actor=actor,
+            kind="adjustment",
         )  # fmt: skip
     wallet = await lock_wallet(session, customer_id)
     lines: list[Line] = []
