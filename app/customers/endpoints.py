@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,7 @@ from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authentica
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
 from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-from app.kit.routing import TransactionalRoute
+from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 
@@ -149,11 +149,14 @@ async def verify_caller(
 )
 async def create_api_key(
     body: ApiKeyCreate,
+    request: Request,
     _: Principal = Depends(require_roles(Role.admin)),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyCreated:
     """Issue an API key. The secret is in this response only."""
+    # The secret is stored nowhere, not even for an idempotent replay (which answers null).
+    redact_from_idempotency_record(request, "key")
     key, secret = await service.create_api_key(
         session, role=body.role, name=body.name, customer_id=body.customer_id, now=now
     )

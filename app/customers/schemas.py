@@ -71,4 +71,7 @@ class ApiKeyRead(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyRead):
-    key: str = Field(description="The secret. Shown only in this response; store it now.")
+    key: str | None = Field(
+        description="The secret. Shown only in this response; store it now. Null in an "
+        "idempotent replay (`Idempotent-Replayed: true`): the secret is stored nowhere."
+    )

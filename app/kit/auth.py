@@ -88,6 +88,18 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+async def ensure_active_token(session: AsyncSession, token: str) -> None:
+    """Refuses an unknown or revoked key before anything is replayed to it."""
+    found = await session.execute(
+        select(ApiKey.revoked_at).where(ApiKey.secret_hash == hash_secret(token))
+    )
+    row = found.first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated(
+            "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
 async def authenticate(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:
     token = bearer_token(request)
     if token is None:

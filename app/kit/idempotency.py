@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, Text, delete, select, text
@@ -112,10 +113,24 @@ async def claim(
     return replay(found)
 
 
-async def remember(session: AsyncSession, record: IdempotencyRecord, response: Response) -> None:
+async def remember(
+    session: AsyncSession,
+    record: IdempotencyRecord,
+    response: Response,
+    *,
+    redact: Sequence[str] = (),
+) -> None:
+    """Stores the answer for replay; `redact` names top-level fields (secrets) stored as null."""
+    body = bytes(response.body).decode()
+    if redact:
+        document = json.loads(body)
+        for name in redact:
+            if name in document:
+                document[name] = None
+        body = json.dumps(document, separators=(",", ":"))
     record.status_code = response.status_code
     record.media_type = response.media_type
-    record.response_body = bytes(response.body).decode()
+    record.response_body = body
     await session.flush()
 
 

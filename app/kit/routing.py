@@ -1,8 +1,9 @@
 """Every API route runs in one database transaction, committed at this boundary.
 
-A response of 400 or more rolls the transaction back, so bad input changes nothing; a
-successful POST with an `Idempotency-Key` stores its response in the same transaction as
-its effect."""
+A response of 400 or more rolls the transaction back, so bad input changes nothing and
+does not consume its `Idempotency-Key`; a successful POST with an `Idempotency-Key` stores
+its response in the same transaction as its effect. The response is sent only after the
+commit succeeded."""
 
 from __future__ import annotations
 
@@ -13,13 +14,20 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
 from app.kit import idempotency
-from app.kit.auth import bearer_token
+from app.kit.auth import bearer_token, ensure_active_token
 from app.kit.db import Database
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def redact_from_idempotency_record(request: Request, *fields: str) -> None:
+    """Top-level response fields (secrets) that must never be stored for replay: a replay
+    answers them as `null`."""
+    request.state.idempotency_redact = fields
 
 
 class TransactionalRoute(APIRoute):
@@ -38,18 +46,7 @@ class TransactionalRoute(APIRoute):
                 try:
                     record = None
                     if key is not None:
-                        claimed = await idempotency.claim(
-                            session,
-                            scope=_scope(request),
-                            key=key,
-                            fingerprint=idempotency.request_fingerprint(
-                                request.method, request.url.path, await request.body()
-                            ),
-                            now=request.app.state.clock.now(),
-                            retention=timedelta(
-                                hours=request.app.state.settings.idempotency_retention_hours
-                            ),
-                        )
+                        claimed = await _claim(session, request, key)
                         if isinstance(claimed, Response):
                             await session.rollback()
                             return claimed
@@ -59,7 +56,8 @@ class TransactionalRoute(APIRoute):
                         await session.rollback()
                         return response
                     if record is not None:
-                        await idempotency.remember(session, record, response)
+                        redact = getattr(request.state, "idempotency_redact", ())
+                        await idempotency.remember(session, record, response, redact=redact)
                     await session.commit()
                     return response
                 except BaseException:
@@ -69,7 +67,24 @@ class TransactionalRoute(APIRoute):
         return run_in_transaction
 
 
-def _scope(request: Request) -> str:
+async def _claim(
+    session: AsyncSession, request: Request, key: str
+) -> idempotency.IdempotencyRecord | Response:
+    token = bearer_token(request)
+    if token is not None:
+        # A revoked key gets 401, never a replay of what it did while it was valid.
+        await ensure_active_token(session, token)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return await idempotency.claim(
+        session,
+        scope=_scope(token),
+        key=key,
+        fingerprint=idempotency.request_fingerprint(request.method, target, await request.body()),
+        now=request.app.state.clock.now(),
+        retention=timedelta(hours=request.app.state.settings.idempotency_retention_hours),
+    )
+
+
+def _scope(token: str | None) -> str:
     """Keys are per caller: the hash of the presented API key (or of its absence)."""
-    token = bearer_token(request) or ""
-    return hashlib.sha256(b"idem:" + token.encode()).hexdigest()
+    return hashlib.sha256(b"idem:" + (token or "").encode()).hexdigest()
