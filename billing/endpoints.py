@@ -1,7 +1,151 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from datetime import datetime
 
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import JSONResponse
+
+from app.kit import idempotency
+from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
+from app.kit.db import Database
+from app.kit.deps import get_now, get_settings
+from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute
+from app.kit.session import get_session
+from app.settings import Settings
+from billing import events, service
+from billing.models import EventState, Purchase, PurchaseStatus
+from billing.runtime import get_gateway
+from billing.schemas import PurchaseCreate, PurchaseRead, WebhookAck, purchase_read
+from billing.stripe_client import PaymentProviderUnavailable, StripeGateway
+
+logger = logging.getLogger("creditdesk.billing")
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["payments"])
+
+# Buying a pack calls Stripe between two short transactions, so its route manages its own
+# (a TransactionalRoute would hold the request's transaction, and on SQLite the database's
+# write lock, across the network call).
+purchase_router = APIRouter(route_class=APIRoute, tags=["payments"])
+
+CustomerId = Path(max_length=40, description="`cus_…`")
+PurchaseId = Path(max_length=40, description="`pur_…`")
+
+
+@purchase_router.post(
+    "/customers/{customer_id}/purchases",
+    status_code=201,
+    response_model=PurchaseRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def create_purchase(
+    body: PurchaseCreate,
+    request: Request,
+    customer_id: str = CustomerId,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+    settings: Settings = Depends(get_settings),
+    gateway: StripeGateway | None = Depends(get_gateway),
+) -> JSONResponse:
+    """Buy a credit pack: returns the Stripe PaymentIntent's `client_secret` to confirm
+    the payment with; credits arrive when Stripe reports success. The offline provider
+    pays at once."""
+    if idempotency_key is not None:
+        idempotency.validate_key(idempotency_key)
+    db: Database = request.app.state.db
+    async with db.unit_of_work() as session:
+        principal = await authenticate(request, session)
+        principal.check_customer(customer_id)
+        if not principal.is_customer:
+            principal.require(Role.admin)
+        purchase, replayed = await service.open_purchase(
+            session, customer_id=customer_id, pack_code=body.pack, settings=settings,
+            now=request.app.state.clock.now(), idempotency_scope=principal.key_id,
+            idempotency_key=idempotency_key,
+        )  # fmt: skip
+    if _needs_intent(purchase):
+        purchase = await _create_intent(db, gateway, purchase, request, settings)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(purchase_read(purchase).model_dump(mode="json"), 201, headers=headers)
+
+
+def _needs_intent(purchase: Purchase) -> bool:
+    return (
+        purchase.provider == "stripe"
+        and purchase.status == PurchaseStatus.pending.value
+        and purchase.client_secret is None
+    )
+
+
+async def _create_intent(
+    db: Database,
+    gateway: StripeGateway | None,
+    purchase: Purchase,
+    request: Request,
+    settings: Settings,
+) -> Purchase:
+    """Outside any transaction. A crash or timeout after Stripe made the intent and before
+    we recorded it is harmless: the purchase stays pending without a client secret (no one
+    can pay it), and the next attempt (a client retry with the same Idempotency-Key, or
+    `creditdesk sync-payments`) gets the same intent back from Stripe, whose idempotency
+    key is derived from the purchase id."""
+    if gateway is None:  # the key was removed between two requests: say so, change nothing
+        raise PaymentProviderUnavailable("Stripe is not configured on this server.")
+    intent = await gateway.create_payment_intent(
+        purchase_id=purchase.id, customer_id=purchase.customer_id, pack=purchase.pack,
+        amount=purchase.amount, currency=purchase.currency,
+    )  # fmt: skip
+    async with db.unit_of_work() as session:
+        outcome = await events.apply_intent_state(
+            session, intent, settings=settings, now=request.app.state.clock.now()
+        )
+        if outcome.state is EventState.rejected:
+            logger.error("PaymentIntent %s refused for %s: %s", intent.get("id"), purchase.id,
+                         outcome.note)  # fmt: skip
+            raise PaymentProviderUnavailable("The payment provider answered inconsistently.")
+        return await service.get_purchase(session, purchase.id)
+
+
+router.include_router(purchase_router)
+
+
+@router.get(
+    "/purchases/{purchase_id}", response_model=PurchaseRead, responses=problem_responses(401, 404)
+)
+async def get_purchase(
+    purchase_id: str = PurchaseId,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> PurchaseRead:
+    """A purchase: its status, and while unpaid the `client_secret` to pay it with."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    purchase = await session.get(Purchase, purchase_id)
+    if purchase is None or (
+        principal.is_customer and purchase.customer_id != principal.customer_id
+    ):
+        raise NotFound("No such purchase.")
+    return purchase_read(purchase)
+
+
+@router.post(
+    "/webhooks/stripe",
+    response_model=WebhookAck,
+    responses=problem_responses(400),
+    openapi_extra={"security": []},
+)
+async def stripe_webhook(
+    request: Request,
+    stripe_signature: str | None = Header(default=None, alias="Stripe-Signature"),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> WebhookAck:
+    """Stripe events, authenticated by their `Stripe-Signature` (no API key). Each event
+    is stored once and applied in the same transaction; 400 and nothing changed when the
+    signature is missing, wrong or stale."""
+    event = events.verify_stripe_event(await request.body(), stripe_signature, settings)
+    _, outcome = await events.receive(session, event, settings=settings, now=now)
+    return WebhookAck(event_id=event["id"], outcome=outcome)

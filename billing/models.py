@@ -1,1 +1,82 @@
-"""ORM models of this feature (imported by app.models)."""
+"""Purchases of credit packs and the inbox of payment-provider events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import UniqueConstraint as Unique
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.kit.db import Base
+from app.kit.types import BigIntPK, UTCDateTime
+
+
+class PurchaseStatus(StrEnum):
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+    refunded = "refunded"
+
+
+class EventState(StrEnum):
+    processed = "processed"  # its effect is in the ledger (or it confirmed what was there)
+    ignored = "ignored"  # a type we do not handle, or not about CreditDesk
+    parked = "parked"  # waits for its purchase (or customer) to become known; retried
+    rejected = "rejected"  # contradicts what we know (amount, intent); needs a person
+
+
+class Purchase(Base):
+    """One pack bought by one customer. The pack's terms are copied at purchase time, so a
+    later catalogue change does not alter what was paid for."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        Unique("idempotency_scope", "idempotency_key"),
+        CheckConstraint("amount_refunded >= 0", name="refunded_not_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"), index=True)
+    pack: Mapped[str] = mapped_column(String(32))
+    credits: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_days: Mapped[int | None] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(String(255))
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    dispute_id: Mapped[str | None] = mapped_column(String(255))
+    dispute_status: Mapped[str | None] = mapped_column(String(20))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    idempotency_scope: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentEvent(Base):
+    """Every event a provider sent, stored once per (source, event id) in the same
+    transaction as its effect."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (Unique("source", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    purchase_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    provider_created: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

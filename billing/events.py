@@ -1,0 +1,232 @@
+"""The payment-events inbox: Stripe webhooks verified, stored once per (source, event id)
+and applied in the same transaction; events that cannot apply yet are parked and applied
+again when their purchase moves (or by `creditdesk sync-payments`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import stripe
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.errors import AppError
+from app.settings import Settings
+from billing import service
+from billing.models import EventState, PaymentEvent
+from billing.service import Outcome
+
+logger = logging.getLogger("creditdesk.billing.events")
+
+SOURCE_STRIPE = "stripe"
+
+
+class InvalidSignature(AppError):
+    status, code = 400, "invalid_signature"
+
+
+class InvalidEvent(AppError):
+    status, code = 400, "invalid_event"
+
+
+def verify_stripe_event(
+    payload: bytes, signature: str | None, settings: Settings
+) -> dict[str, Any]:
+    """The event, once the SDK has checked `Stripe-Signature` (HMAC and timestamp)."""
+    secret = settings.stripe_webhook_secret
+    if secret is None:
+        raise InvalidSignature("Webhooks are not configured: no CREDITDESK_STRIPE_WEBHOOK_SECRET.")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, signature, secret.get_secret_value(),
+            tolerance=settings.stripe_webhook_tolerance_seconds,
+        )  # fmt: skip
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
+    except ValueError as exc:  # not UTF-8 or not JSON
+        raise InvalidSignature("The webhook body is not the JSON that was signed.") from exc
+    ok = (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and 0 < len(event["id"]) <= 255
+        and isinstance(event.get("type"), str)
+        and isinstance(event.get("data"), dict)
+        and isinstance(event["data"].get("object"), dict)
+    )
+    if not ok:
+        raise InvalidEvent("The event lacks an id, a type or data.object.")
+    return event
+
+
+def _ids(event_type: str, obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(payment intent, charge) an event is about, to find what it waits for."""
+    ref = service.object_id
+    if event_type.startswith("payment_intent."):
+        return ref(obj.get("id")), ref(obj.get("latest_charge"))
+    if event_type.startswith("charge.dispute."):
+        return ref(obj.get("payment_intent")), ref(obj.get("charge"))
+    if event_type.startswith("charge."):
+        return ref(obj.get("payment_intent")), ref(obj.get("id"))
+    return None, None
+
+
+async def receive(
+    session: AsyncSession, event: dict[str, Any], *, settings: Settings, now: datetime
+) -> tuple[PaymentEvent | None, str]:
+    """Stores the event (once) and applies it: `(row, outcome)`; no row for a duplicate."""
+    intent_id, charge_id = _ids(event["type"], event["data"]["object"])
+    created = event.get("created")
+    row = PaymentEvent(
+        source=SOURCE_STRIPE,
+        event_id=event["id"],
+        type=event["type"][:100],
+        state=EventState.parked.value,
+        payment_intent_id=intent_id,
+        charge_id=charge_id,
+        provider_created=created if isinstance(created, int) else None,
+        payload=json.dumps(event, separators=(",", ":"), sort_keys=True),
+        received_at=now,
+    )
+    try:
+        # Postgres makes a concurrent delivery of the same event wait here for the first
+        # one's transaction, then fail on the unique (source, event_id): a duplicate.
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return None, "duplicate"
+    await process(session, row, settings=settings, now=now)
+    return row, row.state
+
+
+async def process(
+    session: AsyncSession,
+    row: PaymentEvent,
+    *,
+    settings: Settings,
+    now: datetime,
+    replaying: bool = False,
+) -> Outcome:
+    """Applies a stored event and records what happened to it."""
+    event = json.loads(row.payload)
+    try:
+        async with session.begin_nested():
+            outcome = await _dispatch(session, event, settings=settings, now=now)
+    except AppError as exc:  # the ledger refused: keep the event, let a person look
+        logger.error("payment event %s refused: %s", row.event_id, exc.detail)
+        outcome = Outcome(EventState.rejected, exc.detail)
+    if outcome.state is EventState.rejected:
+        logger.error("payment event %s rejected: %s", row.event_id, outcome.note)
+    row.state = outcome.state.value
+    row.note = outcome.note[:500]
+    row.purchase_id = outcome.purchase_id or row.purchase_id
+    row.processed_at = None if outcome.state is EventState.parked else now
+    await session.flush()
+    if outcome.unblocks and not replaying:
+        await apply_parked(
+            session, row.payment_intent_id, row.charge_id, settings=settings, now=now
+        )
+    return outcome
+
+
+async def _dispatch(
+    session: AsyncSession, event: dict[str, Any], *, settings: Settings, now: datetime
+) -> Outcome:
+    kind: str = event["type"]
+    obj: dict[str, Any] = event["data"]["object"]
+    if kind in INTENT_EVENTS:
+        return await service.apply_intent(session, obj, now=now)
+    if kind == "charge.refunded":
+        return await service.apply_refund(session, obj, now=now)
+    if kind in ("charge.dispute.created", "charge.dispute.closed"):
+        closed = kind == "charge.dispute.closed"
+        return await service.apply_dispute(session, obj, closed=closed, now=now)
+    if kind == "invoice.paid":
+        return await service.apply_invoice_paid(session, obj, now=now, settings=settings)
+    return Outcome(EventState.ignored, "event type not handled")
+
+
+INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.created",
+    }
+)
+
+HANDLED_EVENTS = sorted(
+    [*INTENT_EVENTS, "charge.refunded", "charge.dispute.created", "charge.dispute.closed",
+     "invoice.paid"]
+)  # fmt: skip
+
+
+async def apply_parked(
+    session: AsyncSession,
+    intent_id: str | None,
+    charge_id: str | None,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Applies, oldest first, the parked events about this payment. Returns how many left
+    the parked state."""
+    keys = []
+    if intent_id is not None:
+        keys.append(PaymentEvent.payment_intent_id == intent_id)
+    if charge_id is not None:
+        keys.append(PaymentEvent.charge_id == charge_id)
+    if not keys:
+        return 0
+    stmt = (
+        select(PaymentEvent)
+        .where(PaymentEvent.state == EventState.parked.value, or_(*keys))
+        .order_by(PaymentEvent.provider_created, PaymentEvent.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    moved = 0
+    for row in list((await session.execute(stmt)).scalars()):
+        outcome = await process(session, row, settings=settings, now=now, replaying=True)
+        moved += outcome.state is not EventState.parked
+    return moved
+
+
+async def retry_parked(
+    session: AsyncSession, event_row_id: int, *, settings: Settings, now: datetime
+) -> Outcome | None:
+    """One parked event again (sync-payments); None when it is no longer parked."""
+    stmt = (
+        select(PaymentEvent)
+        .where(PaymentEvent.id == event_row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None or row.state != EventState.parked.value:
+        return None
+    return await process(session, row, settings=settings, now=now)
+
+
+async def apply_intent_state(
+    session: AsyncSession, intent: dict[str, Any], *, settings: Settings, now: datetime
+) -> Outcome:
+    """A PaymentIntent fetched from Stripe (just created, or re-checked by sync-payments):
+    the same code path as its webhook, then whatever was parked waiting for it."""
+    outcome = await service.apply_intent(session, intent, now=now)
+    if outcome.unblocks:
+        await apply_parked(
+            session,
+            service.object_id(intent.get("id")),
+            service.object_id(intent.get("latest_charge")),
+            settings=settings,
+            now=now,
+        )
+    return outcome

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.models import Purchase, PurchaseStatus
+from credits.schemas import Money
+
+
+class PurchaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pack: str = Field(min_length=1, max_length=32, description="a pack code from `GET /v1/packs`")
+
+
+class PurchaseRead(BaseModel):
+    id: str
+    customer_id: str
+    pack: str
+    credits: int
+    amount: Money
+    valid_days: int | None
+    status: Literal["pending", "succeeded", "failed", "refunded"]
+    provider: Literal["stripe", "offline"]
+    client_secret: str | None = Field(
+        description="for Stripe.js to confirm the payment; only while it is not paid"
+    )
+    payment_intent_id: str | None
+    amount_refunded: Money
+    dispute_status: Literal["open", "won", "lost"] | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    succeeded_at: datetime | None
+
+
+class WebhookAck(BaseModel):
+    received: bool = True
+    event_id: str
+    outcome: Literal["processed", "ignored", "parked", "rejected", "duplicate"]
+
+
+def purchase_read(purchase: Purchase) -> PurchaseRead:
+    unpaid = purchase.status in (PurchaseStatus.pending.value, PurchaseStatus.failed.value)
+    return PurchaseRead(
+        id=purchase.id,
+        customer_id=purchase.customer_id,
+        pack=purchase.pack,
+        credits=purchase.credits,
+        amount=Money(amount=purchase.amount, currency=purchase.currency),
+        valid_days=purchase.valid_days,
+        status=purchase.status,
+        provider=purchase.provider,
+        client_secret=purchase.client_secret if unpaid else None,
+        payment_intent_id=purchase.payment_intent_id,
+        amount_refunded=Money(amount=purchase.amount_refunded, currency=purchase.currency),
+        dispute_status=purchase.dispute_status,
+        failure_reason=purchase.failure_reason,
+        created_at=purchase.created_at,
+        updated_at=purchase.updated_at,
+        succeeded_at=purchase.succeeded_at,
+    )

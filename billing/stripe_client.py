@@ -1,0 +1,92 @@
+"""The one place that talks to Stripe: the official SDK's `StripeClient`, built in the
+lifespan (or by a CLI command), never at import.
+
+Every call is made outside any database transaction: a slow or failing Stripe must never
+hold a row lock, nor SQLite's write lock."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import stripe
+
+from app.kit.errors import AppError
+from app.settings import Settings
+
+logger = logging.getLogger("creditdesk.billing.stripe")
+
+REQUEST_TIMEOUT_SECONDS = 20.0
+MAX_NETWORK_RETRIES = 2
+
+
+class PaymentProviderUnavailable(AppError):
+    status, code = 503, "payment_provider_unavailable"
+
+
+def idempotency_key_for(purchase_id: str) -> str:
+    """One PaymentIntent per purchase, whoever asks and however often (within Stripe's
+    24-hour idempotency window): a retry after a crash gets the same intent back."""
+    return f"creditdesk-purchase-{purchase_id}"
+
+
+class StripeGateway:
+    """PaymentIntents through the official SDK. Objects come back as plain dicts, the
+    same shape a webhook's `data.object` has, so that one code path applies both."""
+
+    def __init__(self, secret_key: str, *, api_base: str | None = None) -> None:
+        self._http = stripe.HTTPXClient(timeout=REQUEST_TIMEOUT_SECONDS)
+        self.client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base.rstrip("/")} if api_base else None,
+            http_client=self._http,
+            max_network_retries=MAX_NETWORK_RETRIES,
+        )
+
+    async def create_payment_intent(
+        self, *, purchase_id: str, customer_id: str, pack: str, amount: int, currency: str
+    ) -> dict[str, Any]:
+        try:
+            intent = await self.client.v1.payment_intents.create_async(
+                params={
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "metadata": {
+                        "purchase_id": purchase_id,
+                        "customer_id": customer_id,
+                        "pack": pack,
+                    },
+                },
+                options={"idempotency_key": idempotency_key_for(purchase_id)},
+            )
+        except stripe.StripeError as exc:
+            raise self._unavailable("create a payment", exc) from exc
+        return intent.to_dict()
+
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> dict[str, Any]:
+        try:
+            intent = await self.client.v1.payment_intents.retrieve_async(payment_intent_id)
+        except stripe.StripeError as exc:
+            raise self._unavailable("look up a payment", exc) from exc
+        return intent.to_dict()
+
+    async def aclose(self) -> None:
+        await self._http.close_async()
+
+    @staticmethod
+    def _unavailable(what: str, exc: stripe.StripeError) -> PaymentProviderUnavailable:
+        logger.warning("Stripe refused or failed to %s: %s", what, exc)
+        return PaymentProviderUnavailable(
+            f"The payment provider could not {what} just now; retry shortly "
+            "(with the same Idempotency-Key).",
+            headers={"Retry-After": "5"},
+        )
+
+
+def build_gateway(settings: Settings) -> StripeGateway | None:
+    """None means the offline provider (no Stripe key configured)."""
+    if settings.stripe_secret_key is None:
+        return None
+    return StripeGateway(
+        settings.stripe_secret_key.get_secret_value(), api_base=settings.stripe_api_base
+    )
