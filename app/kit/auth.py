@@ -121,7 +121,9 @@ async def authenticate(request: Request, session: AsyncSession = Depends(get_ses
             update(ApiKey)
             .where(ApiKey.id == key.id)
             .where(
-                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION)
+                or_(
+                    ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION
+                )
             )
             .values(last_used_at=now)
         )
