@@ -1,0 +1,135 @@
+"""The real thing: `creditdesk serve` in a subprocess on a free port, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.kit.auth import Role
+
+ADMIN_KEY = "cdk_acceptance-bootstrap-0123456789abcdef"
+CREDITDESK = Path(sys.executable).with_name("creditdesk")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Yields the base URL and the server's log file; stops the server with SIGTERM."""
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"  # fresh: serve migrates
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},
+        "CREDITDESK_DATABASE_URL": database_url,
+        "CREDITDESK_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+        "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(CREDITDESK), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(process, base, log)
+        yield base, log
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is clean.
+    assert code in (0, -signal.SIGTERM), f"the server exited with {code}:\n{log.read_text()}"
+    assert "Application shutdown complete" in log.read_text()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)  # polling for readiness, not waiting out a race
+    process.kill()
+    pytest.fail(f"the server did not become ready:\n{log.read_text()}")
+
+
+def test_served_api_over_http(server: tuple[str, Path]) -> None:
+    base, log = server
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/docs").status_code == 200
+
+        created = http.post(
+            "/v1/customers",
+            json={"name": "Served Ltd", "email": "served@acme.example"},
+            headers={**admin, "Idempotency-Key": "accept-1", "X-Request-ID": "accept-req-1"},
+        )
+        assert created.status_code == 201, created.text
+        assert created.headers["x-request-id"] == "accept-req-1"
+        customer = created.json()
+        other = http.post(
+            "/v1/customers", json={"name": "Other", "email": "other@acme.example"}, headers=admin
+        ).json()
+
+        issued = http.post(
+            "/v1/api-keys",
+            json={"role": Role.customer.value, "name": "cabinet", "customer_id": customer["id"]},
+            headers=admin,
+        )
+        assert issued.status_code == 201, issued.text
+        mine = {"Authorization": f"Bearer {issued.json()['key']}"}
+
+        own = http.get(f"/v1/customers/{customer['id']}", headers=mine)
+        assert own.status_code == 200
+        assert own.json() == customer
+
+        theirs = http.get(f"/v1/customers/{other['id']}", headers=mine)
+        assert theirs.status_code == 404
+        assert theirs.headers["content-type"].startswith("application/problem+json")
+
+        malformed = http.post("/v1/customers", json={"name": "No email"}, headers=admin)
+        assert malformed.status_code == 422
+        assert malformed.headers["content-type"].startswith("application/problem+json")
+        assert malformed.json()["code"] == "validation_error"
+
+        replay = http.post(
+            "/v1/customers",
+            json={"name": "Served Ltd", "email": "served@acme.example"},
+            headers={**admin, "Idempotency-Key": "accept-1"},
+        )
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json() == customer
+
+        metrics = http.get("/metrics")
+        assert 'route="/v1/customers/{customer_id}",status="404"' in metrics.text
+
+    # Logs are JSON lines, and the request's lines carry its id.
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    tagged = [line for line in lines if line.get("request_id") == "accept-req-1"]
+    assert tagged, log.read_text()
+    assert any(line["logger"] == "creditdesk.access" for line in tagged)
