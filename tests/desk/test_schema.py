@@ -1,0 +1,62 @@
+"""Migration 0003 matches the desk models on both engines, numbers come from a real
+sequence on PostgreSQL, and the migration goes down and up again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from app.desk.models import TICKET_NUMBER_SEQUENCE
+from app.kit import migrations
+from app.kit.db import Database
+from app.models import Base
+
+DESK_TABLES = ("tickets", "ticket_messages", "ticket_charges")
+
+
+def _desk_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return [d for d in compare_metadata(context, Base.metadata) if any(t in repr(d) for t in DESK_TABLES)]  # fmt: skip
+
+
+async def _differences(url: str) -> list[Any]:
+    database = Database(url, pool_size=1)
+    try:
+        async with database.engine.connect() as connection:
+            return await connection.run_sync(_desk_differences)
+    finally:
+        await database.dispose()
+
+
+async def test_models_match_the_migration(database_url: str) -> None:
+    assert await _differences(database_url) == []
+
+
+async def test_sequence_on_postgres_only(database_url: str, engine_name: str, run_sql: Any) -> None:
+    if engine_name == "postgresql":
+        rows = await run_sql(
+            "SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname = :name",
+            name=TICKET_NUMBER_SEQUENCE,
+        )
+        assert rows[0][0] == 1
+    else:
+        rows = await run_sql("SELECT count(*) FROM sqlite_master WHERE name LIKE 'ticket%'")
+        assert rows[0][0] >= 3
+
+
+def test_downgrade_and_upgrade_again(database_url: str, engine_name: str, run_sql: Any) -> None:
+    if engine_name == "postgresql":
+        probe = "SELECT to_regclass('tickets') IS NULL AND to_regclass(:seq) IS NULL"
+    else:
+        probe = "SELECT count(*) = 0 FROM sqlite_master WHERE name = 'tickets' AND :seq = :seq"
+    migrations.downgrade(database_url, "0002")
+    try:
+        assert asyncio.run(run_sql(probe, seq=TICKET_NUMBER_SEQUENCE))[0][0]
+    finally:
+        migrations.upgrade(database_url)
+    assert not asyncio.run(run_sql(probe, seq=TICKET_NUMBER_SEQUENCE))[0][0]
+    assert asyncio.run(_differences(database_url)) == []
