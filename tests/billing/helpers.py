@@ -67,7 +67,9 @@ def dispute(intent: dict[str, Any], *, status: str, amount: int | None = None) -
     }
 
 
-def invoice(invoice_id: str, *, amount_paid: int, customer: str | None, **extra: Any) -> dict[str, Any]:
+def invoice(
+    invoice_id: str, *, amount_paid: int, customer: str | None, **extra: Any
+) -> dict[str, Any]:
     return {
         "id": invoice_id,
         "object": "invoice",

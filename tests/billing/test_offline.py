@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.kit.auth import Role
-from app.settings import Settings
+from app.settings import DEFAULT_PACKS, PackSpec, Settings
 from tests.billing.conftest import balance, customer_with_key
 from tests.conftest import Api
 
@@ -22,6 +22,10 @@ def settings(database_url: str) -> Settings:
         database_pool_size=20,
         periodic_tasks_enabled=False,
         log_json=False,
+        packs=[
+            *DEFAULT_PACKS[:2],
+            PackSpec(code="thirty", credits=30, price=30000, valid_days=365),
+        ],
     )
 
 
@@ -37,7 +41,11 @@ async def test_offline_purchase_is_paid_at_once(api: Api, run_sql: Any) -> None:
     assert purchase["client_secret"] is None and purchase["payment_intent_id"] is None
     assert purchase["amount"] == {"amount": 30000, "currency": "EUR"}
     assert purchase["id"].startswith("pur_")
-    assert (await balance(api, customer_id))["available"] == 30
+    wallet = await balance(api, customer_id)
+    assert wallet["available"] == 30
+    [lot] = wallet["lots"]
+    assert lot["source"] == "purchase" and purchase["valid_days"] == 365
+    assert lot["expires_at"] == "2027-11-02T09:00:00Z"  # the pack's validity, from the clock
     lines = await run_sql(
         "SELECT account, amount FROM journal_lines WHERE unit = 'EUR' ORDER BY account"
     )
