@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from app.kit import migrations
 from app.kit.auth import Role
@@ -35,7 +36,22 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
         finally:
             await db.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (DBAPIError, OSError) as exc:  # unreachable or unmigrated database: no trace
+        raise click.ClickException(
+            f"database error: {getattr(exc, 'orig', None) or exc}"
+            " (is CREDITDESK_DATABASE_URL right, and has `creditdesk migrate` run?)"
+        ) from exc
+
+
+def _migrate(settings: Settings) -> None:
+    try:
+        migrations.upgrade(settings.database_url)
+    except (DBAPIError, OSError) as exc:
+        raise click.ClickException(
+            f"migration failed: {getattr(exc, 'orig', None) or exc}"
+        ) from exc
 
 
 @click.group()
@@ -46,7 +62,7 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    migrations.upgrade(_settings().database_url)
+    _migrate(_settings())
     click.echo("database is at the latest migration", err=True)
 
 
@@ -61,7 +77,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
 
     settings = _settings()
     if not no_migrate:
-        migrations.upgrade(settings.database_url)
+        _migrate(settings)
     uvicorn.run(
         "app.main:configure_from_env",
         factory=True,

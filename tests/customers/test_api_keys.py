@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -180,3 +181,19 @@ async def test_bootstrap_admin_key_is_registered_at_start_once(
     ]
     await run_sql("UPDATE api_keys SET revoked_at = created_at")
     assert await _admin_can_list(with_bootstrap, secret) == 401  # a revoked one stays revoked
+
+
+def test_cli_on_an_unmigrated_or_unreachable_database_says_why_without_a_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    unmigrated = CliRunner().invoke(cli, ["keys", "create", "--role", "admin", "--name", "x"])
+    assert unmigrated.exit_code == 1
+    assert "has `creditdesk migrate` run?" in unmigrated.stderr
+    assert "Traceback" not in unmigrated.output
+
+    monkeypatch.setenv("CREDITDESK_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:1/x")
+    unreachable = CliRunner().invoke(cli, ["migrate"])
+    assert unreachable.exit_code == 1
+    assert "migration failed" in unreachable.stderr
+    assert "Traceback" not in unreachable.output
