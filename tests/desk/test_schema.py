@@ -1,9 +1,9 @@
-"""Migration 0003 matches the desk models on both engines, numbers come from a real
-sequence on PostgreSQL, and the migration goes down and up again."""
+"""Migration 0003 matches the desk models on both engines, and numbers come from a real
+sequence on PostgreSQL. (Downgrade and upgrade of every migration: tests/test_migrations.py,
+on a database of its own.)"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -11,7 +11,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from app.desk.models import TICKET_NUMBER_SEQUENCE
-from app.kit import migrations
 from app.kit.db import Database
 from app.models import Base
 
@@ -46,17 +45,3 @@ async def test_sequence_on_postgres_only(database_url: str, engine_name: str, ru
     else:
         rows = await run_sql("SELECT count(*) FROM sqlite_master WHERE name LIKE 'ticket%'")
         assert rows[0][0] >= 3
-
-
-def test_downgrade_and_upgrade_again(database_url: str, engine_name: str, run_sql: Any) -> None:
-    if engine_name == "postgresql":
-        probe = "SELECT to_regclass('tickets') IS NULL AND to_regclass(:seq) IS NULL"
-    else:
-        probe = "SELECT count(*) = 0 FROM sqlite_master WHERE name = 'tickets' AND :seq = :seq"
-    migrations.downgrade(database_url, "0002")
-    try:
-        assert asyncio.run(run_sql(probe, seq=TICKET_NUMBER_SEQUENCE))[0][0]
-    finally:
-        migrations.upgrade(database_url)
-    assert not asyncio.run(run_sql(probe, seq=TICKET_NUMBER_SEQUENCE))[0][0]
-    assert asyncio.run(_differences(database_url)) == []
