@@ -1,5 +1,193 @@
+"""Finance exports over HTTP.
+
+A plain APIRouter, not TransactionalRoute: a streamed body outlives the request's
+transaction, so each export reads through its own connections (see repository.py), and the
+caller's key is checked in a short session of its own."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from typing import IO, Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response, StreamingResponse
+
+from app.kit.auth import STAFF, Principal, Role, authenticate
+from app.kit.db import Database
+from app.kit.deps import get_settings
+from app.kit.errors import NotFound, problem_responses
+from app.settings import Settings
+from billing.exports import service
+from billing.exports.periods import Period, parse_period
+from billing.exports.schemas import DeferredRevenueRead
+from billing.exports.writers import CONTENT_TYPES, Format
 
 router = APIRouter(prefix="/v1", tags=["finance exports"])
+
+From = Annotated[
+    str | None,
+    Query(alias="from", max_length=40, description="start, inclusive: `2026-11-01` or RFC 3339"),
+]
+To = Annotated[
+    str | None, Query(max_length=40, description="end, exclusive: `2026-12-01` or RFC 3339")
+]
+FILE_CHUNK = 1 << 20
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def export_principal(request: Request, db: Database = Depends(get_db)) -> Principal:
+    """The caller's key, checked in a short transaction of its own."""
+    async with db.sessionmaker() as session, session.begin():
+        return await authenticate(request, session)
+
+
+async def finance_principal(principal: Principal = Depends(export_principal)) -> Principal:
+    principal.require(Role.finance, Role.admin)
+    return principal
+
+
+async def _primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Runs the export up to its first chunk before the response starts, so that a
+    database that does not answer is a 503 problem rather than a cut-off 200; a failure
+    later can only cut the (chunked) body short, which clients see as an error."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    return body()
+
+
+async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(file.read, FILE_CHUNK):
+            yield chunk
+    finally:
+        file.close()
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
+def _file_response(content_type: str) -> dict[int | str, dict[str, object]]:
+    return {200: {"description": "the export, streamed", "content": {content_type: {}}}}
+
+
+@router.get(
+    "/exports/journal",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "one row per journal line, streamed",
+            "content": {t: {} for t in CONTENT_TYPES.values()},
+        },
+        **problem_responses(401, 403, 422, 503),
+    },
+)
+async def export_journal(
+    from_: From = None,
+    to: To = None,
+    format: Format = Query("csv", description="csv, jsonl or xlsx"),
+    _: Principal = Depends(finance_principal),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The journal of `[from, to)`: one row per line, in posting order, streamed."""
+    period = parse_period(from_, to, max_days=settings.export_max_days)
+    headers = _attachment(service.journal_filename(period, format))
+    if format == "xlsx":
+        return await _xlsx_response(db, period, headers)
+    chunks = await _primed(service.journal_text(db, period, format))
+    return StreamingResponse(chunks, media_type=CONTENT_TYPES[format], headers=headers)
+
+
+async def _xlsx_response(db: Database, period: Period, headers: dict[str, str]) -> Response:
+    # A zip is finished only at its end: the workbook is built in a temporary file first
+    # (rows stream into it, memory stays flat), then sent from there.
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _file_chunks
+    try:
+        await service.journal_xlsx(db, period, file)
+        size = file.tell()
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return StreamingResponse(
+        _file_chunks(file),
+        media_type=CONTENT_TYPES["xlsx"],
+        headers={**headers, "Content-Length": str(size)},
+    )
+
+
+@router.get(
+    "/exports/deferred-revenue",
+    response_model=DeferredRevenueRead,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "the roll-forward"},
+        **problem_responses(401, 403, 422, 503),
+    },
+)
+async def export_deferred_revenue(
+    from_: From = None,
+    to: To = None,
+    format: Literal["json", "csv"] = Query("json", description="json or csv"),
+    _: Principal = Depends(finance_principal),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> DeferredRevenueRead | Response:
+    """Deferred revenue roll-forward of `[from, to)` in money and in credits."""
+    period = parse_period(from_, to, max_days=settings.export_max_days)
+    report = await service.deferred_revenue(db, period, currencies=[settings.currency])
+    if format == "csv":
+        return Response(
+            service.deferred_revenue_csv(report),
+            media_type=CONTENT_TYPES["csv"],
+            headers=_attachment(f"deferred_revenue_{period.slug()}.csv"),
+        )
+    return report
+
+
+@router.get(
+    "/customers/{customer_id}/statement.csv",
+    response_class=Response,
+    responses={**_file_response(CONTENT_TYPES["csv"]), **problem_responses(401, 403, 404, 422)},
+)
+async def export_statement(
+    customer_id: str = Path(max_length=40, description="`cus_…`"),
+    from_: From = None,
+    to: To = None,
+    principal: Principal = Depends(export_principal),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The customer's credit statement as CSV, oldest first (the whole history unless
+    `from` and `to` are given)."""
+    principal.check_customer(customer_id)
+    if not principal.is_customer:
+        principal.require(*STAFF, Role.finance)
+    period = None
+    if from_ is not None or to is not None:
+        period = parse_period(from_, to, max_days=settings.export_max_days)
+    if not await service.customer_exists(db, customer_id):
+        raise NotFound("No such customer.")
+    chunks = await _primed(service.statement_csv(db, customer_id, period))
+    name = f"statement_{customer_id}" + (f"_{period.slug()}" if period else "") + ".csv"
+    return StreamingResponse(chunks, media_type=CONTENT_TYPES["csv"], headers=_attachment(name))

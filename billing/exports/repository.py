@@ -1,0 +1,182 @@
+"""All SQL of the finance exports. Read-only: the journal is never changed here.
+
+Long reads never hold a request transaction. On PostgreSQL the journal comes through one
+server-side cursor (`AsyncConnection.stream` with `yield_per`): one statement, one
+snapshot, memory bounded by the batch. On SQLite every transaction takes the write lock
+(`BEGIN IMMEDIATE`, see app.kit.db), so the export reads keyset pages, each in its own
+short transaction, and writers queue for a page at most, never for the whole export."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from app.kit.db import Database
+from billing.exports.periods import Period
+from credits import accounts as acc
+from credits.models import JournalLine, JournalTransaction, Wallet
+
+T = JournalTransaction
+L = JournalLine
+
+BATCH_SIZE = 5000
+
+JOURNAL_FIELDS = (
+    T.id, T.posted_at, T.kind, T.reason, L.account, L.unit, L.amount, L.customer_id, L.lot_id,
+    T.ticket_number, T.purchase_id, T.reference, T.memo,
+)  # fmt: skip
+
+
+def journal_select(period: Period) -> Select[*tuple[Any, ...]]:
+    """One row per journal line posted in `[start, end)`, in (posted_at, seq, line id)
+    order; the last two columns are the keyset."""
+    return (
+        select(*JOURNAL_FIELDS, T.seq, L.id)
+        .join(T, T.seq == L.transaction_seq)
+        .where(T.posted_at >= period.start, T.posted_at < period.end)
+        .order_by(T.posted_at, T.seq, L.id)
+    )
+
+
+async def journal_batches(
+    db: Database, period: Period, batch_size: int = BATCH_SIZE
+) -> AsyncIterator[Sequence[Any]]:
+    stmt = journal_select(period)
+    if db.dialect == "postgresql":
+        async with db.engine.connect() as conn:
+            result = await conn.stream(stmt.execution_options(yield_per=batch_size))
+            async for batch in result.partitions():
+                yield batch
+        return
+    after: tuple[Any, int, int] | None = None
+    while True:
+        page = stmt
+        if after is not None:
+            posted_at, seq, line_id = after
+            page = stmt.where(
+                or_(
+                    T.posted_at > posted_at,
+                    and_(
+                        T.posted_at == posted_at,
+                        or_(T.seq > seq, and_(T.seq == seq, L.id > line_id)),
+                    ),
+                )
+            )
+        async with db.engine.connect() as conn:
+            batch = (await conn.execute(page.limit(batch_size))).all()
+        if not batch:
+            return
+        yield batch
+        if len(batch) < batch_size:
+            return
+        last = batch[-1]
+        after = (last.posted_at, last.seq, last[-1])
+
+
+async def count_journal_lines(db: Database, period: Period) -> int:
+    stmt = (
+        select(func.count(L.id))
+        .join(T, T.seq == L.transaction_seq)
+        .where(T.posted_at >= period.start, T.posted_at < period.end)
+    )
+    async with db.engine.connect() as conn:
+        return int((await conn.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------- roll-forward sums
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """Σ amount of the lines of one class: `phase` is "opening" for lines before the
+    period, else the transaction's kind; `klass` is "deferred" (money in deferred
+    revenue) or "held" (credits in customers' available and frozen accounts)."""
+
+    phase: str
+    klass: str
+    unit: str
+    total: int
+
+
+def _held_credits() -> Any:
+    return and_(
+        L.unit == acc.CREDIT,
+        or_(L.account.like("customer:%:available"), L.account.like("customer:%:frozen")),
+    )
+
+
+async def roll_forward_movements(db: Database, period: Period) -> list[Movement]:
+    phase = case((T.posted_at < period.start, "opening"), else_=T.kind)
+    klass = case((L.account == acc.DEFERRED, "deferred"), else_="held")
+    # Grouped outside a subquery: PostgreSQL would not match a GROUP BY expression that
+    # carries its own bound parameter to the same expression in the select list.
+    lines = (
+        select(phase.label("phase"), klass.label("klass"), L.unit, L.amount)
+        .join(T, T.seq == L.transaction_seq)
+        .where(T.posted_at < period.end, or_(L.account == acc.DEFERRED, _held_credits()))
+        .subquery()
+    )
+    stmt = select(lines.c.phase, lines.c.klass, lines.c.unit, func.sum(lines.c.amount)).group_by(
+        lines.c.phase, lines.c.klass, lines.c.unit
+    )
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
+    return [Movement(str(p), str(k), str(u), int(t)) for p, k, u, t in rows]
+
+
+async def paid_grant_credits(db: Database, period: Period) -> int:
+    """Credits granted in the period by grants that brought money (pack sales)."""
+    money = aliased(JournalLine)
+    stmt = (
+        select(func.coalesce(func.sum(L.amount), 0))
+        .join(T, T.seq == L.transaction_seq)
+        .where(
+            T.kind == "grant",
+            T.posted_at >= period.start,
+            T.posted_at < period.end,
+            _held_credits(),
+            exists().where(money.transaction_seq == T.seq, money.account == acc.DEFERRED),
+        )
+    )
+    async with db.engine.connect() as conn:
+        return int((await conn.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------- statements
+
+STATEMENT_FIELDS = (
+    T.id, T.posted_at, T.kind, T.reason, T.credits, T.balance_after, T.lot_id, T.ticket_id,
+    T.ticket_number, T.purchase_id, T.reference, T.memo,
+)  # fmt: skip
+
+
+async def customer_exists(db: Database, customer_id: str) -> bool:
+    async with db.engine.connect() as conn:
+        found = await conn.execute(
+            select(Wallet.customer_id).where(Wallet.customer_id == customer_id)
+        )
+        return found.first() is not None
+
+
+async def statement_batches(
+    db: Database, customer_id: str, period: Period | None, batch_size: int = BATCH_SIZE
+) -> AsyncIterator[Sequence[Any]]:
+    """The customer's entries, oldest first, in keyset pages (a customer's history is
+    short next to the journal, and short transactions suit both engines)."""
+    stmt = select(*STATEMENT_FIELDS, T.seq).where(T.customer_id == customer_id).order_by(T.seq)
+    if period is not None:
+        stmt = stmt.where(T.posted_at >= period.start, T.posted_at < period.end)
+    after = 0
+    while True:
+        async with db.engine.connect() as conn:
+            batch = (await conn.execute(stmt.where(T.seq > after).limit(batch_size))).all()
+        if not batch:
+            return
+        yield batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1].seq

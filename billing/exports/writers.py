@@ -1,0 +1,287 @@
+"""Rows to bytes: CSV (RFC 4180, UTF-8, header), JSON Lines and XLSX (openpyxl write-only).
+
+A journal row is a tuple in `JOURNAL_COLUMNS` order holding `str`, `int` (credits) or None;
+money is already a decimal string. Every writer is deterministic: the same rows give the
+same bytes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import zipfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO, Any, Literal
+
+from app.kit.clock import rfc3339
+
+Format = Literal["csv", "jsonl", "xlsx"]
+Value = str | int | None
+Row = tuple[Value, ...]
+
+JOURNAL_COLUMNS = (
+    "transaction_id",
+    "posted_at",
+    "event",
+    "account",
+    "unit",
+    "debit",
+    "credit",
+    "customer_id",
+    "lot_id",
+    "ticket_number",
+    "purchase_id",
+    "reference",
+    "memo",
+)
+MONEY_COLUMNS = frozenset({"debit", "credit"})
+CREDIT_UNIT = "CREDIT"
+
+# ISO 4217 minor units where they are not 2 (the ledger keeps integer minor units).
+_MINOR_UNITS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}  # fmt: skip
+
+CONTENT_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/jsonl; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def minor_units(currency: str) -> int:
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def decimal_string(amount: int, currency: str) -> str:
+    """Integer minor units as an exact decimal string: 10000 EUR → "100.00"."""
+    exponent = minor_units(currency)
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**exponent)
+    if exponent == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:0{exponent}d}"
+
+
+def quantity(amount: int, unit: str) -> str | int:
+    """Credits stay integers; money becomes a decimal string."""
+    return amount if unit == CREDIT_UNIT else decimal_string(amount, unit)
+
+
+def event_name(kind: str, reason: str | None) -> str:
+    """`kind:reason` (`grant:purchase`, `refund:product_bug`), or `kind` alone when there is
+    no reason or it only repeats the kind."""
+    return kind if not reason or reason == kind else f"{kind}:{reason}"
+
+
+class JournalRowMaker:
+    """Database row → export row. Remembers the last transaction's time text, since a
+    transaction's lines come together and formatting a datetime is the costly part."""
+
+    __slots__ = ("_last_moment", "_last_text")
+
+    def __init__(self) -> None:
+        self._last_moment: datetime | None = None
+        self._last_text = ""
+
+    def __call__(self, r: Sequence[Any]) -> Row:
+        (txn_id, posted_at, kind, reason, account, unit, amount, customer_id, lot_id,
+         ticket_number, purchase_id, reference, memo) = r[:13]  # fmt: skip
+        if posted_at != self._last_moment:
+            self._last_moment = posted_at
+            self._last_text = rfc3339(posted_at)
+        if unit == CREDIT_UNIT:
+            debit: Value = amount if amount > 0 else None
+            credit: Value = -amount if amount < 0 else None
+        else:
+            debit = decimal_string(amount, unit) if amount > 0 else None
+            credit = decimal_string(-amount, unit) if amount < 0 else None
+        return (
+            txn_id, self._last_text, event_name(kind, reason), account, unit, debit, credit,
+            customer_id, lot_id, ticket_number, purchase_id, reference, memo,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------- CSV
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: str) -> str:
+    """Free text that a spreadsheet would run as a formula gets a leading apostrophe
+    (OWASP "CSV injection"); ids, amounts and times never start with these characters."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+class CsvWriter:
+    """Batches of rows → UTF-8 bytes. `text_columns` are neutralised against formulas."""
+
+    def __init__(self, columns: Sequence[str], text_columns: Iterable[str] = ()) -> None:
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, lineterminator="\r\n")
+        self._text_positions = [i for i, c in enumerate(columns) if c in set(text_columns)]
+        self._csv.writerow(columns)
+
+    def header(self) -> bytes:
+        return self._drain()
+
+    def rows(self, rows: Iterable[Row]) -> bytes:
+        if self._text_positions:
+            rows = (self._neutralised(row) for row in rows)
+        self._csv.writerows(rows)
+        return self._drain()
+
+    def _neutralised(self, row: Row) -> Row:
+        values = list(row)
+        for i in self._text_positions:
+            value = values[i]
+            if isinstance(value, str) and value.startswith(_FORMULA_START):
+                values[i] = "'" + value
+        return tuple(values)
+
+    def _drain(self) -> bytes:
+        data = self._buffer.getvalue().encode("utf-8")
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return data
+
+
+# ---------------------------------------------------------------- JSON Lines
+
+
+class JsonLinesWriter:
+    def __init__(self, columns: Sequence[str]) -> None:
+        self._columns = tuple(columns)
+
+    def header(self) -> bytes:
+        return b""
+
+    def rows(self, rows: Iterable[Row]) -> bytes:
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        columns = self._columns
+        return "".join(dumps(dict(zip(columns, row, strict=True))) + "\n" for row in rows).encode(
+            "utf-8"
+        )
+
+
+# ---------------------------------------------------------------- XLSX
+
+XLSX_MAX_ROWS = 1_048_576  # a sheet's limit, header included; more rows go to a next sheet
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class XlsxWriter:
+    """openpyxl's write-only workbook: rows go to a temporary file as they come, so memory
+    does not grow with the period. Money cells are numbers written from `Decimal` with a
+    two-decimal format; ids and times are text; a cell never holds a formula."""
+
+    def __init__(self, columns: Sequence[str], title: str) -> None:
+        from openpyxl import Workbook
+
+        self._workbook = Workbook(write_only=True)
+        self._columns = tuple(columns)
+        self._money = [i for i, c in enumerate(columns) if c in MONEY_COLUMNS]
+        self._title = title
+        self._sheets = 0
+        self._rows_in_sheet = XLSX_MAX_ROWS
+
+    def rows(self, rows: Iterable[Row]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        for row in rows:
+            if self._rows_in_sheet >= XLSX_MAX_ROWS:
+                self._new_sheet()
+            values: list[Any] = [
+                _ILLEGAL_XML.sub("\ufffd", v) if isinstance(v, str) else v for v in row
+            ]
+            unit = values[4] if len(values) > 4 else CREDIT_UNIT
+            if unit != CREDIT_UNIT:
+                for i in self._money:
+                    if values[i] is not None:
+                        cell = WriteOnlyCell(self._sheet, value=Decimal(values[i]))
+                        cell.number_format = "0." + "0" * minor_units(str(unit))
+                        values[i] = cell
+            self._sheet.append(values)
+            self._rows_in_sheet += 1
+
+    def _new_sheet(self) -> None:
+        self._sheets += 1
+        name = self._title if self._sheets == 1 else f"{self._title} ({self._sheets})"
+        self._sheet = self._workbook.create_sheet(name)
+        self._sheet.append(list(self._columns))
+        self._rows_in_sheet = 1
+
+    def save(self, target: IO[bytes], as_of: datetime) -> None:
+        """Writes the workbook; `as_of` stands in for the creation and modification times
+        (and the zip members' times), so that the same rows always give the same bytes."""
+        from openpyxl.writer.excel import ExcelWriter
+
+        if self._sheets == 0:
+            self._new_sheet()
+        stamp = as_of.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        self._workbook.properties.created = stamp
+        self._workbook.properties.modified = stamp
+        with _ReproducibleZip(target, stamp) as archive:
+            ExcelWriter(self._workbook, archive).save()
+
+
+class _ReproducibleZip(zipfile.ZipFile):
+    """A zip whose members all carry one fixed time instead of the wall clock."""
+
+    def __init__(self, target: IO[bytes], stamp: datetime) -> None:
+        super().__init__(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        year = max(stamp.year, 1980)  # the zip format starts in 1980
+        self._stamp = (year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self._stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        return info
+
+    def writestr(  # type: ignore[override]
+        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: str | bytes, *args: Any, **kw: Any
+    ) -> None:
+        name = zinfo_or_arcname if isinstance(zinfo_or_arcname, str) else zinfo_or_arcname.filename
+        super().writestr(self._info(name), data, *args, **kw)
+
+    def write(  # type: ignore[override]
+        self, filename: str, arcname: str | None = None, *args: Any, **kw: Any
+    ) -> None:
+        info = self._info(arcname or os.path.basename(filename))
+        info.file_size = os.path.getsize(filename)
+        with open(filename, "rb") as source, self.open(info, "w") as member:
+            shutil.copyfileobj(source, member, 1 << 20)
+
+
+def xlsx_money(value: Any, unit: str) -> str | None:
+    """Reads an XLSX money cell back as the decimal string the other formats carry."""
+    if value is None:
+        return None
+    exponent = minor_units(unit)
+    return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-exponent)))
+
+
+__all__ = [
+    "CONTENT_TYPES",
+    "JOURNAL_COLUMNS",
+    "CsvWriter",
+    "Format",
+    "JournalRowMaker",
+    "JsonLinesWriter",
+    "Row",
+    "XlsxWriter",
+    "decimal_string",
+    "event_name",
+    "neutralise_formula",
+    "quantity",
+    "rfc3339",
+    "xlsx_money",
+]
