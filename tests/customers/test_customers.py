@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -263,3 +264,17 @@ async def test_changing_the_code_word_clears_a_lockout(api: Api) -> None:
     assert changed.status_code == 200
     assert (await verify(api, customer["id"], "green heron", api.admin)).json()["verified"]
     assert not (await verify(api, customer["id"], "blue falcon", api.admin)).json()["verified"]
+
+
+async def test_concurrent_guesses_are_all_counted(api: Api) -> None:
+    """The customer row is locked while a guess is checked: no lost update lets a burst of
+    guesses past the limit (separate connections on PostgreSQL)."""
+    customer = await api.customer(code_word="blue falcon")
+    attempts = api.app.state.settings.verify_max_attempts
+    answers = await asyncio.gather(
+        *(verify(api, customer["id"], f"guess {i}", api.admin) for i in range(2 * attempts))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] * attempts + [429] * attempts
+    assert all(a.json() == {"verified": False} for a in answers if a.status_code == 200)
+    assert (await verify(api, customer["id"], "blue falcon", api.admin)).status_code == 429

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.customers.models import Customer
+from app.kit import idempotency
 from app.kit.auth import ApiKey, Role
 from app.kit.idempotency import IdempotencyRecord
 from tests.conftest import Api, _asyncpg_dsn
@@ -245,3 +246,35 @@ async def test_api_key_secret_is_never_stored_for_replay(api: Api) -> None:
     assert count == 1
     works = await api.client.get("/v1/customers", headers={"Authorization": f"Bearer {secret}"})
     assert works.status_code == 200
+
+
+async def test_a_duplicate_of_a_request_still_in_flight_gets_409_in_progress(
+    api: Api, engine_name: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine_name != "postgresql":
+        pytest.skip("SQLite serialises whole transactions: a duplicate is never in flight")
+    monkeypatch.setattr(idempotency, "IN_FLIGHT_WAIT", "300ms")
+    dsn = _asyncpg_dsn(database_url)
+    blocker = await asyncpg.connect(dsn)
+    try:
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("LOCK TABLE customers IN EXCLUSIVE MODE")
+        headers = idem(api.admin, "k-flight")
+        first = asyncio.ensure_future(
+            api.client.post("/v1/customers", json=CUSTOMER, headers=headers)
+        )
+        await _wait_for_waiters(dsn, 1)  # the first holds its key, waiting on the table
+        duplicate = await api.client.post("/v1/customers", json=CUSTOMER, headers=headers)
+        await tx.rollback()
+        original = await first
+    finally:
+        await blocker.close()
+    assert duplicate.status_code == 409
+    assert duplicate.headers["content-type"].startswith("application/problem+json")
+    assert duplicate.json()["code"] == "idempotency_in_progress"
+    assert original.status_code == 201
+    later = await api.client.post("/v1/customers", json=CUSTOMER, headers=headers)
+    assert later.headers["idempotent-replayed"] == "true"
+    assert later.json() == original.json()
+    assert await count_customers(api, CUSTOMER["email"]) == 1
