@@ -90,7 +90,7 @@ def test_production_refuses_the_offline_provider() -> None:
     with pytest.raises(ValidationError, match="offline payment provider is refused"):
         Settings(env="production")
     with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRET is required"):
-        Settings(env="production", stripe_secret_key=STRIPE["stripe_secret_key"])  # type: ignore[arg-type]
+        Settings(env="production", stripe_secret_key=STRIPE["stripe_secret_key"])
     production = Settings(env="production", **STRIPE)  # type: ignore[arg-type]
     assert production.payment_provider == "stripe"
 
@@ -111,7 +111,7 @@ def test_production_refuses_placeholder_secrets(field: str, value: str) -> None:
 def test_production_accepts_a_real_bootstrap_key() -> None:
     settings = Settings(
         env="production",
-        bootstrap_admin_key="cdk_5pQ0xZr8mT1vN4bW7yK2eH6jL9sD3fG",  # type: ignore[arg-type]
+        bootstrap_admin_key="cdk_5pQ0xZr8mT1vN4bW7yK2eH6jL9sD3fG",
         **STRIPE,  # type: ignore[arg-type]
     )
     assert settings.bootstrap_admin_key is not None
