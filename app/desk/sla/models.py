@@ -1,0 +1,1 @@
+"""ORM models of service levels (imported by app.models)."""

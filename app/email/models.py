@@ -1,0 +1,1 @@
+"""ORM models of the e-mail channel (imported by app.models)."""
