@@ -1,7 +1,7 @@
 """Every ORM model, imported once so that Alembic and the drift test see the whole schema."""
 
-import app.desk.models  # noqa: F401
-import app.desk.sla.models  # noqa: F401
+import app.desk.models
+import app.desk.sla.models
 import app.email.models  # noqa: F401
 import billing.models  # noqa: F401
 from app.customers.models import Customer

@@ -7,6 +7,7 @@ Revises: 0005
 from collections.abc import Sequence
 
 import sqlalchemy as sa  # noqa: F401
+
 from alembic import op  # noqa: F401
 
 revision: str = "0006"
