@@ -62,6 +62,10 @@ def _destination(output: str, *, binary_ok_on_tty: bool = True) -> Iterator[IO[b
         sys.stdout.buffer.flush()
         return
     target = Path(output)
+    if target.exists() and not target.is_file():  # /dev/null, a pipe: nothing to rename
+        with target.open("wb") as file:
+            yield file
+        return
     partial = target.with_name(target.name + ".partial")
     try:
         with partial.open("wb") as file:

@@ -22,6 +22,7 @@ from billing.exports.writers import (
     JOURNAL_COLUMNS,
     CsvWriter,
     Format,
+    JournalCsvLines,
     JournalRowMaker,
     JsonLinesWriter,
     Row,
@@ -55,19 +56,23 @@ async def journal_text(
 ) -> AsyncIterator[bytes]:
     """CSV or JSON Lines, one chunk per batch. The header travels with the first batch,
     so that the first chunk already proves the database answered."""
-    writer: CsvWriter | JsonLinesWriter
     if fmt == "csv":
-        writer = CsvWriter(JOURNAL_COLUMNS, TEXT_COLUMNS)
+        lines = JournalCsvLines()
+        pending = lines.header()
+        async for batch in repository.journal_batches(db, period, batch_size):
+            yield pending + lines.lines(batch)
+            pending = b""
+            if on_rows is not None:
+                on_rows(len(batch))
     elif fmt == "jsonl":
         writer = JsonLinesWriter(JOURNAL_COLUMNS)
+        pending = b""
+        async for rows in journal_rows(db, period, batch_size=batch_size):
+            yield writer.rows(rows)
+            if on_rows is not None:
+                on_rows(len(rows))
     else:
         raise ValueError(f"not a text format: {fmt}")
-    pending = writer.header()
-    async for rows in journal_rows(db, period, batch_size=batch_size):
-        yield pending + writer.rows(rows)
-        pending = b""
-        if on_rows is not None:
-            on_rows(len(rows))
     if pending:
         yield pending
 
