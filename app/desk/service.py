@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -292,6 +293,13 @@ async def _refund(
 
 # ---------------------------------------------------------------- messages
 
+# Called after every added message, in its transaction: other channels (the e-mail
+# outbox) register here, so the desk does not import them.
+MessageHook = Callable[
+    [AsyncSession, Ticket, TicketMessage, Principal, Settings, datetime], Awaitable[None]
+]
+MESSAGE_HOOKS: list[MessageHook] = []
+
 
 async def add_message(
     session: AsyncSession,
@@ -323,6 +331,8 @@ async def add_message(
         ticket.status = Status.in_progress.value
     ticket.updated_at = now
     await session.flush()
+    for hook in MESSAGE_HOOKS:
+        await hook(session, ticket, message, author, settings, now)
     return message
 
 

@@ -1,0 +1,56 @@
+"""Request and response bodies of the e-mail channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class InboundResult(BaseModel):
+    id: str = Field(description="`eml_…`, the received mail")
+    outcome: str = Field(
+        description="`created`, `threaded` or `refused_…` (unknown_sender, subject, "
+        "no_credit, too_large, duplicate, not_your_ticket, ticket_closed, invalid)"
+    )
+    ticket_id: str | None
+    ticket_number: int | None
+    replied: bool = Field(description="an answer was queued in the outbox")
+    duplicate: bool = Field(description="this mail (same Message-ID) was already taken")
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr
+    name: str | None = Field(default=None, max_length=200)
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    customer_id: str
+    email: str
+    name: str | None
+    created_at: datetime
+
+
+class ContactList(BaseModel):
+    data: list[ContactRead]
+
+
+class AttachmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    ticket_id: str
+    message_id: str = Field(description="the ticket message (`msg_…`) it came with")
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+
+
+class AttachmentList(BaseModel):
+    data: list[AttachmentRead]
