@@ -200,10 +200,11 @@ def expire() -> None:
 
 def _register_feature_commands() -> None:
     from app.desk.cli import COMMANDS as desk_commands
+    from app.email.cli import COMMANDS as email_commands
     from billing.cli import COMMANDS as billing_commands
     from billing.exports.cli import COMMANDS as export_commands
 
-    for command in [*billing_commands, *export_commands, *desk_commands]:
+    for command in [*billing_commands, *export_commands, *desk_commands, *email_commands]:
         main.add_command(command)
 
 

@@ -18,6 +18,8 @@ from app import tasks
 from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
 from app.desk.endpoints import router as desk_router
+from app.desk.sla.endpoints import router as sla_router
+from app.email.endpoints import router as email_router
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
@@ -35,7 +37,10 @@ from credits.endpoints import router as credits_router
 
 logger = logging.getLogger("creditdesk")
 
-FEATURE_ROUTERS = [customers_router, credits_router, billing_router, desk_router, exports_router]
+FEATURE_ROUTERS = [
+    customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
+    sla_router,
+]  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:

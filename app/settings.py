@@ -72,12 +72,40 @@ class Settings(BaseSettings):
 
     duplicate_window_minutes: int = Field(default=10, ge=0)
     reopen_window_days: int = Field(default=14, ge=0)
+    sla_compensation_enabled: bool = False  # a missed first response refunds the credit
     subject_min_length: int = Field(default=5, ge=1)
     subject_max_length: int = Field(default=200, ge=10)
     body_max_length: int = Field(default=50_000, ge=100)
     meaningless_subjects: list[str] = Field(
         default_factory=lambda: list(DEFAULT_MEANINGLESS_SUBJECTS)
     )
+
+    # E-mail channel (docs/email.md): receiving address → line; default customer relations.
+    email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(
+        default_factory=dict
+    )
+    email_default_line: Literal["customer_relations", "technical"] = "customer_relations"
+    email_from_address: str = "support@creditdesk.localhost"
+    email_follow_url: str | None = None
+    email_smtp_host: str = "127.0.0.1"
+    email_smtp_port: int = Field(default=25, ge=1, le=65535)
+    email_smtp_starttls: bool = False
+    email_smtp_username: str | None = None
+    email_smtp_password: SecretStr | None = None
+    email_smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    email_listen_host: str = "127.0.0.1"
+    email_listen_port: int = Field(default=2525, ge=0, le=65535)
+    email_max_message_bytes: int = Field(default=10_485_760, ge=1024)
+    email_max_attachment_bytes: int = Field(default=5_242_880, ge=1)
+    email_max_attachments: int = Field(default=20, ge=0)
+    email_reply_limit: int = Field(default=5, ge=1, description="replies per sender per window")
+    email_reply_window_minutes: int = Field(default=60, ge=1)
+    email_notify_staff_replies: bool = True
+    email_outbox_batch: int = Field(default=50, ge=1)
+    email_outbox_lease_seconds: int = Field(default=300, ge=10)
+    email_outbox_backoff_seconds: int = Field(default=30, ge=1)
+    email_outbox_backoff_max_seconds: int = Field(default=3600, ge=1)
+    email_outbox_max_attempts: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

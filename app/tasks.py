@@ -8,6 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from app.desk.sla.tasks import escalate_tickets
+from app.email.tasks import send_outbox
 from app.kit import idempotency
 from app.kit.clock import Clock
 from app.kit.db import Database
@@ -31,7 +33,7 @@ async def expire_credits(db: Database, clock: Clock, settings: Settings) -> None
 
 
 Job = Callable[[Database, Clock, Settings], Awaitable[None]]
-JOBS: list[Job] = [expire_credits, purge_idempotency_keys]
+JOBS: list[Job] = [expire_credits, purge_idempotency_keys, send_outbox, escalate_tickets]
 
 
 async def run_periodically(db: Database, clock: Clock, settings: Settings) -> None:
