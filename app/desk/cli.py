@@ -4,4 +4,19 @@ from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from app.kit.clock import Clock
+
+
+@click.command()
+def escalate() -> None:
+    """Escalate tickets whose elapsed time reached a level, mark missed first responses
+    and, when compensation is on, refund them (idempotent: safe to run at any time)."""
+    from app.cli import _settings, _with_db
+    from app.desk.sla.tasks import sweep
+
+    settings = _settings()
+    result = _with_db(settings, lambda db: sweep(db, Clock().now(), settings))
+    click.echo(result.render())
+
+
+COMMANDS: list[click.Command] = [escalate]

@@ -66,7 +66,7 @@ async def submit_ticket(
     ticket = await service.submit_ticket(
         session, body, customer_id=customer_id, author=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)
 
 
 @router.get("/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 422))
@@ -78,6 +78,7 @@ async def list_tickets(
     status: Status | None = None,
     principal: Principal = Depends(require_roles(*READERS)),
     session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
 ) -> Page[TicketRead]:
     """List tickets, newest first, by customer, line and status. A customer key lists its
     own only."""
@@ -86,8 +87,9 @@ async def list_tickets(
             raise NotFound("No such customer.")
         customer_id = principal.customer_id
     return await service.list_tickets(
-        session, limit=limit, cursor=cursor, customer_id=customer_id, line=line, status=status
-    )
+        session, limit=limit, cursor=cursor, customer_id=customer_id, line=line, status=status,
+        now=now,
+    )  # fmt: skip
 
 
 @router.get(
@@ -97,9 +99,11 @@ async def get_ticket(
     ticket_id: str = TicketId,
     principal: Principal = Depends(require_roles(*READERS)),
     session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
 ) -> TicketRead:
-    """Read a ticket and its charge."""
-    return await service.read(session, await service.load(session, ticket_id, principal))
+    """Read a ticket, its charge and its service levels."""
+    ticket = await service.load(session, ticket_id, principal)
+    return await service.read(session, ticket, now)
 
 
 @router.post(
@@ -161,7 +165,7 @@ async def transfer(
     ticket = await service.transfer(
         session, ticket_id, body.to_line, principal=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)
 
 
 async def _answer(
@@ -171,7 +175,7 @@ async def _answer(
     ticket = await service.answer_transfer(
         session, ticket_id, accept=accept, principal=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)
 
 
 @router.post(
@@ -221,7 +225,7 @@ async def merge(
     """Close a duplicate into another ticket of the same customer; its credit is refunded
     and its messages move there."""
     ticket = await service.merge(session, ticket_id, body.into, principal=principal, now=now)
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)
 
 
 @router.post(
@@ -240,7 +244,7 @@ async def out_of_scope(
     ticket = await service.mark_out_of_scope(
         session, ticket_id, body.reason, principal=principal, now=now
     )
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)
 
 
 @router.post(
@@ -259,7 +263,7 @@ async def confirm_bug(
     ticket = await service.confirm_bug(
         session, ticket_id, body.bug_reference, principal=principal, now=now
     )
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)
 
 
 @router.post(
@@ -280,4 +284,4 @@ async def change_status(
     ticket = await service.change_status(
         session, ticket_id, body.status, principal=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket)
+    return await service.read(session, ticket, now)

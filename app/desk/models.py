@@ -42,6 +42,7 @@ class RefundReason(StrEnum):
     out_of_scope = "out_of_scope"
     merged = "merged"
     product_bug = "product_bug"
+    sla_breach = "sla_breach"  # a missed first response, when compensation is on
 
 
 class Ticket(Base):

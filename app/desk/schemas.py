@@ -9,6 +9,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.desk.models import Line, Status
+from app.desk.sla.models import Category
+from app.desk.sla.schemas import SlaRead
 
 HARD_TEXT_CAP = 1_000_000
 
@@ -24,6 +26,9 @@ class TicketCreate(BaseModel):
     body: str = Field(max_length=HARD_TEXT_CAP)
     product: str | None = Field(default=None, max_length=100)
     severity: int = Field(default=3, ge=1, le=4, description="1 = system down … 4 = question")
+    category: Category = Field(
+        default=Category.product_issue, description="sets the service-level targets"
+    )
 
 
 class ChargeRead(BaseModel):
@@ -52,6 +57,7 @@ class TicketRead(BaseModel):
     charge: ChargeRead | None = Field(
         description="null while the ticket has never been on the technical line"
     )
+    sla: SlaRead | None = Field(default=None, description="service levels (docs/service-levels.md)")
 
 
 class MessageCreate(BaseModel):

@@ -31,6 +31,7 @@ from app.desk.models import (
     TicketMessage,
 )
 from app.desk.schemas import ChargeRead, MessageRead, TicketCreate, TicketRead
+from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
@@ -126,8 +127,12 @@ def ticket_read(ticket: Ticket, charge: TicketCharge | None) -> TicketRead:
     )
 
 
-async def read(session: AsyncSession, ticket: Ticket) -> TicketRead:
-    return ticket_read(ticket, await repo.current_charge(session, ticket.id))
+async def read(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> TicketRead:
+    """The ticket and its charge; with `now`, its service levels read at that instant."""
+    result = ticket_read(ticket, await repo.current_charge(session, ticket.id))
+    if now is not None:
+        result.sla = await sla.block(session, ticket, now)
+    return result
 
 
 async def load(
@@ -148,6 +153,7 @@ async def list_tickets(
     customer_id: str | None,
     line: Line | None,
     status: Status | None,
+    now: datetime | None = None,
 ) -> Page[TicketRead]:
     position = decode_cursor(cursor, "before")
     before = position["before"] if position else None
@@ -160,8 +166,12 @@ async def list_tickets(
     more = len(rows) > limit
     rows = rows[:limit]
     charges = await repo.current_charges(session, [t.id for t in rows])
+    data = [ticket_read(t, charges.get(t.id)) for t in rows]
+    if now is not None:
+        for ticket, item in zip(rows, data, strict=True):
+            item.sla = await sla.block(session, ticket, now)
     return Page(
-        data=[ticket_read(t, charges.get(t.id)) for t in rows],
+        data=data,
         next_cursor=encode_cursor({"before": rows[-1].number}) if more else None,
     )
 
@@ -205,6 +215,7 @@ async def submit_ticket(
     session.add(ticket)
     session.add(_message(ticket.id, author, body, internal=False, now=now))
     await session.flush()
+    await sla.start(session, ticket, data.category, now)
     if data.line is Line.technical:
         await _charge(session, ticket, customer.partner, author=author, settings=settings, now=now)
     return ticket
@@ -330,6 +341,9 @@ async def add_message(
     if author.is_customer and ticket.status == Status.waiting_on_customer:
         ticket.status = Status.in_progress.value
     ticket.updated_at = now
+    await sla.sync(
+        session, ticket, now, public_staff_message=not internal and not author.is_customer
+    )
     await session.flush()
     for hook in MESSAGE_HOOKS:
         await hook(session, ticket, message, author, settings, now)
@@ -415,6 +429,7 @@ async def change_status(
     if refused is not None:
         raise InvalidTransition(refused.detail, status_from=ticket.status, status_to=target.value)
     _set_status(ticket, target, now)
+    await sla.sync(session, ticket, now)
     await session.flush()
     return ticket
 
@@ -462,6 +477,7 @@ async def transfer(
         await _refund(session, ticket, RefundReason.misrouted, now=now, actor=principal.key_id)
         ticket.line = Line.customer_relations.value
         ticket.updated_at = now
+    await sla.sync(session, ticket, now)
     await session.flush()
     return ticket
 
@@ -505,6 +521,7 @@ async def answer_transfer(
         )
         ticket.line = Line.technical.value
     _set_status(ticket, Status.open, now)
+    await sla.sync(session, ticket, now)
     await session.flush()
     return ticket
 
@@ -535,6 +552,7 @@ async def merge(
     ticket.merged_into = into.id
     _set_status(ticket, Status.closed, now)
     into.updated_at = now
+    await sla.sync(session, ticket, now)
     await session.flush()
     return ticket
 

@@ -1,0 +1,129 @@
+"""Service levels over HTTP: calendars and targets (admin), assignment, a ticket's
+service-level history, the most-urgent ticket and the report. Thin: the rules live in
+app.desk.sla.service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.desk import service as desk
+from app.desk.models import Line
+from app.desk.schemas import TicketRead
+from app.desk.sla import service
+from app.desk.sla.schemas import (
+    AssignmentCreate,
+    CalendarRead,
+    CalendarWrite,
+    SlaEventRead,
+    TargetRead,
+    TargetWrite,
+)
+from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
+from app.kit.deps import get_now
+from app.kit.errors import problem_responses
+from app.kit.routing import TransactionalRoute
+from app.kit.session import get_session
+
+router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["service levels"])
+TicketId = Path(max_length=40, description="`tkt_…`")
+
+READERS = (*STAFF, *BACK_OFFICE)
+TICKET_READERS = (Role.customer, *STAFF, *BACK_OFFICE)
+ASSIGNERS = (Role.cr_agent, Role.engineer, Role.admin)
+
+
+class CalendarList(BaseModel):
+    data: list[CalendarRead]
+
+
+class TargetList(BaseModel):
+    data: list[TargetRead]
+
+
+class SlaHistory(BaseModel):
+    data: list[SlaEventRead]
+
+
+@router.get("/sla/calendars", response_model=CalendarList, responses=problem_responses(401, 403))
+async def list_calendars(
+    principal: Principal = Depends(require_roles(*READERS)),
+    session: AsyncSession = Depends(get_session),
+) -> CalendarList:
+    """Each line's business calendar (`default: true` while the policy's is in force)."""
+    return CalendarList(data=await service.list_calendars(session))
+
+
+@router.put(
+    "/sla/calendars/{line}",
+    response_model=CalendarRead,
+    responses=problem_responses(401, 403, 422),
+)
+async def put_calendar(
+    line: Line,
+    body: CalendarWrite,
+    principal: Principal = Depends(require_roles(Role.admin)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> CalendarRead:
+    """Set a line's time zone, weekly opening hours and holidays (severity 1 stays 24/7)."""
+    return await service.put_calendar(session, line, body, now)
+
+
+@router.get("/sla/targets", response_model=TargetList, responses=problem_responses(401, 403))
+async def list_targets(
+    principal: Principal = Depends(require_roles(*READERS)),
+    session: AsyncSession = Depends(get_session),
+) -> TargetList:
+    """Targets in working minutes for every line, severity and category."""
+    return TargetList(data=await service.list_targets(session))
+
+
+@router.put("/sla/targets", response_model=TargetRead, responses=problem_responses(401, 403, 422))
+async def put_target(
+    body: TargetWrite,
+    principal: Principal = Depends(require_roles(Role.admin)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TargetRead:
+    """Set the targets of one line, severity and category (new tickets and open ones)."""
+    return await service.put_target(session, body, now)
+
+
+@router.post(
+    "/tickets/{ticket_id}/assign",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def assign(
+    body: AssignmentCreate,
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*ASSIGNERS)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Record the engineer responsible; the first assignment meets the assignment target."""
+    ticket = await desk.load(session, ticket_id, principal, lock=True)
+    service.refuse_closed(ticket)
+    await service.assign(session, ticket, body.assignee, now)
+    return await desk.read(session, ticket, now)
+
+
+@router.get(
+    "/tickets/{ticket_id}/sla/history",
+    response_model=SlaHistory,
+    responses=problem_responses(401, 403, 404),
+)
+async def sla_history(
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*TICKET_READERS)),
+    session: AsyncSession = Depends(get_session),
+) -> SlaHistory:
+    """The ticket's service-level steps, oldest first: pauses, first response, assignment,
+    breaches, escalations (with the instant each fell due), compensation."""
+    ticket = await desk.load(session, ticket_id, principal)
+    events = await service.history(session, ticket.id)
+    return SlaHistory(data=[SlaEventRead.model_validate(e) for e in events])

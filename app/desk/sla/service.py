@@ -1,0 +1,495 @@
+"""Service-level clocks (policy.md §4): calendars and targets (stored overrides of the
+policy defaults), the clock of each ticket and its history, escalation and the
+most-urgent extension.
+
+Every change to a ticket's clock happens under the ticket's lock, taken by the desk
+(`app.desk.service`) or by the escalation sweep, so two requests cannot interleave."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.desk.errors import InvalidTransition
+from app.desk.models import Line, Status, Ticket
+from app.desk.sla import policy
+from app.desk.sla.calendar import Calendar
+from app.desk.sla.models import (
+    Category,
+    EventKind,
+    SlaCalendar,
+    SlaEvent,
+    SlaTarget,
+    TicketSla,
+    UrgentPeriod,
+)
+from app.desk.sla.schemas import (
+    CalendarRead,
+    CalendarWrite,
+    OpeningHours,
+    SlaRead,
+    TargetRead,
+    TargetState,
+    TargetWrite,
+)
+from app.kit.errors import ValidationFailed
+
+PAUSED = frozenset({Status.waiting_on_customer.value})
+FINISHED = frozenset({Status.resolved.value, Status.closed.value})
+BREACH_FIRST_RESPONSE = 1  # `level` of a `breached` event: which target was missed
+
+# ---------------------------------------------------------------- calendars
+
+
+def _to_calendar(zone: str, hours: Sequence[OpeningHours], holidays: Sequence[date]) -> Calendar:
+    table: dict[int, list[tuple[time, time]]] = {}
+    for h in hours:
+        table.setdefault(h.weekday, []).append((h.opens, h.closes))
+    return Calendar(zone, table, frozenset(holidays))
+
+
+def _calendar_read(line: Line, cal: Calendar, default: bool) -> CalendarRead:
+    hours = [
+        OpeningHours(weekday=d, opens=o, closes=c)
+        for d in sorted(cal.hours)
+        for o, c in cal.hours[d]
+    ]
+    return CalendarRead(
+        line=line, zone=cal.zone, hours=hours, holidays=sorted(cal.holidays), default=default
+    )
+
+
+def _stored_calendar(row: SlaCalendar) -> Calendar:
+    hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in row.hours]
+    return _to_calendar(row.zone, hours, [date.fromisoformat(h) for h in row.holidays])
+
+
+async def line_calendar(session: AsyncSession, line: Line) -> tuple[Calendar, bool]:
+    """The line's calendar and whether it is the policy default."""
+    row = await session.get(SlaCalendar, line.value)
+    if row is None:
+        return policy.DEFAULT_CALENDARS[line], True
+    return _stored_calendar(row), False
+
+
+async def calendar_for(session: AsyncSession, ticket: Ticket) -> tuple[Calendar, str]:
+    """Severity 1 runs on a 24/7 clock; every other ticket on its line's calendar."""
+    if ticket.severity == 1:
+        return policy.ALWAYS_OPEN, "24/7"
+    cal, _ = await line_calendar(session, Line(ticket.line))
+    return cal, ticket.line
+
+
+async def list_calendars(session: AsyncSession) -> list[CalendarRead]:
+    result = []
+    for line in Line:
+        cal, default = await line_calendar(session, line)
+        result.append(_calendar_read(line, cal, default))
+    return result
+
+
+async def put_calendar(
+    session: AsyncSession, line: Line, data: CalendarWrite, now: datetime
+) -> CalendarRead:
+    """Stores a line's calendar (422 for an unknown zone, an empty week or a day whose
+    hours close before they open)."""
+    try:
+        ZoneInfo(data.zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(f"Unknown time zone {data.zone!r}.", field="zone") from exc
+    for h in data.hours:
+        if h.closes != time(0) and h.closes <= h.opens:
+            raise ValidationFailed("Opening hours must close after they open.", field="hours")
+    if not data.hours:
+        raise ValidationFailed("A calendar needs some opening hours.", field="hours")
+    row = await session.get(SlaCalendar, line.value)
+    if row is None:
+        row = SlaCalendar(line=line.value)
+        session.add(row)
+    row.zone = data.zone
+    row.hours = [[h.weekday, h.opens.isoformat("minutes"), h.closes.isoformat("minutes")] for h in data.hours]  # fmt: skip
+    row.holidays = sorted({d.isoformat() for d in data.holidays})
+    row.updated_at = now
+    await session.flush()
+    cal = _to_calendar(data.zone, data.hours, data.holidays)
+    return _calendar_read(line, cal, False)
+
+
+# ---------------------------------------------------------------- targets
+
+
+async def targets_for(
+    session: AsyncSession, line: Line, severity: int, category: Category
+) -> tuple[policy.Targets, bool]:
+    row = await session.get(SlaTarget, (line.value, severity, category.value))
+    if row is None:
+        return policy.default_targets(line, severity, category), True
+    return (
+        policy.Targets(
+            first_response=timedelta(minutes=row.first_response_minutes),
+            assignment=timedelta(minutes=row.assignment_minutes),
+            resolution=timedelta(minutes=row.resolution_minutes),
+        ),
+        False,
+    )
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+async def list_targets(session: AsyncSession) -> list[TargetRead]:
+    result = []
+    for line in Line:
+        for severity in range(1, 5):
+            for category in Category:
+                t, default = await targets_for(session, line, severity, category)
+                result.append(
+                    TargetRead(
+                        line=line,
+                        severity=severity,
+                        category=category,
+                        default=default,
+                        first_response_minutes=_minutes(t.first_response),
+                        assignment_minutes=_minutes(t.assignment),
+                        resolution_minutes=_minutes(t.resolution),
+                    )
+                )
+    return result
+
+
+async def put_target(session: AsyncSession, data: TargetWrite, now: datetime) -> TargetRead:
+    key = (data.line.value, data.severity, data.category.value)
+    row = await session.get(SlaTarget, key)
+    if row is None:
+        row = SlaTarget(line=key[0], severity=key[1], category=key[2])
+        session.add(row)
+    row.first_response_minutes = data.first_response_minutes
+    row.assignment_minutes = data.assignment_minutes
+    row.resolution_minutes = data.resolution_minutes
+    row.updated_at = now
+    await session.flush()
+    return TargetRead(**data.model_dump(), default=False)
+
+
+# ---------------------------------------------------------------- a ticket's clock
+
+
+def _event(
+    ticket_id: str,
+    kind: EventKind,
+    now: datetime,
+    *,
+    level: int | None = None,
+    detail: str | None = None,
+    due_at: datetime | None = None,
+) -> SlaEvent:
+    return SlaEvent(
+        ticket_id=ticket_id, kind=kind.value, level=level, detail=detail, due_at=due_at,
+        occurred_at=now,
+    )  # fmt: skip
+
+
+async def clock_of(session: AsyncSession, ticket: Ticket) -> TicketSla:
+    """The ticket's clock; tickets older than service levels get one from their creation."""
+    row = await session.get(TicketSla, ticket.id, populate_existing=True)
+    if row is None:
+        row = TicketSla(
+            ticket_id=ticket.id, customer_id=ticket.customer_id,
+            category=Category.product_issue.value, started_at=ticket.created_at,
+            paused_working_seconds=0, paused_wall_seconds=0, stopped=False,
+            first_response_breached=False, escalation_level=0,
+        )  # fmt: skip
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def start(session: AsyncSession, ticket: Ticket, category: Category, now: datetime) -> None:
+    """The clock of a new ticket starts at its creation."""
+    row = TicketSla(
+        ticket_id=ticket.id, customer_id=ticket.customer_id, category=category.value,
+        started_at=now, paused_working_seconds=0, paused_wall_seconds=0, stopped=False,
+        first_response_breached=False, escalation_level=0,
+    )  # fmt: skip
+    session.add(row)
+    session.add(_event(ticket.id, EventKind.started, now, detail=category.value))
+    await session.flush()
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A clock read at one instant."""
+
+    elapsed: timedelta  # working time, pauses excluded
+    paused_working: timedelta  # working time spent paused, the current pause included
+    wall_elapsed: timedelta  # real time, pauses excluded (escalation)
+
+
+def measure(row: TicketSla, cal: Calendar, now: datetime) -> Measure:
+    paused_working = timedelta(seconds=row.paused_working_seconds)
+    paused_wall = timedelta(seconds=row.paused_wall_seconds)
+    if row.paused_since is not None:
+        paused_working += cal.working_time(row.paused_since, now)
+        paused_wall += max(now - row.paused_since, timedelta())
+    total = cal.working_time(row.started_at, now)
+    return Measure(
+        elapsed=max(total - paused_working, timedelta()),
+        paused_working=paused_working,
+        wall_elapsed=max(now - row.started_at - paused_wall, timedelta()),
+    )
+
+
+async def sync(
+    session: AsyncSession, ticket: Ticket, now: datetime, *, public_staff_message: bool = False
+) -> None:
+    """Brings the clock in line with the ticket after a desk event (the caller holds the
+    ticket's lock): pauses in waiting_on_customer, stops when resolved or closed, starts
+    again when the customer answers or the ticket is reopened; the first public staff
+    message is the first response."""
+    row = await clock_of(session, ticket)
+    cal, _ = await calendar_for(session, ticket)
+    m = measure(row, cal, now)
+    halted = ticket.status in PAUSED or ticket.status in FINISHED
+    if halted and row.paused_since is None:
+        row.paused_since = now
+        if ticket.status in PAUSED:
+            session.add(_event(ticket.id, EventKind.paused, now))
+    elif not halted and row.paused_since is not None:
+        row.paused_working_seconds += _seconds(cal.working_time(row.paused_since, now))
+        row.paused_wall_seconds += _seconds(now - row.paused_since)
+        row.paused_since = None
+        kind = EventKind.reopened if row.resolved_at is not None else EventKind.resumed
+        session.add(_event(ticket.id, kind, now))
+    if ticket.status in FINISHED and row.resolved_at is None:
+        row.resolved_at, row.resolution_elapsed = now, _seconds(m.elapsed)
+        session.add(_event(ticket.id, EventKind.resolved, now, detail=ticket.status))
+    elif ticket.status not in FINISHED and row.resolved_at is not None:
+        row.resolved_at = row.resolution_elapsed = None
+    row.stopped = ticket.status in FINISHED
+    if row.stopped:
+        await end_urgent(session, ticket, now)
+    if public_staff_message and row.first_response_at is None:
+        row.first_response_at, row.first_response_elapsed = now, _seconds(m.elapsed)
+        targets, _ = await targets_for(
+            session, Line(ticket.line), ticket.severity, Category(row.category)
+        )
+        extension = await extension_of(session, row, cal, now)
+        if m.elapsed > targets.first_response + extension:
+            row.first_response_breached = True
+        session.add(_event(ticket.id, EventKind.first_response, now))
+    await session.flush()
+
+
+def refuse_closed(ticket: Ticket) -> None:
+    if ticket.status == Status.closed:
+        raise InvalidTransition(f"Ticket #{ticket.number} is closed.")
+
+
+async def assign(session: AsyncSession, ticket: Ticket, assignee: str, now: datetime) -> None:
+    """Records the engineer; the first assignment meets the assignment target."""
+    row = await clock_of(session, ticket)
+    if row.assigned_at is None:
+        cal, _ = await calendar_for(session, ticket)
+        row.assigned_at, row.assignment_elapsed = now, _seconds(measure(row, cal, now).elapsed)
+    row.assignee = assignee
+    session.add(_event(ticket.id, EventKind.assigned, now, detail=assignee))
+    await session.flush()
+
+
+# ---------------------------------------------------------------- most urgent (seed 000)
+
+
+async def extension_of(
+    session: AsyncSession, row: TicketSla, cal: Calendar, now: datetime
+) -> timedelta:
+    """The working time the customer's most-urgent tickets (other than this one) were open
+    while this one was."""
+    periods = (
+        await session.execute(
+            select(UrgentPeriod).where(
+                UrgentPeriod.customer_id == row.customer_id,
+                UrgentPeriod.ticket_id != row.ticket_id,
+            )
+        )
+    ).scalars()
+    end = row.resolved_at or now
+    total = timedelta()
+    for p in periods:
+        total += cal.working_time(max(p.started_at, row.started_at), min(p.ended_at or now, end))
+    return total
+
+
+async def current_urgent(session: AsyncSession, customer_id: str) -> UrgentPeriod | None:
+    stmt = select(UrgentPeriod).where(
+        UrgentPeriod.customer_id == customer_id, UrgentPeriod.ended_at.is_(None)
+    )
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def name_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """The customer names this ticket the most urgent (the previous one stops being so).
+    The caller holds the customer's wallet lock, so two namings cannot both start."""
+    current = await current_urgent(session, ticket.customer_id)
+    if current is not None and current.ticket_id == ticket.id:
+        return
+    if current is not None:
+        current.ended_at = now
+    session.add(UrgentPeriod(customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now))
+    await session.flush()
+
+
+async def end_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """A most-urgent ticket stops extending the others once it is resolved or closed."""
+    current = await current_urgent(session, ticket.customer_id)
+    if current is not None and current.ticket_id == ticket.id:
+        current.ended_at = now
+        await session.flush()
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _target_state(
+    cal: Calendar,
+    row: TicketSla,
+    m: Measure,
+    target: timedelta,
+    met_at: datetime | None,
+    met_elapsed: int | None,
+) -> TargetState:
+    if met_at is not None and met_elapsed is not None:
+        return TargetState(
+            target_minutes=_minutes(target), due_at=None, met_at=met_at,
+            breached=timedelta(seconds=met_elapsed) > target,
+        )  # fmt: skip
+    return TargetState(
+        target_minutes=_minutes(target),
+        due_at=cal.add(row.started_at, target + m.paused_working),
+        met_at=None,
+        breached=m.elapsed > target,
+    )
+
+
+async def block(session: AsyncSession, ticket: Ticket, now: datetime) -> SlaRead:
+    """The `sla` block of a ticket, read at `now`."""
+    row = await session.get(TicketSla, ticket.id)
+    if row is None:  # a ticket from before service levels: a clock from its creation
+        row = TicketSla(
+            ticket_id=ticket.id, customer_id=ticket.customer_id,
+            category=Category.product_issue.value, started_at=ticket.created_at,
+            paused_working_seconds=0, paused_wall_seconds=0, stopped=False,
+            first_response_breached=False, escalation_level=0,
+        )  # fmt: skip
+    cal, cal_name = await calendar_for(session, ticket)
+    m = measure(row, cal, now)
+    targets, _ = await targets_for(
+        session, Line(ticket.line), ticket.severity, Category(row.category)
+    )
+    ext = await extension_of(session, row, cal, now)
+    first = _target_state(
+        cal, row, m, targets.first_response + ext, row.first_response_at, row.first_response_elapsed
+    )
+    assigned = _target_state(
+        cal, row, m, targets.assignment + ext, row.assigned_at, row.assignment_elapsed
+    )
+    resolved = _target_state(
+        cal, row, m, targets.resolution + ext, row.resolved_at, row.resolution_elapsed
+    )
+    urgent = await current_urgent(session, ticket.customer_id)
+    paused = ticket.status in PAUSED
+    return SlaRead(
+        category=Category(row.category),
+        calendar=cal_name,
+        state="stopped" if ticket.status in FINISHED else "paused" if paused else "running",
+        paused=paused,
+        elapsed_minutes=_minutes(m.elapsed),
+        extension_minutes=_minutes(ext),
+        first_response=first,
+        assignment=assigned,
+        resolution=resolved,
+        assignee=row.assignee,
+        breached=first.breached or assigned.breached or resolved.breached,
+        escalation_level=row.escalation_level,
+        urgent=urgent is not None and urgent.ticket_id == ticket.id,
+        compensated=row.compensated_at is not None,
+    )
+
+
+async def history(session: AsyncSession, ticket_id: str) -> list[SlaEvent]:
+    stmt = select(SlaEvent).where(SlaEvent.ticket_id == ticket_id).order_by(SlaEvent.seq)
+    return list((await session.execute(stmt)).scalars())
+
+
+# ---------------------------------------------------------------- escalation
+
+
+async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) -> list[int]:
+    """Moves a locked ticket up the seed-002 levels its elapsed time has reached, records
+    each step with the instant it fell due, and marks a missed first response. Returns
+    the levels reached now (none when run again: idempotent)."""
+    row = await clock_of(session, ticket)
+    cal, _ = await calendar_for(session, ticket)
+    m = measure(row, cal, now)
+    if row.first_response_at is None and not row.first_response_breached:
+        targets, _ = await targets_for(
+            session, Line(ticket.line), ticket.severity, Category(row.category)
+        )
+        target = targets.first_response + await extension_of(session, row, cal, now)
+        if m.elapsed > target:
+            row.first_response_breached = True
+            session.add(
+                _event(
+                    ticket.id,
+                    EventKind.breached,
+                    now,
+                    level=BREACH_FIRST_RESPONSE,
+                    detail="first_response",
+                    due_at=cal.add(row.started_at, target + m.paused_working),
+                )
+            )
+    reached: list[int] = []
+    if ticket.status not in FINISHED:
+        level = policy.escalation_level(ticket.severity, m.wall_elapsed)
+        for step in range(row.escalation_level + 1, level + 1):
+            threshold = policy.ESCALATION[ticket.severity][step - 1]
+            due = now - (m.wall_elapsed - threshold)
+            session.add(
+                _event(
+                    ticket.id,
+                    EventKind.escalated,
+                    now,
+                    level=step,
+                    detail=f"to the {policy.ESCALATED_TO[step]}",
+                    due_at=due,
+                )
+            )
+            reached.append(step)
+        row.escalation_level = max(row.escalation_level, level)
+    await session.flush()
+    return reached
+
+
+async def sweep_candidates(session: AsyncSession, *, compensation: bool) -> list[str]:
+    """Tickets the sweep must look at: running ones below the top level, and (with
+    compensation on) ones whose missed first response is not yet compensated."""
+    stmt = select(TicketSla.ticket_id).where(
+        TicketSla.stopped.is_(False),
+        (TicketSla.escalation_level < 2) | (TicketSla.first_response_at.is_(None)),
+    )
+    ids = set((await session.execute(stmt)).scalars())
+    if compensation:
+        owed = select(TicketSla.ticket_id).where(
+            TicketSla.first_response_breached.is_(True), TicketSla.compensated_at.is_(None)
+        )
+        ids |= set((await session.execute(owed)).scalars())
+    return sorted(ids)
