@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from tests.sla.conftest import Sla
 
 
-def iso(*args: int) -> str:
-    return datetime(*args, tzinfo=UTC).isoformat().replace("+00:00", "Z")
+def iso(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> str:
+    moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def test_a_new_technical_ticket_carries_its_targets(sla: Sla) -> None:

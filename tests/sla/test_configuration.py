@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from tests.sla.conftest import Sla
 
 
-def iso(*args: int) -> str:
-    return datetime(*args, tzinfo=UTC).isoformat().replace("+00:00", "Z")
+def iso(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> str:
+    moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def test_the_policy_defaults_are_in_force(sla: Sla) -> None:
