@@ -268,21 +268,22 @@ class XlsxWriter:
     does not grow with the period. Money cells are numbers written from `Decimal` with a
     two-decimal format; ids and times are text; a cell never holds a formula."""
 
-    def __init__(self, columns: Sequence[str], title: str) -> None:
+    def __init__(self, columns: Sequence[str], title: str, max_rows: int = XLSX_MAX_ROWS) -> None:
         from openpyxl import Workbook
 
+        self._max_rows = max_rows
         self._workbook = Workbook(write_only=True)
         self._columns = tuple(columns)
         self._money = [i for i, c in enumerate(columns) if c in MONEY_COLUMNS]
         self._title = title
         self._sheets = 0
-        self._rows_in_sheet = XLSX_MAX_ROWS
+        self._rows_in_sheet = max_rows
 
     def rows(self, rows: Iterable[Row]) -> None:
         from openpyxl.cell import WriteOnlyCell
 
         for row in rows:
-            if self._rows_in_sheet >= XLSX_MAX_ROWS:
+            if self._rows_in_sheet >= self._max_rows:
                 self._new_sheet()
             values: list[Any] = [
                 _ILLEGAL_XML.sub("\ufffd", v) if isinstance(v, str) else v for v in row
