@@ -65,6 +65,12 @@ def upgrade() -> None:
 
     op.create_table(
         "email_attachments",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("ticket_id", sa.String(length=40), nullable=False),
         sa.Column("message_id", sa.String(length=40), nullable=False),
@@ -81,7 +87,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["tickets.id"], name=op.f("fk_email_attachments_ticket_id_tickets")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_attachments")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_email_attachments")),
+        sa.UniqueConstraint("id", name=op.f("uq_email_attachments_id")),
     )
     op.create_index(
         op.f("ix_email_attachments_message_id"), "email_attachments", ["message_id"], unique=False

@@ -138,7 +138,7 @@ async def list_attachments(
     rows = await session.execute(
         select(EmailAttachment)
         .where(EmailAttachment.ticket_id == ticket.id)
-        .order_by(EmailAttachment.created_at, EmailAttachment.id)
+        .order_by(EmailAttachment.seq)
     )
     return AttachmentList(data=[AttachmentRead.model_validate(a) for a in rows.scalars()])
 
@@ -157,7 +157,9 @@ async def download_attachment(
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Download an attachment (always as a download, never rendered)."""
-    attachment = await session.get(EmailAttachment, attachment_id)
+    attachment = await session.scalar(
+        select(EmailAttachment).where(EmailAttachment.id == attachment_id)
+    )
     if attachment is None:
         raise NotFound("No such attachment.")
     await desk.load(session, attachment.ticket_id, principal)  # 404 for another customer

@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
-from app.kit.types import UTCDateTime
+from app.kit.types import BigIntPK, UTCDateTime
 
 
 class Outcome(StrEnum):
@@ -80,7 +80,8 @@ class EmailAttachment(Base):
 
     __tablename__ = "email_attachments"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
     ticket_id: Mapped[str] = mapped_column(String(40), ForeignKey("tickets.id"), index=True)
     message_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("ticket_messages.id"), index=True

@@ -142,10 +142,14 @@ class Mailbox:
         result: dict[str, Any] = response.json()
         return result
 
-    async def smtp(self, message: EmailMessage, *, to: str | None = None) -> None:
-        """Delivers with the standard library's smtplib to the running listener."""
+    async def smtp(
+        self, message: EmailMessage, *, to: str | None = None, sender: str | None = None
+    ) -> None:
+        """Delivers with the standard library's smtplib to the running listener (an empty
+        `sender` is a bounce's `MAIL FROM:<>`)."""
         recipients = [to or str(message["To"])]
-        sender = str(message["From"]).split("<")[-1].rstrip(">")
+        if sender is None:
+            sender = str(message["From"]).split("<")[-1].rstrip(">")
 
         def send() -> None:
             with smtplib.SMTP("127.0.0.1", self.listener_port, timeout=10) as client:
@@ -207,9 +211,7 @@ async def box(api: Api, settings: Settings) -> Mailbox:
 @pytest.fixture
 async def listener(box: Mailbox, settings: Settings) -> AsyncIterator[Mailbox]:
     """`box` with the SMTP listener running in this event loop on a free port."""
-    server = await start_listener(
-        box.api.db, box.api.clock, settings, host="127.0.0.1", port=0
-    )
+    server = await start_listener(box.api.db, box.api.clock, settings, host="127.0.0.1", port=0)
     box.listener_port = server.sockets[0].getsockname()[1]
     try:
         yield box

@@ -115,9 +115,7 @@ async def test_contacts_are_managed_by_staff_and_may_write_for_their_customer(
         f"/v1/customers/{other_id}/contacts", json=body, headers=box.api.admin
     )
     assert (again.status_code, again.json()["code"]) == (409, "contact_exists")
-    taken = await box.client.post(
-        path, json={"email": "it@other.example"}, headers=box.api.admin
-    )
+    taken = await box.client.post(path, json={"email": "it@other.example"}, headers=box.api.admin)
     assert taken.status_code == 409
     listed = await box.client.get(path, headers=box.api.admin)
     assert [c["email"] for c in listed.json()["data"]] == ["night.shift@acme.example"]
