@@ -1,0 +1,429 @@
+"""Random sequences of ledger operations against a plain-Python model of the ledger.
+
+After every step: the stored balance (available and frozen), every lot's remaining and
+frozen credits and the balance a customer is shown equal the model's; a lot that is used
+up holds no value (its values added up exactly to what was paid); and `reconcile()`
+finds invariants 1–5 intact over the whole database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from app.customers.schemas import CustomerCreate
+from app.customers.service import create_customer
+from app.kit.clock import FrozenClock
+from app.kit.db import Database
+from credits import accounts as acc
+from credits import queries, service
+from credits.errors import AlreadyRefunded, InsufficientCredits
+from credits.models import JournalTransaction, Lot, Wallet
+from credits.reconcile import reconcile
+from tests.conftest import START
+
+T = TypeVar("T")
+THRESHOLD = 10_000
+# Every paid unit is worth at least a cent, so "free" (worth 0) means a free lot.
+PRICES = [0, 0, 999, 3_000, 10_000, 10_001]
+
+
+@dataclass
+class ModelLot:
+    id: str
+    remaining: int
+    frozen: int
+    amount: int
+    expires_at: datetime | None
+    created_at: datetime
+    period: timedelta | None
+    revoked: bool = False
+
+    def order(self) -> tuple[Any, ...]:
+        """The policy's consumption order: soonest expiry first (none last), free before
+        paid, oldest first."""
+        return (
+            self.expires_at is None,
+            self.expires_at or START,
+            self.amount > 0,
+            self.created_at,
+            self.id,
+        )
+
+    def lapsed(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def state(self, now: datetime) -> str:
+        if self.revoked:
+            return "revoked"
+        return "lapsed" if self.lapsed(now) else "frozen" if self.frozen else "live"
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    loop: ClassVar[asyncio.AbstractEventLoop]
+    db: ClassVar[Database]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FrozenClock(START)
+        self.lots: dict[str, ModelLot] = {}
+        self.charges: list[tuple[str, list[tuple[str, int]]]] = []
+        self.refunded: set[str] = set()
+        self.spend_total = 0
+        self.rewarded = 0
+        self.references: set[str] = set()
+        self.customer_id = self.run(self._create_customer())
+
+    # ------------------------------------------------------------ plumbing
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    async def _create_customer(self) -> str:
+        async with self.db.unit_of_work() as session:
+            customer = await create_customer(
+                session, CustomerCreate(name="Model", email="m@example.com"), self.clock.now()
+            )
+            return customer.id
+
+    def tick(self) -> datetime:
+        """Every operation happens a second after the previous one."""
+        return self.clock.advance(timedelta(seconds=1))
+
+    def add_lot(
+        self, lot_id: str, credits: int, amount: int, valid: timedelta | None, now: datetime
+    ) -> None:
+        self.lots[lot_id] = ModelLot(
+            id=lot_id,
+            remaining=credits,
+            frozen=0,
+            amount=amount,
+            expires_at=now + valid if valid else None,
+            created_at=now,
+            period=valid,
+        )
+
+    def expire_lapsed(self, now: datetime) -> None:
+        for lot in self.lots.values():
+            if lot.lapsed(now):
+                lot.remaining = 0
+
+    def take(self, credits: int, now: datetime) -> list[tuple[str, int]] | None:
+        """What a charge of `credits` takes, lot by lot; None when there are too few (and
+        then nothing changes: the lapsed lots written off first are rolled back too)."""
+        usable = sum(lot.remaining for lot in self.lots.values() if not lot.lapsed(now))
+        if usable < credits:
+            return None
+        self.expire_lapsed(now)
+        takes = []
+        for lot in sorted(self.lots.values(), key=ModelLot.order):
+            k = min(lot.remaining, credits)
+            if k:
+                lot.remaining -= k
+                credits -= k
+                takes.append((lot.id, k))
+        return takes
+
+    # ------------------------------------------------------------ rules
+
+    @rule(
+        credits=st.integers(1, 5),
+        amount=st.sampled_from(PRICES),
+        valid_days=st.sampled_from([None, None, 1, 5, 30]),
+    )
+    def grant(self, credits: int, amount: int, valid_days: int | None) -> None:
+        now = self.tick()
+
+        async def work() -> str:
+            async with self.db.unit_of_work() as session:
+                posted = await service.grant(
+                    session, self.customer_id, credits=credits, amount=amount, currency="EUR",
+                    source="purchase" if amount else "adjustment", now=now,
+                    valid_days=valid_days, cash_account=acc.CASH_STRIPE if amount else None,
+                )  # fmt: skip
+                assert posted.lot is not None
+                return posted.lot.id
+
+        valid = timedelta(days=valid_days) if valid_days else None
+        self.add_lot(self.run(work()), credits, amount, valid, now)
+
+    @rule(credits=st.integers(1, 3))
+    def charge(self, credits: int) -> None:
+        now = self.tick()
+
+        async def work() -> service.Posted:
+            async with self.db.unit_of_work() as session:
+                return await service.charge(session, self.customer_id, credits=credits, now=now)
+
+        expected = self.take(credits, now)
+        try:
+            posted = self.run(work())
+        except InsufficientCredits:
+            assert expected is None
+            return
+        assert expected is not None, "the service charged what the model says is not there"
+        assert [(t.lot_id, t.credits) for t in posted.takes] == expected
+        self.charges.append((posted.transaction.id, expected))
+
+    @initialize(credits=st.integers(1, 5), amount=st.sampled_from(PRICES))
+    def opening_purchase(self, credits: int, amount: int) -> None:
+        self.grant(credits, amount, None)
+
+    @precondition(lambda self: bool(self.charges))
+    @rule(pick=st.integers(0, 10**6))
+    def refund(self, pick: int) -> None:
+        self.refund_charge(*self.charges[pick % len(self.charges)])
+
+    @precondition(lambda self: bool(self.charges))
+    @rule()
+    def refund_latest(self) -> None:
+        self.refund_charge(*self.charges[-1])
+
+    def refund_charge(self, charge_id: str, takes: list[tuple[str, int]]) -> None:
+        now = self.tick()
+
+        async def work() -> service.Posted:
+            async with self.db.unit_of_work() as session:
+                return await service.refund_charge(
+                    session, charge_id, reason="product_bug", now=now
+                )
+
+        try:
+            posted = self.run(work())
+        except AlreadyRefunded:
+            assert charge_id in self.refunded
+            return
+        assert charge_id not in self.refunded, "a charge was refunded twice"
+        self.refunded.add(charge_id)
+        got = {t.lot_id: t.credits for t in posted.takes}
+        for lot_id, k in sorted(takes):
+            lot = self.lots[lot_id]
+            event(f"refund into a {lot.state(now)} lot")
+            if lot.revoked:
+                assert got.pop(lot_id) == k
+            elif lot.lapsed(now):
+                (new_id,) = [i for i in got if i not in self.lots]
+                assert got.pop(new_id) == k
+                self.add_lot(new_id, k, 1 if lot.amount else 0, lot.period, now)
+            elif lot.frozen:
+                assert got.pop(lot_id) == k
+                lot.frozen += k
+            else:
+                assert got.pop(lot_id) == k
+                lot.remaining += k
+        assert not got
+
+    @rule(days=st.integers(1, 12), sweep=st.booleans())
+    def time_passes(self, days: int, sweep: bool) -> None:
+        now = self.clock.advance(timedelta(days=days))
+        if sweep:
+            self.sweep_at(now)
+
+    @rule()
+    def sweep(self) -> None:
+        self.sweep_at(self.tick())
+
+    def sweep_at(self, now: datetime) -> None:
+        """The sweep's work for this machine's customer (other examples' customers share the
+        database; `sweep_expired` itself is tested in test_rules)."""
+
+        async def work() -> int:
+            async with self.db.unit_of_work() as session:
+                return await service.expire_customer(session, self.customer_id, now)
+
+        lapsed = sum(lot.remaining for lot in self.lots.values() if lot.lapsed(now))
+        assert self.run(work()) == lapsed
+        self.expire_lapsed(now)
+
+    @rule(
+        credits=st.integers(-3, 3).filter(bool),
+        valid_days=st.sampled_from([None, 2, 10]),
+    )
+    def adjust(self, credits: int, valid_days: int | None) -> None:
+        now = self.tick()
+
+        async def work() -> service.Posted:
+            async with self.db.unit_of_work() as session:
+                return await service.adjust(
+                    session, self.customer_id, credits=credits, reason="model", now=now,
+                    currency="EUR", valid_days=valid_days,
+                )  # fmt: skip
+
+        if credits > 0:
+            posted = self.run(work())
+            assert posted.lot is not None
+            valid = timedelta(days=valid_days) if valid_days else None
+            self.add_lot(posted.lot.id, credits, 0, valid, now)
+            return
+        expected = self.take(-credits, now)
+        try:
+            posted = self.run(work())
+        except InsufficientCredits:
+            assert expected is None
+            return
+        assert expected is not None
+        assert [(t.lot_id, t.credits) for t in posted.takes] == expected
+
+    @rule(
+        amount=st.integers(-15_000, 25_000),
+        reference=st.sampled_from([f"inv-{i}" for i in range(8)]),
+    )
+    def spend(self, amount: int, reference: str) -> None:
+        now = self.tick()
+
+        async def work() -> tuple[service.SpendResult, list[str]]:
+            async with self.db.unit_of_work() as session:
+                result = await service.record_spend(
+                    session, self.customer_id, amount=amount, reference=reference,
+                    occurred_at=now, now=now, threshold=THRESHOLD, currency="EUR",
+                )  # fmt: skip
+                ids = await session.scalars(
+                    select(Lot.id).where(Lot.customer_id == self.customer_id)
+                )
+                return result, [i for i in ids if i not in self.lots]
+
+        result, new_lots = self.run(work())
+        granted = 0
+        if reference not in self.references:
+            self.references.add(reference)
+            self.spend_total += amount
+            earned = max(self.spend_total, 0) // THRESHOLD
+            granted = max(earned - self.rewarded, 0)
+            self.rewarded = max(self.rewarded, earned)
+        assert (result.total, result.rewarded_credits) == (self.spend_total, self.rewarded)
+        assert result.credits_granted == granted
+        assert len(new_lots) == (1 if granted else 0)
+        if granted:
+            self.add_lot(new_lots[0], granted, 0, None, now)
+
+    def _lot_at(self, pick: int) -> ModelLot:
+        """Half the time a lot that a charge took from (disputes and refunds meet there)."""
+        charged = sorted({lot_id for _, takes in self.charges for lot_id, _ in takes})
+        if charged and pick % 2:
+            return self.lots[charged[(pick // 2) % len(charged)]]
+        return sorted(self.lots.values(), key=lambda lot: lot.id)[pick % len(self.lots)]
+
+    @precondition(lambda self: bool(self.lots))
+    @rule(pick=st.integers(0, 10**6))
+    def freeze(self, pick: int) -> None:
+        lot, now = self._lot_at(pick), self.tick()
+
+        async def work() -> object:
+            async with self.db.unit_of_work() as session:
+                return await service.freeze_lot(session, lot.id, now=now, reason="dispute")
+
+        assert (self.run(work()) is None) == (lot.remaining == 0)
+        lot.remaining, lot.frozen = 0, lot.frozen + lot.remaining
+
+    @precondition(lambda self: bool(self.lots))
+    @rule(pick=st.integers(0, 10**6))
+    def release(self, pick: int) -> None:
+        lot, now = self._lot_at(pick), self.tick()
+
+        async def work() -> object:
+            async with self.db.unit_of_work() as session:
+                return await service.release_lot(session, lot.id, now=now, reason="won")
+
+        assert (self.run(work()) is None) == (lot.frozen == 0)
+        lot.remaining, lot.frozen = lot.remaining + lot.frozen, 0
+
+    @precondition(lambda self: bool(self.lots))
+    @rule(pick=st.integers(0, 10**6), frozen_only=st.booleans())
+    def revoke(self, pick: int, frozen_only: bool) -> None:
+        lot, now = self._lot_at(pick), self.tick()
+
+        async def work() -> object:
+            async with self.db.unit_of_work() as session:
+                db_lot = await session.get(Lot, lot.id)
+                assert db_lot is not None
+                return await service.revoke_lot(
+                    session, lot.id, now=now, reason="refund", refund_amount=db_lot.amount,
+                    frozen_only=frozen_only,
+                )  # fmt: skip
+
+        k = lot.frozen if frozen_only else lot.remaining
+        posted = self.run(work())
+        assert (posted is not None) == (k > 0 or lot.amount > 0)
+        if posted is not None:
+            lot.revoked = True
+        if frozen_only:
+            lot.frozen = 0
+        else:
+            lot.remaining = 0
+
+    # ------------------------------------------------------------ invariants
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        now = self.clock.now()
+
+        async def look() -> tuple[Wallet, list[Lot], int, int | None, Any]:
+            async with self.db.unit_of_work() as session:
+                wallet = await session.get(Wallet, self.customer_id)
+                assert wallet is not None
+                lots = list(
+                    await session.scalars(select(Lot).where(Lot.customer_id == self.customer_id))
+                )
+                shown = await queries.balance(
+                    session, self.customer_id, now=now, currency="EUR", threshold=THRESHOLD
+                )
+                last = await session.scalar(
+                    select(JournalTransaction.balance_after)
+                    .where(JournalTransaction.customer_id == self.customer_id)
+                    .order_by(JournalTransaction.seq.desc())
+                    .limit(1)
+                )
+                return wallet, lots, shown.available, last, await reconcile(session)
+
+        wallet, lots, shown, last, report = self.run(look())
+        assert report.ok, report.render()
+        model = self.lots.values()
+        assert wallet.available == sum(lot.remaining for lot in model)
+        assert wallet.frozen == sum(lot.frozen for lot in model)
+        assert shown == sum(lot.remaining for lot in model if not lot.lapsed(now))
+        assert last in (None, wallet.available)
+        assert {lot.id: (lot.remaining, lot.frozen) for lot in lots} == {
+            lot.id: (lot.remaining, lot.frozen) for lot in model
+        }
+        for lot in lots:
+            assert 0 <= lot.value_remaining <= lot.amount
+            if lot.remaining + lot.frozen == 0:
+                assert lot.value_remaining == 0, f"lot {lot.id} used up but holds value"
+
+
+def test_ledger_matches_a_plain_model(database_url: str) -> None:
+    loop = asyncio.new_event_loop()
+    db = Database(database_url, pool_size=2)
+
+    class Machine(LedgerMachine):
+        pass
+
+    Machine.loop, Machine.db = loop, db
+    try:
+        run_state_machine_as_test(
+            Machine,
+            settings=settings(
+                max_examples=25,
+                stateful_step_count=30,
+                deadline=None,
+                database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
+    finally:
+        loop.run_until_complete(db.dispose())
+        loop.close()
