@@ -4,29 +4,34 @@ app.desk.sla.service."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from app.desk import service as desk
 from app.desk.models import Line
 from app.desk.schemas import TicketRead
-from app.desk.sla import service
+from app.desk.sla import report, service
 from app.desk.sla.schemas import (
     AssignmentCreate,
     CalendarRead,
     CalendarWrite,
     SlaEventRead,
+    SlaReport,
     TargetRead,
     TargetWrite,
 )
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import get_now
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
+from app.settings import Settings
+from credits import service as ledger
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["service levels"])
 TicketId = Path(max_length=40, description="`tkt_…`")
@@ -34,6 +39,8 @@ TicketId = Path(max_length=40, description="`tkt_…`")
 READERS = (*STAFF, *BACK_OFFICE)
 TICKET_READERS = (Role.customer, *STAFF, *BACK_OFFICE)
 ASSIGNERS = (Role.cr_agent, Role.engineer, Role.admin)
+URGENT_NAMERS = (Role.customer, *STAFF)
+REPORT_READERS = (*STAFF, Role.finance)
 
 
 class CalendarList(BaseModel):
@@ -127,3 +134,54 @@ async def sla_history(
     ticket = await desk.load(session, ticket_id, principal)
     events = await service.history(session, ticket.id)
     return SlaHistory(data=[SlaEventRead.model_validate(e) for e in events])
+
+
+@router.post(
+    "/tickets/{ticket_id}/urgent",
+    response_model=TicketRead,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def name_urgent(
+    ticket_id: str = TicketId,
+    principal: Principal = Depends(require_roles(*URGENT_NAMERS)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketRead:
+    """Name the customer's most urgent ticket: while it is open, the targets of their
+    other tickets are extended by the working time that passes (seed 000)."""
+    ticket = await desk.load(session, ticket_id, principal, lock=True)
+    service.refuse_finished(ticket)
+    await ledger.lock_wallet(session, ticket.customer_id)  # one naming at a time
+    await service.name_urgent(session, ticket, now)
+    return await desk.read(session, ticket, now)
+
+
+@router.get(
+    "/reports/sla",
+    response_model=SlaReport,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "met and breached targets"},
+        **problem_responses(401, 403, 422),
+    },
+)
+async def sla_report(
+    from_: date = Query(alias="from", description="first day (UTC), inclusive"),
+    to: date = Query(description="last day (UTC), exclusive"),
+    format: Literal["json", "csv"] = Query("json", description="json or csv"),
+    principal: Principal = Depends(require_roles(*REPORT_READERS)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> SlaReport | Response:
+    """Targets met and breached per line and severity for the tickets reported in
+    `[from, to)`, with the median and p90 first response in working hours."""
+    report.check_period(from_, to, settings.export_max_days)
+    result = await report.build(session, from_, to, now)
+    if format == "csv":
+        filename = f"sla_{from_.isoformat()}_{to.isoformat()}.csv"
+        return Response(
+            report.to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return result

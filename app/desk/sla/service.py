@@ -295,6 +295,11 @@ def refuse_closed(ticket: Ticket) -> None:
         raise InvalidTransition(f"Ticket #{ticket.number} is closed.")
 
 
+def refuse_finished(ticket: Ticket) -> None:
+    if ticket.status in FINISHED:
+        raise InvalidTransition(f"Ticket #{ticket.number} is {ticket.status}.")
+
+
 async def assign(session: AsyncSession, ticket: Ticket, assignee: str, now: datetime) -> None:
     """Records the engineer; the first assignment meets the assignment target."""
     row = await clock_of(session, ticket)
