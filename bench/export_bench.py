@@ -9,7 +9,8 @@
 2. For the full period and for a period holding the first `--small` lines, runs
    `creditdesk export journal --format csv --output FILE` in a subprocess (the same code as
    the HTTP endpoint) and reads its peak RSS (ru_maxrss from wait4) and its own timing;
-   then `COPY (the same SELECT) TO STDOUT WITH CSV HEADER` into a file, in the same run.
+   then `COPY (the same SELECT) TO STDOUT WITH CSV HEADER` into a file, in the same run;
+   `--repeat` rounds alternate the two, and the medians are reported.
 3. Prints a Markdown table (and JSON with --json) and drops the scratch database.
 """
 
@@ -20,6 +21,8 @@ import asyncio
 import json
 import os
 import platform
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -107,6 +111,8 @@ class Run:
     export_bytes: int
     copy_seconds: float
     copy_bytes: int
+    http_seconds: float
+    http_server_peak_rss_mb: float
 
     @property
     def ratio(self) -> float:
@@ -172,6 +178,53 @@ def run_export(
     return seconds, wall, usage.ru_maxrss / 1024  # Linux: KiB
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_http(url: str, start: datetime, end: datetime, output: Path) -> tuple[float, float]:
+    """`creditdesk serve` in a subprocess, `GET /v1/exports/journal` streamed to a file:
+    (seconds from request to last byte, the server's peak RSS in MiB)."""
+    key = "cdk_bench_" + uuid.uuid4().hex
+    port = free_port()
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT), "CREDITDESK_DATABASE_URL": url,
+        "CREDITDESK_BOOTSTRAP_ADMIN_KEY": key, "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
+        "CREDITDESK_LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    command = [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--port", str(port)]
+    server = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        params = {"from": rfc(start), "to": rfc(end), "format": "csv"}
+        headers = {"Authorization": f"Bearer {key}"}
+        began = time.perf_counter()
+        with (
+            httpx.stream(
+                "GET", f"{base}/v1/exports/journal", params=params, headers=headers, timeout=None
+            ) as response,
+            output.open("wb") as sink,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_raw():
+                sink.write(chunk)
+        seconds = time.perf_counter() - began
+    finally:
+        server.terminate()
+        _, _, usage = os.wait4(server.pid, 0)
+    return seconds, usage.ru_maxrss / 1024
+
+
 async def run_copy(dsn: str, start: datetime, end: datetime, output: Path) -> float:
     conn = await asyncpg.connect(dsn)
     try:
@@ -190,16 +243,36 @@ def count_rows(path: Path) -> int:
         return sum(1 for _ in file) - 1  # the bench data has no line breaks inside fields
 
 
-def measure(url: str, dsn: str, lines: int, workdir: Path) -> Run:
+def measure(url: str, dsn: str, lines: int, workdir: Path, repeat: int) -> Run:
+    """`repeat` rounds of (export, COPY), alternating; the medians, and the highest RSS."""
     start, end = period_for(lines)
     ours, theirs = workdir / f"export_{lines}.csv", workdir / f"copy_{lines}.csv"
     asyncio.run(run_copy(dsn, start, end, theirs))  # warm the cache for both
-    seconds, wall, rss = run_export(url, start, end, ours)
-    copy_seconds = asyncio.run(run_copy(dsn, start, end, theirs))
-    exported, copied = count_rows(ours), count_rows(theirs)
-    if not exported == copied == lines:
-        raise SystemExit(f"row counts differ: export {exported}, COPY {copied}, expected {lines}")
-    return Run(lines, seconds, wall, rss, ours.stat().st_size, copy_seconds, theirs.stat().st_size)
+    exports, walls, rss, copies = [], [], [], []
+    for _ in range(repeat):
+        seconds, wall, peak = run_export(url, start, end, ours)
+        exports.append(seconds)
+        walls.append(wall)
+        rss.append(peak)
+        copies.append(asyncio.run(run_copy(dsn, start, end, theirs)))
+        exported, copied = count_rows(ours), count_rows(theirs)
+        if not exported == copied == lines:
+            raise SystemExit(f"row counts: export {exported}, COPY {copied}, expected {lines}")
+    over_http = workdir / f"http_{lines}.csv"
+    http_seconds, http_rss = run_http(url, start, end, over_http)
+    if over_http.read_bytes() != ours.read_bytes():
+        raise SystemExit("the HTTP export differs from the command's")
+    print(
+        f"{lines:,} lines: export {[round(x, 2) for x in exports]} s, "
+        f"COPY {[round(x, 2) for x in copies]} s, peak RSS {[round(x) for x in rss]} MiB, "
+        f"HTTP {http_seconds:.2f} s, server peak RSS {http_rss:.0f} MiB",
+        file=sys.stderr,
+    )
+    return Run(
+        lines, statistics.median(exports), statistics.median(walls), max(rss),
+        ours.stat().st_size, statistics.median(copies), theirs.stat().st_size, http_seconds,
+        http_rss,
+    )  # fmt: skip
 
 
 def machine() -> str:
@@ -217,15 +290,17 @@ def machine() -> str:
 
 def table(runs: list[Run]) -> str:
     out = [
-        "| lines | export s | lines/s | COPY s | COPY lines/s | export ÷ COPY | export process s | peak RSS MiB | export MB | COPY MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| lines | export s | lines/s | COPY s | COPY lines/s | export ÷ COPY | export peak RSS MiB "
+        "| export process s | HTTP s | HTTP server peak RSS MiB | CSV MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         out.append(
             f"| {r.lines:,} | {r.export_seconds:.2f} | {r.lines / r.export_seconds:,.0f} "
             f"| {r.copy_seconds:.2f} | {r.lines / r.copy_seconds:,.0f} | {r.ratio:.2f}× "
-            f"| {r.export_process_seconds:.2f} | {r.export_peak_rss_mb:.0f} "
-            f"| {r.export_bytes / 1e6:.0f} | {r.copy_bytes / 1e6:.0f} |"
+            f"| {r.export_peak_rss_mb:.0f} | {r.export_process_seconds:.2f} "
+            f"| {r.http_seconds:.2f} | {r.http_server_peak_rss_mb:.0f} "
+            f"| {r.export_bytes / 1e6:.0f} (COPY {r.copy_bytes / 1e6:.0f}) |"
         )
     return "\n".join(out)
 
@@ -234,6 +309,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per size (medians)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -247,13 +323,14 @@ def main() -> None:
         loaded = asyncio.run(load(dsn, args.lines))
         print(f"loaded {args.lines:,} lines in {loaded:.1f} s into {name}", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="export_bench_") as tmp:
-            runs = [measure(url, dsn, n, Path(tmp)) for n in (args.small, args.lines)]
+            runs = [measure(url, dsn, n, Path(tmp), args.repeat) for n in (args.small, args.lines)]
     finally:
         if not args.keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
     print(f"load: {args.lines:,} lines in {loaded:.1f} s (INSERT … SELECT generate_series)")
+    print(f"figures: medians of {args.repeat} alternating rounds; peak RSS: the highest")
     print()
     print(table(runs))
     if args.json:
