@@ -31,11 +31,19 @@ class IntakeHandler:
     def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db, self.clock, self.settings = db, clock, settings
 
+    def _routed_recipient(self, rcpt_tos: list[str]) -> str | None:
+        """One envelope, one ticket: the first recipient that has a route, else the first."""
+        routed = {a.lower() for a in self.settings.email_routes}
+        for address in rcpt_tos:
+            if address.lower() in routed:
+                return address
+        return rcpt_tos[0] if rcpt_tos else None
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         if isinstance(envelope.content, bytes) and not raw:
             raw = envelope.content
-        recipient = envelope.rcpt_tos[0] if envelope.rcpt_tos else None
+        recipient = self._routed_recipient(envelope.rcpt_tos)
         try:
             async with self.db.unit_of_work() as db_session:
                 result = await service.receive(

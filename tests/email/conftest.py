@@ -143,11 +143,15 @@ class Mailbox:
         return result
 
     async def smtp(
-        self, message: EmailMessage, *, to: str | None = None, sender: str | None = None
+        self,
+        message: EmailMessage,
+        *,
+        to: list[str] | None = None,
+        sender: str | None = None,
     ) -> None:
         """Delivers with the standard library's smtplib to the running listener (an empty
         `sender` is a bounce's `MAIL FROM:<>`)."""
-        recipients = [to or str(message["To"])]
+        recipients = to or [str(message["To"])]
         if sender is None:
             sender = str(message["From"]).split("<")[-1].rstrip(">")
 

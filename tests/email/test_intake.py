@@ -69,6 +69,20 @@ async def test_the_envelope_recipient_decides_the_line(box: Mailbox) -> None:
     assert await box.available(customer_id) == 0
 
 
+async def test_an_smtp_envelope_to_several_addresses_opens_one_ticket_on_the_routed_line(
+    listener: Mailbox,
+) -> None:
+    customer_id = await listener.customer(credits=1)
+
+    await listener.smtp(mail(), to=["someone@desk.test", TECH, SUPPORT])
+
+    [ticket] = await listener.tickets()
+    assert ticket["line"] == "technical"
+    assert await listener.available(customer_id) == 0
+    [inbound] = await listener.inbound()
+    assert inbound.recipient == TECH
+
+
 async def test_no_credit_on_the_technical_line_is_refused_with_the_packs(box: Mailbox) -> None:
     customer_id = await box.customer()
 
