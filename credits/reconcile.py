@@ -133,6 +133,8 @@ async def _lines_by_lot(session: AsyncSession) -> dict[str, dict[str, int]]:
             by_lot[lot_id]["frozen"] += int(total)
         elif account == acc.DEFERRED:
             by_lot[lot_id]["deferred"] -= int(total)
+        elif unit == acc.CREDIT and account == acc.ISSUED:
+            by_lot[lot_id]["issued"] -= int(total)
     return by_lot
 
 
@@ -151,6 +153,9 @@ async def _lots(session: AsyncSession, report: Report, by_lot: dict[str, dict[st
                 subject,
                 f"remaining {lot.remaining}, frozen {lot.frozen} outside 0..{lot.credits}",
             )
+        # refund lots are filled by the refund that made them, every other lot by its grant
+        if lot.source != "refund" and lot.credits != sums.get("issued", 0):
+            report.add(3, subject, f"credits {lot.credits} != granted {sums.get('issued', 0)}")
         if lot.remaining != sums.get("available", 0):
             report.add(
                 3, subject, f"remaining {lot.remaining} != journal {sums.get('available', 0)}"
@@ -163,6 +168,10 @@ async def _lots(session: AsyncSession, report: Report, by_lot: dict[str, dict[st
                 subject,
                 f"value {lot.value_remaining} != deferred revenue lines {sums.get('deferred', 0)}",
             )
+        if not 0 <= lot.value_remaining <= lot.amount:
+            report.add(4, subject, f"value {lot.value_remaining} outside 0..{lot.amount}")
+        elif lot.remaining + lot.frozen == 0 and lot.value_remaining != 0:
+            report.add(4, subject, f"no credits left but value {lot.value_remaining} remains")
         held_value[lot.currency] += lot.value_remaining
     rows = await session.execute(
         select(JournalLine.unit, func.sum(JournalLine.amount))
