@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 
 import click
 
@@ -30,23 +31,44 @@ def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
     async def run() -> None:
         db = Database(settings.database_url, pool_size=settings.database_pool_size)
         clock = Clock()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         server = await start_listener(db, clock, settings, host=bind_host, port=bind_port)
-        click.echo(f"listening for mail on {bind_host}:{bind_port}", err=True)
+        actual = server.sockets[0].getsockname()[1]
+        click.echo(f"listening for mail on {bind_host}:{actual}", err=True)
         try:
-            while True:
+            while not stop.is_set():
                 if not no_outbox:
                     try:
                         await send_due(db, settings, clock.now())
                     except Exception:  # the database is down: try again next round
                         logging.getLogger("creditdesk.email").exception("outbox round failed")
-                await asyncio.sleep(settings.periodic_interval_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.periodic_interval_seconds)
         finally:
             server.close()
             await server.wait_closed()
             await db.dispose()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    asyncio.run(run())
+    click.echo("stopped", err=True)
 
 
-COMMANDS: list[click.Command] = [smtp]
+@click.command("email-requeue")
+def email_requeue() -> None:
+    """Put outgoing mail that was given up (`dead`) back in the outbox queue."""
+    from app.cli import _settings, _with_db
+    from app.email.outbox import requeue_dead
+    from app.kit.clock import Clock
+    from app.kit.db import Database
+
+    async def work(db: Database) -> int:
+        async with db.unit_of_work() as session:
+            return await requeue_dead(session, Clock().now())
+
+    click.echo(f"requeued {_with_db(_settings(), work)} mail(s)")
+
+
+COMMANDS: list[click.Command] = [smtp, email_requeue]

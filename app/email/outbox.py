@@ -163,7 +163,9 @@ async def record(
             row.last_error = None
             return
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        permanent = isinstance(error, smtplib.SMTPRecipientsRefused)
+        permanent = isinstance(error, smtplib.SMTPRecipientsRefused) and all(
+            code >= 500 for code, _ in error.recipients.values()
+        )
         if permanent or claimed.attempts >= settings.email_outbox_max_attempts:
             row.status = OutboxStatus.dead.value  # kept, listed, and retried by an operator
         else:
