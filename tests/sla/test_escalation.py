@@ -170,3 +170,33 @@ async def test_creditdesk_escalate(sla: Sla, database_url: str) -> None:
     again = await asyncio.to_thread(runner.invoke, main, ["escalate"], env=env)
     assert again.exit_code == 0, again.output
     assert "escalated: none; compensated: none" in again.output
+
+
+async def test_compensation_racing_a_bug_refund_refunds_once(sla: Sla, engine_name: str) -> None:
+    if engine_name != "postgresql":
+        pytest.skip("a race needs separate connections; SQLite serialises writers")
+    who = await sla.person(credits=1)
+    engineer = await sla.staff("engineer")
+    tid = (await sla.ticket(who))["id"]
+    sla.advance(hours=9)
+    confirm = sla.post(f"/v1/tickets/{tid}/bug-confirmation", engineer, {"bug_reference": "B-9"})
+    response, result = await asyncio.gather(confirm, sla.sweep(compensation=True))
+    assert response.status_code == 200, response.text
+    refunds = await sla.refunds(who.id)
+    assert len(refunds) == 1 and await sla.available(who.id) == 1
+    compensated = [e["detail"] for e in await sla.history(tid) if e["kind"] == "compensated"]
+    expected = "credit refunded" if result.compensated else "nothing to refund"
+    assert compensated == [expected]
+    assert refunds[0]["reason"] == ("sla_breach" if result.compensated else "product_bug")
+
+
+async def test_the_server_runs_the_sweep_periodically(sla: Sla) -> None:
+    from app.desk.sla.tasks import escalate_tickets
+    from app.tasks import JOBS
+
+    assert escalate_tickets in JOBS
+    who = await sla.person(credits=1)
+    tid = (await sla.ticket(who, severity=1))["id"]
+    sla.advance(hours=8)
+    await escalate_tickets(sla.api.db, sla.api.clock, sla.settings)
+    assert (await sla.sla(tid))["escalation_level"] == 1
