@@ -63,6 +63,16 @@ async def test_bad_calendars_are_refused_and_only_admins_write(sla: Sla) -> None
         ({**good, "zone": "Mars/Olympus"}, "zone"),
         ({**good, "hours": []}, "hours"),
         ({**good, "hours": [{"weekday": 0, "opens": "17:00", "closes": "09:00"}]}, "hours"),
+        (
+            {
+                **good,
+                "hours": [
+                    {"weekday": 0, "opens": "09:00", "closes": "13:00"},
+                    {"weekday": 0, "opens": "12:00", "closes": "00:00"},
+                ],
+            },
+            "hours",
+        ),
     ]
     for body, field in cases:
         response = await sla.client.put(path, json=body, headers=sla.api.admin)
@@ -72,6 +82,14 @@ async def test_bad_calendars_are_refused_and_only_admins_write(sla: Sla) -> None
     assert (await sla.client.put(path, json=malformed, headers=sla.api.admin)).status_code == 422
     engineer = await sla.staff("engineer")
     assert (await sla.client.put(path, json=good, headers=engineer)).status_code == 403
+    lunch = {
+        **good,
+        "hours": [
+            {"weekday": 0, "opens": "09:00", "closes": "13:00"},
+            {"weekday": 0, "opens": "14:00", "closes": "00:00"},
+        ],
+    }
+    assert (await sla.client.put(path, json=lunch, headers=sla.api.admin)).status_code == 200
     who = await sla.person()
     assert (await sla.client.get("/v1/sla/calendars", headers=who.headers)).status_code == 403
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -102,11 +103,18 @@ async def put_calendar(
         ZoneInfo(data.zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationFailed(f"Unknown time zone {data.zone!r}.", field="zone") from exc
+    if not data.hours:
+        raise ValidationFailed("A calendar needs some opening hours.", field="hours")
     for h in data.hours:
         if h.closes != time(0) and h.closes <= h.opens:
             raise ValidationFailed("Opening hours must close after they open.", field="hours")
-    if not data.hours:
-        raise ValidationFailed("A calendar needs some opening hours.", field="hours")
+    for day, intervals in _to_calendar(data.zone, data.hours, []).hours.items():
+        spans = sorted((o, c if c != time(0) else time.max) for o, c in intervals)
+        if any(later[0] < earlier[1] for earlier, later in pairwise(spans)):
+            raise ValidationFailed(
+                f"Opening hours overlap on weekday {day}; working time would count twice.",
+                field="hours",
+            )
     row = await session.get(SlaCalendar, line.value)
     if row is None:
         row = SlaCalendar(line=line.value)
@@ -487,9 +495,11 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
 async def sweep_candidates(session: AsyncSession, *, compensation: bool) -> list[str]:
     """Tickets the sweep must look at: running ones below the top level, and (with
     compensation on) ones whose missed first response is not yet compensated."""
+    unanswered = TicketSla.first_response_at.is_(None) & TicketSla.first_response_breached.is_(
+        False
+    )
     stmt = select(TicketSla.ticket_id).where(
-        TicketSla.stopped.is_(False),
-        (TicketSla.escalation_level < 2) | (TicketSla.first_response_at.is_(None)),
+        TicketSla.stopped.is_(False), (TicketSla.escalation_level < 2) | unanswered
     )
     ids = set((await session.execute(stmt)).scalars())
     if compensation:
