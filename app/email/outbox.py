@@ -180,7 +180,7 @@ async def send_due(db: Database, settings: Settings, now: datetime) -> int:
         error: Exception | None = None
         try:
             await asyncio.to_thread(_deliver, claimed.message, settings)
-        except (OSError, smtplib.SMTPException) as exc:
+        except Exception as exc:  # any failure is recorded on its row; the batch goes on
             logger.warning("sending %s failed: %s", claimed.id, exc)
             error = exc
         await record(db, claimed, error, settings, now)

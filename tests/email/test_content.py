@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import base64
 
-from tests.email.conftest import TECH, Mailbox, mail
+from app.email.outbox import send_due
+from app.settings import Settings
+from tests.email.conftest import TECH, Mailbox, Relay, mail
 
 
 def _raw(headers: str, body: bytes) -> bytes:
     return headers.replace("\n", "\r\n").encode("ascii") + b"\r\n" + body
 
 
-async def test_russian_in_koi8_r_windows_1251_html_and_encoded_words(listener: Mailbox) -> None:
+async def test_russian_in_koi8_r_windows_1251_html_and_encoded_words(
+    listener: Mailbox, relay: Relay, settings: Settings
+) -> None:
     box = listener
     await box.customer(credits=2)
     koi8 = _raw(
@@ -56,6 +60,12 @@ async def test_russian_in_koi8_r_windows_1251_html_and_encoded_words(listener: M
     assert (latest["subject"], latest["body"]) == (
         "Сервер не стартует после обновления", "Лог пустой."
     )  # fmt: skip
+
+    # The auto-replies go out with their Russian subjects intact.
+    relay.start()
+    assert await send_due(box.api.db, settings, box.api.clock.now()) == 3
+    subjects = sorted(str(m["Subject"]) for m in relay.received)
+    assert subjects == sorted(f"[#{t['number']}] {t['subject']}" for t in (one, two, latest))
 
 
 async def test_multipart_alternative_prefers_the_plain_text(box: Mailbox) -> None:
