@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound, ValidationFailed
@@ -78,8 +78,8 @@ async def lock_wallets(session: AsyncSession, customer_ids: list[str]) -> dict[s
     return {cid: await lock_wallet(session, cid) for cid in sorted(set(customer_ids))}
 
 
-def _usable(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(Lot.expires_at.is_(None), Lot.expires_at > now)
+def _lapsed(lot: Lot, now: datetime) -> bool:
+    return lot.expires_at is not None and lot.expires_at <= now
 
 
 def consumption_order():  # type: ignore[no-untyped-def]
@@ -93,10 +93,12 @@ def consumption_order():  # type: ignore[no-untyped-def]
     )
 
 
-async def _spendable_lots(session: AsyncSession, customer_id: str, now: datetime) -> list[Lot]:
+async def _open_lots(session: AsyncSession, customer_id: str) -> list[Lot]:
+    """The customer's lots with credits left, in consumption order (lapsed ones first,
+    since they expired soonest). Call with the wallet locked."""
     stmt = (
         select(Lot)
-        .where(Lot.customer_id == customer_id, Lot.remaining > 0, _usable(now))
+        .where(Lot.customer_id == customer_id, Lot.remaining > 0)
         .order_by(*consumption_order())
         .execution_options(populate_existing=True)
     )
@@ -238,8 +240,10 @@ async def grant(
 async def _take(
     session: AsyncSession, wallet: Wallet, credits: int, now: datetime
 ) -> list[tuple[Lot, Take]]:
-    """Removes `credits` from the customer's lots in consumption order."""
-    await expire_locked(session, wallet, now)
+    """Removes `credits` from the customer's lots in consumption order, after writing off
+    the lots that lapsed since the last sweep (one query for both)."""
+    lots = await _open_lots(session, wallet.customer_id)
+    await expire_locked(session, wallet, now, [lot for lot in lots if _lapsed(lot, now)])
     if wallet.available < credits:
         raise InsufficientCredits(
             f"This needs {credits} credit(s); the customer has {wallet.available}.",
@@ -248,7 +252,7 @@ async def _take(
         )
     taken: list[tuple[Lot, Take]] = []
     need = credits
-    for lot in await _spendable_lots(session, wallet.customer_id, now):
+    for lot in (lot for lot in lots if not _lapsed(lot, now)):
         if need == 0:
             break
         k = min(lot.remaining, need)
@@ -379,7 +383,7 @@ async def _return_to_lot(
             cid, lot.id, value, lot.currency, debit=acc.REVENUE_SUPPORT, credit=acc.REVENUE_REFUNDS
         )
         return _Returned(lot.id, lines)
-    if lot.expires_at is not None and lot.expires_at <= now:
+    if _lapsed(lot, now):
         lot = _refund_lot(lot, credits, value, now)  # empty: filled below
         session.add(lot)
     held = acc.available(cid)
@@ -466,20 +470,13 @@ async def _lot(session: AsyncSession, lot_id: str) -> Lot:
 
 
 async def expire_locked(
-    session: AsyncSession, wallet: Wallet, now: datetime
+    session: AsyncSession, wallet: Wallet, now: datetime, lapsed: list[Lot] | None = None
 ) -> JournalTransaction | None:
-    """Moves the remaining credits of the wallet's lapsed lots out (breakage). Idempotent."""
-    stmt = (
-        select(Lot)
-        .where(
-            Lot.customer_id == wallet.customer_id,
-            Lot.remaining > 0,
-            and_(Lot.expires_at.is_not(None), Lot.expires_at <= now),
-        )
-        .order_by(Lot.expires_at, Lot.id)
-        .execution_options(populate_existing=True)
-    )
-    lots = list((await session.execute(stmt)).scalars())
+    """Moves the remaining credits of the wallet's lapsed lots out (breakage). Idempotent.
+    `lapsed`: those lots, when the caller has just loaded them under the wallet lock."""
+    if lapsed is None:
+        lapsed = [lot for lot in await _open_lots(session, wallet.customer_id) if _lapsed(lot, now)]
+    lots = sorted(lapsed, key=lambda lot: (lot.expires_at, lot.id))
     if not lots:
         return None
     cid = wallet.customer_id
