@@ -40,6 +40,12 @@ def upgrade() -> None:
 
     op.create_table(
         "email_inbound",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("dedupe_key", sa.String(length=64), nullable=False),
         sa.Column("message_id", sa.String(length=500), nullable=True),
@@ -55,7 +61,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["tickets.id"], name=op.f("fk_email_inbound_ticket_id_tickets")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_inbound")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_email_inbound")),
+        sa.UniqueConstraint("id", name=op.f("uq_email_inbound_id")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_email_inbound_dedupe_key")),
     )
     op.create_index("ix_email_inbound_message_id", "email_inbound", ["message_id"], unique=False)
@@ -99,6 +106,12 @@ def upgrade() -> None:
 
     op.create_table(
         "email_outbox",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("message_id", sa.String(length=500), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
@@ -116,7 +129,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["tickets.id"], name=op.f("fk_email_outbox_ticket_id_tickets")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_outbox")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_email_outbox")),
+        sa.UniqueConstraint("id", name=op.f("uq_email_outbox_id")),
         sa.UniqueConstraint("message_id", name=op.f("uq_email_outbox_message_id")),
     )
     op.create_index(

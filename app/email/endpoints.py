@@ -11,19 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.desk import service as desk
-from app.email import contacts, service
-from app.email.models import EmailAttachment
+from app.email import contacts, repository, service
+from app.email.models import EmailAttachment, InboundEmail, OutboxEmail, OutboxStatus, Outcome
 from app.email.schemas import (
     AttachmentList,
     AttachmentRead,
     ContactCreate,
     ContactList,
     ContactRead,
+    InboundRead,
     InboundResult,
+    OutboxRead,
 )
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, ValidationFailed, problem_responses
+from app.kit.pagination import Cursor, Limit, Page, encode_cursor
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
@@ -170,4 +173,46 @@ async def download_attachment(
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@router.get(
+    "/email/inbound", response_model=Page[InboundRead], responses=problem_responses(401, 403, 422)
+)
+async def list_inbound(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    outcome: Outcome | None = None,
+    principal: Principal = Depends(require_roles(*STAFF)),
+    session: AsyncSession = Depends(get_session),
+) -> Page[InboundRead]:
+    """Received mail, newest first, with what became of each (filter by `outcome`)."""
+    rows = await repository.newest_first(
+        session, InboundEmail, limit=limit, cursor=cursor,
+        outcome=outcome.value if outcome else None,
+    )  # fmt: skip
+    return Page(
+        data=[InboundRead.model_validate(r) for r in rows[:limit]],
+        next_cursor=encode_cursor({"before": rows[limit - 1].seq}) if len(rows) > limit else None,
+    )
+
+
+@router.get(
+    "/email/outbox", response_model=Page[OutboxRead], responses=problem_responses(401, 403, 422)
+)
+async def list_outbox(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    status: OutboxStatus | None = None,
+    principal: Principal = Depends(require_roles(Role.admin)),
+    session: AsyncSession = Depends(get_session),
+) -> Page[OutboxRead]:
+    """Outgoing mail, newest first (filter by `status`: `dead` is what needs a look)."""
+    rows = await repository.newest_first(
+        session, OutboxEmail, limit=limit, cursor=cursor,
+        status=status.value if status else None,
+    )  # fmt: skip
+    return Page(
+        data=[OutboxRead.model_validate(r) for r in rows[:limit]],
+        next_cursor=encode_cursor({"before": rows[limit - 1].seq}) if len(rows) > limit else None,
     )

@@ -61,7 +61,8 @@ class InboundEmail(Base):
     __tablename__ = "email_inbound"
     __table_args__ = (Index("ix_email_inbound_message_id", "message_id"),)
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     message_id: Mapped[str | None] = mapped_column(String(500))
     sender: Mapped[str] = mapped_column(String(320))
@@ -103,7 +104,8 @@ class OutboxEmail(Base):
         Index("ix_email_outbox_recipient_created", "recipient", "created_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
     message_id: Mapped[str] = mapped_column(String(500), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     ticket_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("tickets.id"), index=True)

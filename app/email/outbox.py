@@ -122,7 +122,7 @@ async def claim_due(db: Database, settings: Settings, now: datetime) -> list[Cla
                 OutboxEmail.status == OutboxStatus.pending.value,
                 OutboxEmail.next_attempt_at <= now,
             )
-            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.seq)
             .limit(settings.email_outbox_batch)
         )
         if is_postgres(session):
@@ -154,7 +154,9 @@ async def record(
     db: Database, claimed: Claimed, error: Exception | None, settings: Settings, now: datetime
 ) -> None:
     async with db.unit_of_work() as session:
-        row = await session.get(OutboxEmail, claimed.id, with_for_update=True)
+        row = await session.scalar(
+            select(OutboxEmail).where(OutboxEmail.id == claimed.id).with_for_update()
+        )
         if row is None or row.status != OutboxStatus.pending:
             return
         if error is None:

@@ -54,3 +54,35 @@ class AttachmentRead(BaseModel):
 
 class AttachmentList(BaseModel):
     data: list[AttachmentRead]
+
+
+class InboundRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    message_id: str | None
+    sender: str
+    recipient: str
+    subject: str
+    size: int
+    outcome: str
+    customer_id: str | None
+    ticket_id: str | None
+    received_at: datetime
+
+
+class OutboxRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    message_id: str = Field(description="fixed when written: a resend carries the same one")
+    kind: str = Field(description="`auto_reply`, `refusal` or `staff_reply`")
+    ticket_id: str | None
+    recipient: str
+    subject: str
+    status: str = Field(description="`pending`, `sent` or `dead` (given up; requeue it)")
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -293,7 +293,7 @@ async def mail_staff_reply(
         await session.execute(
             select(InboundEmail.sender, InboundEmail.message_id)
             .where(InboundEmail.ticket_id == ticket.id)
-            .order_by(InboundEmail.received_at.desc(), InboundEmail.id.desc())
+            .order_by(InboundEmail.seq.desc())
             .limit(1)
         )
     ).first()

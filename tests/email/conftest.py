@@ -163,14 +163,14 @@ class Mailbox:
 
     async def outbox(self, **where: Any) -> list[OutboxEmail]:
         async with self.api.db.unit_of_work() as session:
-            stmt = select(OutboxEmail).order_by(OutboxEmail.created_at, OutboxEmail.id)
+            stmt = select(OutboxEmail).order_by(OutboxEmail.seq)
             for name, value in where.items():
                 stmt = stmt.where(getattr(OutboxEmail, name) == value)
             return list((await session.execute(stmt)).scalars())
 
     async def inbound(self) -> list[InboundEmail]:
         async with self.api.db.unit_of_work() as session:
-            stmt = select(InboundEmail).order_by(InboundEmail.received_at, InboundEmail.id)
+            stmt = select(InboundEmail).order_by(InboundEmail.seq)
             return list((await session.execute(stmt)).scalars())
 
     async def customer(self, email: str = "ops@acme.example", credits: int = 0) -> str:
