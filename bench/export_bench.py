@@ -322,8 +322,10 @@ def main() -> None:
         migrations.upgrade(url)
         loaded = asyncio.run(load(dsn, args.lines))
         print(f"loaded {args.lines:,} lines in {loaded:.1f} s into {name}", file=sys.stderr)
+        before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="export_bench_") as tmp:
             runs = [measure(url, dsn, n, Path(tmp), args.repeat) for n in (args.small, args.lines)]
+        after = os.getloadavg()[0]
     finally:
         if not args.keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -331,6 +333,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"load: {args.lines:,} lines in {loaded:.1f} s (INSERT … SELECT generate_series)")
     print(f"figures: medians of {args.repeat} alternating rounds; peak RSS: the highest")
+    print(f"load average (1 min) before / after the measurements: {before:.1f} / {after:.1f}")
     print()
     print(table(runs))
     if args.json:

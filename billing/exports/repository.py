@@ -58,13 +58,14 @@ async def journal_batches(
         if after is not None:
             posted_at, seq, line_id = after
             page = stmt.where(
+                T.posted_at >= posted_at,  # redundant, but lets SQLite start the index scan here
                 or_(
                     T.posted_at > posted_at,
                     and_(
                         T.posted_at == posted_at,
                         or_(T.seq > seq, and_(T.seq == seq, L.id > line_id)),
                     ),
-                )
+                ),
             )
         async with db.engine.connect() as conn:
             batch = (await conn.execute(page.limit(batch_size))).all()
