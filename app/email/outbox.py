@@ -85,7 +85,7 @@ def build_message(row: OutboxEmail, settings: Settings) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.email_from_address
     message["To"] = row.recipient
-    message["Subject"] = row.subject
+    message["Subject"] = " ".join(row.subject.split())  # no line breaks in a header
     message["Message-ID"] = row.message_id
     message["Date"] = format_datetime(row.created_at)
     if row.in_reply_to:
@@ -132,7 +132,14 @@ async def claim_due(db: Database, settings: Settings, now: datetime) -> list[Cla
         for row in rows:
             row.attempts += 1
             row.next_attempt_at = now + lease
-            claimed.append(Claimed(row.id, build_message(row, settings), row.attempts))
+            try:
+                message = build_message(row, settings)
+            except Exception as exc:  # a row that can never be a mail must not block the rest
+                logger.error("outbox row %s cannot be built: %s", row.id, exc)
+                row.status = OutboxStatus.dead.value
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                continue
+            claimed.append(Claimed(row.id, message, row.attempts))
         return claimed
 
 

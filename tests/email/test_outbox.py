@@ -166,3 +166,31 @@ async def test_a_staff_reply_and_its_mail_commit_or_roll_back_together(
 
 async def box_outbox_in(session: AsyncSession) -> list[OutboxEmail]:
     return list((await session.execute(select(OutboxEmail))).scalars())
+
+
+async def test_a_subject_with_line_breaks_is_sent_on_one_line(
+    box: Mailbox, relay: Relay, settings: Settings
+) -> None:
+    customer_id = await box.customer()
+    created = await box.client.post(
+        "/v1/tickets",
+        json={"customer_id": customer_id, "line": "customer_relations",
+              "subject": "Renewal\r\nBcc: victim@example.com", "body": "Where is it?"},
+        headers=box.api.admin,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    reply = await box.client.post(
+        f"/v1/tickets/{created.json()['id']}/messages",
+        json={"body": "Sent again."},
+        headers=await box.api.key("cr_agent"),
+    )
+    assert reply.status_code == 201
+    relay.start()
+
+    assert await send_due(box.api.db, settings, box.api.clock.now()) == 1
+
+    [received] = relay.received
+    number = created.json()["number"]
+    assert received["Subject"] == f"Re: [#{number}] Renewal Bcc: victim@example.com"
+    assert received["Bcc"] is None
+    assert relay.envelopes[0][1] == ["ops@acme.example"]
