@@ -55,6 +55,9 @@ class IntakeHandler:
         except (DBAPIError, OSError):
             logger.warning("database unavailable; mail deferred", exc_info=True)
             return "451 4.3.0 Temporarily unable to accept mail; try again later"
+        except Exception:  # a bug must not bounce the mail: the sender keeps it and retries
+            logger.exception("mail from %s could not be filed; deferred", envelope.mail_from)
+            return "451 4.3.0 Temporarily unable to accept mail; try again later"
         logger.info(
             "mail %s from %s: %s", result.inbound_id, envelope.mail_from, result.outcome.value
         )

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.email import service
+from app.email.smtp import start_listener
+from app.kit.db import Database
 from app.settings import Settings
 from tests.email.conftest import TECH, Mailbox, mail
 
@@ -67,3 +70,25 @@ async def test_mail_far_over_the_limit_is_refused_by_the_protocol(listener: Mail
 
     assert getattr(refused.value, "smtp_code", None) == 552
     assert await listener.inbound() == []
+
+
+async def test_with_the_database_down_the_listener_defers_mail_with_451(
+    box: Mailbox, settings: Settings, engine_name: str, tmp_path: Path
+) -> None:
+    broken_url = (
+        f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db"
+        if engine_name == "sqlite"
+        else "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+    )
+    broken = Database(broken_url, pool_size=1)
+    server = await start_listener(broken, box.api.clock, settings, host="127.0.0.1", port=0)
+    box.listener_port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as deferred:
+            await box.smtp(mail())
+    finally:
+        server.close()
+        await server.wait_closed()
+        await broken.dispose()
+
+    assert deferred.value.smtp_code == 451  # the sender keeps the mail and retries
