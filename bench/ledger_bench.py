@@ -28,17 +28,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import asyncpg
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 
-from app.customers.models import Customer  # noqa: E402
-from app.kit import migrations  # noqa: E402
-from app.kit.db import Database  # noqa: E402
-from credits import accounts as acc  # noqa: E402
-from credits import service  # noqa: E402
-from credits.models import Wallet  # noqa: E402
-from credits.reconcile import reconcile  # noqa: E402
+from app.customers.models import Customer
+from app.kit import migrations
+from app.kit.db import Database
+from credits import accounts as acc
+from credits import service
+from credits.models import Wallet
+from credits.reconcile import reconcile
 
 ADMIN_URL = os.environ.get(
     "CREDITDESK_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -114,7 +114,9 @@ async def _seed(db: Database, customers: int) -> list[str]:
     return ids
 
 
-async def _run(db: Database, scenario: str, targets: list[str], workers: int, seconds: float) -> Outcome:
+async def _run(
+    db: Database, scenario: str, targets: list[str], workers: int, seconds: float
+) -> Outcome:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     start = time.perf_counter()
