@@ -128,11 +128,13 @@ async def count_journal_lines(db: Database, period: Period) -> int:
 class Movement:
     """Σ amount of the lines of one class: `phase` is "opening" for lines before the
     period, else the transaction's kind; `klass` is "deferred" (money in deferred
-    revenue) or "held" (credits in customers' available and frozen accounts)."""
+    revenue) or "held" (credits in customers' available and frozen accounts); `up` whether
+    the lines are debits (for a customer's credits: an increase)."""
 
     phase: str
     klass: str
     unit: str
+    up: bool
     total: int
 
 
@@ -148,18 +150,18 @@ async def roll_forward_movements(db: Database, period: Period) -> list[Movement]
     klass = case((L.account == acc.DEFERRED, "deferred"), else_="held")
     # Grouped outside a subquery: PostgreSQL would not match a GROUP BY expression that
     # carries its own bound parameter to the same expression in the select list.
+    up = case((L.amount > 0, 1), else_=0)
     lines = (
-        select(phase.label("phase"), klass.label("klass"), L.unit, L.amount)
+        select(phase.label("phase"), klass.label("klass"), L.unit, up.label("up"), L.amount)
         .join(T, T.seq == L.transaction_seq)
         .where(T.posted_at < period.end, or_(L.account == acc.DEFERRED, _held_credits()))
         .subquery()
     )
-    stmt = select(lines.c.phase, lines.c.klass, lines.c.unit, func.sum(lines.c.amount)).group_by(
-        lines.c.phase, lines.c.klass, lines.c.unit
-    )
+    keys = (lines.c.phase, lines.c.klass, lines.c.unit, lines.c.up)
+    stmt = select(*keys, func.sum(lines.c.amount)).group_by(*keys)
     async with db.engine.connect() as conn:
         rows = (await conn.execute(stmt)).all()
-    return [Movement(str(p), str(k), str(u), int(t)) for p, k, u, t in rows]
+    return [Movement(str(p), str(k), str(u), bool(d), int(t)) for p, k, u, d, t in rows]
 
 
 async def paid_grant_credits(db: Database, period: Period) -> int:

@@ -105,8 +105,9 @@ def journal_filename(period: Period, fmt: Format) -> str:
 
 # ---------------------------------------------------------------- deferred revenue
 
-# The roll-forward line of each transaction kind; kinds not listed (freeze and release move
-# credits between two held accounts and net to zero) fall to "other".
+# The roll-forward line of each transaction kind (an adjustment that adds credits is a free
+# grant); kinds not listed (freeze and release move credits between two held accounts and
+# net to zero) fall to "other".
 KIND_LINES = {
     "grant": "sales",
     "charge": "recognised",
@@ -135,12 +136,14 @@ async def deferred_revenue(
     credits: dict[str, int] = defaultdict(int)
     for m in await repository.roll_forward_movements(db, period):
         line = "opening" if m.phase == "opening" else KIND_LINES.get(m.phase, "other")
+        if m.phase == "adjustment" and m.klass == "held" and m.up:
+            line = "free_grants"  # an admin's grant: free credits, like a spend reward
         if m.klass == "deferred":
             money[m.unit][line] -= m.total  # a liability: credit-negative
         else:
             credits[line] += m.total
     paid = await repository.paid_grant_credits(db, period)
-    credits["free_grants"] = credits["sales"] - paid
+    credits["free_grants"] += credits["sales"] - paid  # grants without money
     credits["sales"] = paid
     for currency in currencies:  # the house currency is listed even when nothing moved
         money.setdefault(currency, defaultdict(int))
