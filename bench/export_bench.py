@@ -5,12 +5,15 @@
 1. Creates a scratch database (`creditdesk_bench_<random>`), migrates it, and loads
    `--lines` journal lines (4 per transaction: a credit move and a money move, one
    transaction every 10 s from 2026-01-01) with INSERT … SELECT generate_series; triggers
-   are off for the load (session_replication_role = replica), the data is consistent anyway.
+   are off for the load (session_replication_role = replica); every transaction balances
+   (there are no lots or wallets behind it: this is journal data only).
 2. For the full period and for a period holding the first `--small` lines, runs
    `creditdesk export journal --format csv --output FILE` in a subprocess (the same code as
-   the HTTP endpoint) and reads its peak RSS (ru_maxrss from wait4) and its own timing;
+   the HTTP endpoint) and reads its peak RSS (VmHWM) and its own timing;
    then `COPY (the same SELECT) TO STDOUT WITH CSV HEADER` into a file, in the same run;
-   `--repeat` rounds alternate the two, and the medians are reported.
+   `--repeat` rounds alternate the two, and the medians are reported. Then once per size
+   through HTTP: `creditdesk serve` in a subprocess and `GET /v1/exports/journal` streamed
+   to a file (checked byte for byte against the command's), with the server's peak RSS.
 3. Prints a Markdown table (and JSON with --json) and drops the scratch database.
 """
 
@@ -163,19 +166,29 @@ def run_export(
         sys.executable, "-c", "import sys, time; from app.cli import main; "
         "began = time.perf_counter(); "
         "code = main(standalone_mode=False); "
-        "print(f'EXPORT_SECONDS {time.perf_counter() - began:.6f}', file=sys.stderr)",
+        "print(f'EXPORT_SECONDS {time.perf_counter() - began:.6f}', file=sys.stderr); "
+        "print(open('/proc/self/status').read(), file=sys.stderr)",
         "export", "journal", "--from", rfc(start), "--to", rfc(end),
         "--format", "csv", "--output", str(output),
     ]  # fmt: skip
     began = time.perf_counter()
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(process.pid, 0)
+    _, stderr_bytes = process.communicate()
     wall = time.perf_counter() - began
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
+    stderr = stderr_bytes.decode()
+    if process.returncode != 0:
         raise SystemExit(f"export failed:\n{stderr}")
     seconds = float(stderr.rsplit("EXPORT_SECONDS", 1)[1].split()[0])
-    return seconds, wall, usage.ru_maxrss / 1024  # Linux: KiB
+    return seconds, wall, peak_rss_mib(stderr)
+
+
+def peak_rss_mib(status: str) -> float:
+    """VmHWM of /proc/PID/status: the peak resident set of the process since its exec.
+    (Not ru_maxrss from wait4: a child's counts the parent's pages it was forked with.)"""
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise SystemExit("no VmHWM in /proc/PID/status")
 
 
 def free_port() -> int:
@@ -219,10 +232,11 @@ def run_http(url: str, start: datetime, end: datetime, output: Path) -> tuple[fl
             for chunk in response.iter_raw():
                 sink.write(chunk)
         seconds = time.perf_counter() - began
+        peak = peak_rss_mib(Path(f"/proc/{server.pid}/status").read_text())
     finally:
         server.terminate()
-        _, _, usage = os.wait4(server.pid, 0)
-    return seconds, usage.ru_maxrss / 1024
+        server.wait()
+    return seconds, peak
 
 
 async def run_copy(dsn: str, start: datetime, end: datetime, output: Path) -> float:
@@ -325,6 +339,12 @@ def main() -> None:
         before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="export_bench_") as tmp:
             runs = [measure(url, dsn, n, Path(tmp), args.repeat) for n in (args.small, args.lines)]
+            # What every export pays whatever its size: settings, engine, connection, plan.
+            empty = START - timedelta(days=1)
+            fixed = statistics.median(
+                run_export(url, empty, START, Path(tmp) / "empty.csv")[0]
+                for _ in range(args.repeat)
+            )
         after = os.getloadavg()[0]
     finally:
         if not args.keep:
@@ -336,6 +356,8 @@ def main() -> None:
     print(f"load average (1 min) before / after the measurements: {before:.1f} / {after:.1f}")
     print()
     print(table(runs))
+    print()
+    print(f"fixed cost of one export (an empty period, same command): {fixed:.2f} s")
     if args.json:
         print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in runs], indent=2))
 
