@@ -68,7 +68,7 @@ async def recreate(name: str) -> None:
 
 async def seed(url: str, customers: int, credits: int, keys_file: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from app.customers import service as customers
+    from app.customers import service as customer_service
     from app.customers.schemas import CustomerCreate
     from app.kit.auth import Role
     from app.kit.clock import Clock
@@ -81,14 +81,14 @@ async def seed(url: str, customers: int, credits: int, keys_file: Path) -> None:
     try:
         async with db.unit_of_work() as session:
             for i in range(customers):
-                customer = await customers.create_customer(
+                customer = await customer_service.create_customer(
                     session, CustomerCreate(name=f"Load {i}", email=f"load{i}@example.com"), now
                 )
                 await ledger.adjust(
                     session, customer.id, credits=credits, reason="load seed", now=now,
                     currency="EUR",
                 )  # fmt: skip
-                _, secret = await customers.create_api_key(
+                _, secret = await customer_service.create_api_key(
                     session, role=Role.customer, name="load", customer_id=customer.id, now=now
                 )
                 lines.append(f"{customer.id} {secret}")
