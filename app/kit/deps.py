@@ -1,4 +1,7 @@
-"""Small dependencies shared by every feature's endpoints."""
+"""Small dependencies shared by every feature's endpoints.
+
+The request-scoped ones are `async def`: FastAPI runs a plain `def` dependency in its
+thread pool, a thread hop per dependency per request on the hot path."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from app.kit.clock import Clock
 from app.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -20,5 +23,6 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_now(request: Request) -> datetime:
-    return get_clock(request).now()
+async def get_now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock.now()

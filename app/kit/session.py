@@ -6,7 +6,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     session: AsyncSession | None = getattr(request.state, "session", None)
     if session is None:  # a route not built on TransactionalRoute
         raise RuntimeError("no database session on this route")
