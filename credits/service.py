@@ -279,11 +279,14 @@ async def charge(
     memo: str | None = None,
     dedupe_key: str | None = None,
     actor: str | None = None,
+    wallet: Wallet | None = None,
 ) -> Posted:
-    """Consumes credits (revenue recognised). Raises InsufficientCredits, changing nothing."""
+    """Consumes credits (revenue recognised). Raises InsufficientCredits, changing nothing.
+    `wallet`: the customer's wallet when the caller already locked it in this transaction."""
     if credits <= 0:
         raise ValueError("a charge takes at least one credit")
-    wallet = await lock_wallet(session, customer_id)
+    if wallet is None or wallet.customer_id != customer_id:
+        wallet = await lock_wallet(session, customer_id)
     lines: list[Line] = []
     takes = []
     for lot, take in await _take(session, wallet, credits, now):

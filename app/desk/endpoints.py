@@ -63,10 +63,9 @@ async def submit_ticket(
         raise ValidationFailed("Staff must name the customer: `customer_id`.", field="customer_id")
     else:
         customer_id = body.customer_id
-    ticket = await service.submit_ticket(
+    return await service.submit_and_read(
         session, body, customer_id=customer_id, author=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket, now)
 
 
 @router.get("/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 422))

@@ -32,6 +32,7 @@ from app.desk.models import (
 )
 from app.desk.schemas import ChargeRead, MessageRead, TicketCreate, TicketRead
 from app.desk.sla import service as sla
+from app.desk.sla.models import TicketSla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
@@ -39,6 +40,7 @@ from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
 from credits import service as ledger
 from credits.errors import InsufficientCredits
+from credits.models import Wallet
 
 # ---------------------------------------------------------------- validation
 
@@ -189,11 +191,44 @@ async def submit_ticket(
     now: datetime,
 ) -> Ticket:
     """Creates the ticket and, on the technical line, its charge: both or neither."""
+    ticket, _, _ = await _submit(
+        session, data, customer_id=customer_id, author=author, settings=settings, now=now
+    )
+    return ticket
+
+
+async def submit_and_read(
+    session: AsyncSession,
+    data: TicketCreate,
+    *,
+    customer_id: str,
+    author: Principal,
+    settings: Settings,
+    now: datetime,
+) -> TicketRead:
+    """`submit_ticket`, answered from the rows it just wrote (what `read` would load)."""
+    ticket, charge, clock = await _submit(
+        session, data, customer_id=customer_id, author=author, settings=settings, now=now
+    )
+    result = ticket_read(ticket, charge)
+    result.sla = await sla.block(session, ticket, now, new=clock)
+    return result
+
+
+async def _submit(
+    session: AsyncSession,
+    data: TicketCreate,
+    *,
+    customer_id: str,
+    author: Principal,
+    settings: Settings,
+    now: datetime,
+) -> tuple[Ticket, TicketCharge | None, TicketSla]:
     subject, body = validate_submission(data.subject, data.body, settings)
     customer = await customers.get_customer(session, customer_id)
     # The wallet row is the customer's lock: two identical submissions cannot both pass
     # the duplicate check, and the charge below takes the same lock anyway.
-    await ledger.lock_wallet(session, customer_id)
+    wallet = await ledger.lock_wallet(session, customer_id)
     digest = content_hash(subject, body)
     if settings.duplicate_window_minutes > 0:
         since = now - timedelta(minutes=settings.duplicate_window_minutes)
@@ -215,10 +250,14 @@ async def submit_ticket(
     session.add(ticket)
     session.add(_message(ticket.id, author, body, internal=False, now=now))
     await session.flush()
-    await sla.start(session, ticket, data.category, now)
+    clock = await sla.start(session, ticket, data.category, now)
+    charge = None
     if data.line is Line.technical:
-        await _charge(session, ticket, customer.partner, author=author, settings=settings, now=now)
-    return ticket
+        charge = await _charge(
+            session, ticket, customer.partner, author=author, settings=settings, now=now,
+            wallet=wallet,
+        )  # fmt: skip
+    return ticket, charge, clock
 
 
 def _message(
@@ -241,9 +280,10 @@ async def _charge(
     author: Principal,
     settings: Settings,
     now: datetime,
+    wallet: Wallet | None = None,
 ) -> TicketCharge:
     """1 credit through the ledger (402 with the pack catalogue when there is none), or a
-    0-credit record for a partner."""
+    0-credit record for a partner. `wallet`: the customer's, if already locked."""
     if partner:
         charge = TicketCharge(
             ticket_id=ticket.id, credits=0, reason=ChargeReason.partner.value, created_at=now
@@ -253,6 +293,7 @@ async def _charge(
             posted = await ledger.charge(
                 session, ticket.customer_id, now=now, ticket_id=ticket.id,
                 ticket_number=ticket.number, reason="ticket", actor=author.key_id,
+                wallet=wallet,
             )  # fmt: skip
         except InsufficientCredits as exc:
             raise InsufficientCredits(

@@ -88,16 +88,20 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def ensure_active_token(session: AsyncSession, token: str) -> None:
-    """Refuses an unknown or revoked key before anything is replayed to it."""
-    found = await session.execute(
-        select(ApiKey.revoked_at).where(ApiKey.secret_hash == hash_secret(token))
-    )
-    row = found.first()
-    if row is None or row.revoked_at is not None:
+async def ensure_active_token(request: Request, session: AsyncSession, token: str) -> None:
+    """Refuses an unknown or revoked key before anything is replayed to it. The key's row,
+    read in the request's transaction, is kept for `authenticate` (one lookup, not two)."""
+    key = await _key_for(session, token)
+    if key is None or key.revoked_at is not None:
         raise Unauthenticated(
             "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
         )
+    request.state.api_key = key
+
+
+async def _key_for(session: AsyncSession, token: str) -> ApiKey | None:
+    stmt = select(ApiKey).where(ApiKey.secret_hash == hash_secret(token))
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def authenticate(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:
@@ -107,9 +111,9 @@ async def authenticate(request: Request, session: AsyncSession = Depends(get_ses
             "Send an API key as `Authorization: Bearer <key>`.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key = (
-        await session.execute(select(ApiKey).where(ApiKey.secret_hash == hash_secret(token)))
-    ).scalar_one_or_none()
+    key: ApiKey | None = getattr(request.state, "api_key", None)
+    if key is None or key.secret_hash != hash_secret(token):
+        key = await _key_for(session, token)
     if key is None or key.revoked_at is not None:
         raise Unauthenticated(
             "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}

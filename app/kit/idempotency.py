@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, Text, delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 from starlette.responses import Response
 
 from app.kit.db import Base, is_postgres
@@ -69,6 +70,10 @@ async def claim(
     retention: timedelta,
 ) -> IdempotencyRecord | Response:
     """Reserve `key` for this request, or return the stored response to replay."""
+    if is_postgres(session):
+        return await _claim_postgres(
+            session, scope=scope, key=key, fingerprint=fingerprint, now=now, retention=retention
+        )
     found = await _load(session, scope, key)
     if found is not None and found.created_at < now - retention:
         await session.delete(found)
@@ -99,6 +104,63 @@ async def claim(
                 "A request with this Idempotency-Key was being processed; retry it.",
                 code="idempotency_in_progress",
             )
+    return _answer(found, fingerprint)
+
+
+async def _claim_postgres(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    retention: timedelta,
+) -> IdempotencyRecord | Response:
+    """One `INSERT … ON CONFLICT DO NOTHING` in the common case (a new key), instead of a
+    lookup, a savepoint and an insert. A concurrent duplicate blocks on the key's unique
+    index until the first request commits or rolls back (bounded by `IN_FLIGHT_WAIT`),
+    then finds its row, exactly as before."""
+    for _ in range(2):
+        await session.execute(text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'"))
+        try:
+            inserted = await session.execute(
+                pg_insert(IdempotencyRecord)
+                .values(scope=scope, key=key, request_hash=fingerprint, created_at=now)
+                .on_conflict_do_nothing(index_elements=["scope", "key"])
+                .returning(IdempotencyRecord.scope)
+            )
+            claimed = inserted.first() is not None
+        except DBAPIError as exc:
+            if _is_lock_timeout(exc):
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry later.",
+                    code="idempotency_in_progress",
+                ) from exc
+            raise
+        await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        if claimed:
+            record = IdempotencyRecord(
+                scope=scope, key=key, request_hash=fingerprint, status_code=None,
+                media_type=None, response_body=None, created_at=now,
+            )  # fmt: skip
+            make_transient_to_detached(record)  # the row exists: track it without a query
+            session.add(record)
+            return record
+        found = await _load(session, scope, key)
+        if found is None:  # purged meanwhile: the key is free again
+            continue
+        if found.created_at < now - retention:
+            await session.delete(found)
+            await session.flush()
+            continue
+        return _answer(found, fingerprint)
+    raise Conflict(
+        "A request with this Idempotency-Key was being processed; retry it.",
+        code="idempotency_in_progress",
+    )
+
+
+def _answer(found: IdempotencyRecord, fingerprint: str) -> Response:
     if found.request_hash != fingerprint:
         raise AppError(
             "This Idempotency-Key was already used with a different request.",

@@ -73,7 +73,7 @@ async def _claim(
     token = bearer_token(request)
     if token is not None:
         # A revoked key gets 401, never a replay of what it did while it was valid.
-        await ensure_active_token(session, token)
+        await ensure_active_token(request, session, token)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return await idempotency.claim(
         session,

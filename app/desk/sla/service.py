@@ -218,16 +218,22 @@ async def clock_of(session: AsyncSession, ticket: Ticket) -> TicketSla:
     return row
 
 
-async def start(session: AsyncSession, ticket: Ticket, category: Category, now: datetime) -> None:
+async def start(
+    session: AsyncSession, ticket: Ticket, category: Category, now: datetime
+) -> TicketSla:
     """The clock of a new ticket starts at its creation."""
     row = TicketSla(
         ticket_id=ticket.id, customer_id=ticket.customer_id, category=category.value,
-        started_at=now, paused_working_seconds=0, paused_wall_seconds=0, stopped=False,
-        first_response_breached=False, escalation_level=0,
+        started_at=now, paused_since=None, paused_working_seconds=0, paused_wall_seconds=0,
+        stopped=False, first_response_at=None, first_response_elapsed=None,
+        first_response_breached=False, assigned_at=None, assignee=None,
+        assignment_elapsed=None, resolved_at=None, resolution_elapsed=None,
+        escalation_level=0, compensated_at=None,
     )  # fmt: skip
     session.add(row)
     session.add(_event(ticket.id, EventKind.started, now, detail=category.value))
     await session.flush()
+    return row
 
 
 def _seconds(delta: timedelta) -> int:
@@ -393,9 +399,14 @@ def _target_state(
     )
 
 
-async def block(session: AsyncSession, ticket: Ticket, now: datetime) -> SlaRead:
-    """The `sla` block of a ticket, read at `now`."""
-    row = await session.get(TicketSla, ticket.id)
+async def block(
+    session: AsyncSession, ticket: Ticket, now: datetime, *, new: TicketSla | None = None
+) -> SlaRead:
+    """The `sla` block of a ticket, read at `now`. `new` is the clock `start` just gave a
+    ticket created in this transaction: it is used as is, and since the clock started at
+    `now`, no urgent period can extend it yet and the ticket is not the urgent one (nothing
+    could name it so before it existed), which saves their queries."""
+    row = new if new is not None else await session.get(TicketSla, ticket.id)
     if row is None:  # a ticket from before service levels: a clock from its creation
         row = TicketSla(
             ticket_id=ticket.id, customer_id=ticket.customer_id,
@@ -408,7 +419,7 @@ async def block(session: AsyncSession, ticket: Ticket, now: datetime) -> SlaRead
     targets, _ = await targets_for(
         session, Line(ticket.line), ticket.severity, Category(row.category)
     )
-    ext = await extension_of(session, row, cal, now)
+    ext = timedelta() if new is not None else await extension_of(session, row, cal, now)
     first = _target_state(
         cal, row, m, targets.first_response + ext, row.first_response_at, row.first_response_elapsed
     )
@@ -418,7 +429,7 @@ async def block(session: AsyncSession, ticket: Ticket, now: datetime) -> SlaRead
     resolved = _target_state(
         cal, row, m, targets.resolution + ext, row.resolved_at, row.resolution_elapsed
     )
-    urgent = await current_urgent(session, ticket.customer_id)
+    urgent = None if new is not None else await current_urgent(session, ticket.customer_id)
     paused = ticket.status in PAUSED
     return SlaRead(
         category=Category(row.category),
