@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound, ValidationFailed
@@ -60,14 +60,18 @@ async def open_wallet(session: AsyncSession, customer_id: str, now: datetime) ->
     return wallet
 
 
+# Built once (every charge runs them): a statement object caches its compiled form.
+_LOCK_WALLET = (
+    select(Wallet)
+    .where(Wallet.customer_id == bindparam("customer_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def lock_wallet(session: AsyncSession, customer_id: str) -> Wallet:
-    stmt = (
-        select(Wallet)
-        .where(Wallet.customer_id == customer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    wallet = (await session.execute(stmt)).scalar_one_or_none()
+    found = await session.execute(_LOCK_WALLET, {"customer_id": customer_id})
+    wallet = found.scalar_one_or_none()
     if wallet is None:
         raise NotFound("No such customer.")
     return wallet
@@ -96,13 +100,16 @@ def consumption_order():  # type: ignore[no-untyped-def]
 async def _open_lots(session: AsyncSession, customer_id: str) -> list[Lot]:
     """The customer's lots with credits left, in consumption order (lapsed ones first,
     since they expired soonest). Call with the wallet locked."""
-    stmt = (
-        select(Lot)
-        .where(Lot.customer_id == customer_id, Lot.remaining > 0)
-        .order_by(*consumption_order())
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.execute(stmt)).scalars())
+    found = await session.execute(_OPEN_LOTS, {"customer_id": customer_id})
+    return list(found.scalars())
+
+
+_OPEN_LOTS = (
+    select(Lot)
+    .where(Lot.customer_id == bindparam("customer_id"), Lot.remaining > 0)
+    .order_by(*consumption_order())
+    .execution_options(populate_existing=True)
+)
 
 
 # ---------------------------------------------------------------- posting

@@ -82,10 +82,11 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, now: date
 
 
 async def get_customer(session: AsyncSession, customer_id: str, *, lock: bool = False) -> Customer:
-    stmt = select(Customer).where(Customer.id == customer_id)
     if lock:
-        stmt = stmt.with_for_update()
-    customer = (await session.execute(stmt)).scalar_one_or_none()
+        stmt = select(Customer).where(Customer.id == customer_id).with_for_update()
+        customer = (await session.execute(stmt)).scalar_one_or_none()
+    else:  # by primary key: the session's identity map first, a cached query otherwise
+        customer = await session.get(Customer, customer_id)
     if customer is None:
         raise NotFound("No such customer.")
     return customer

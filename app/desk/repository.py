@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk.models import TICKET_NUMBER_SEQUENCE, Ticket, TicketCharge, TicketMessage
 from app.kit.db import is_postgres
+
+_NEXT_NUMBER = text(f"SELECT nextval('{TICKET_NUMBER_SEQUENCE}')")
+# Built once (hot path of a submission): a statement object caches its compiled form.
+_DUPLICATE = (
+    select(Ticket)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Ticket.content_hash == bindparam("content_hash"),
+        Ticket.created_at >= bindparam("since"),
+    )
+    .order_by(Ticket.number.desc())
+    .limit(1)
+)
 
 
 async def next_number(session: AsyncSession) -> int:
     """Unique and increasing under concurrency: a sequence on PostgreSQL; on SQLite the
     transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
     if is_postgres(session):
-        value = await session.scalar(text(f"SELECT nextval('{TICKET_NUMBER_SEQUENCE}')"))
+        value = await session.scalar(_NEXT_NUMBER)
     else:
         value = await session.scalar(select(func.coalesce(func.max(Ticket.number), 0) + 1))
     return int(value or 1)
@@ -31,17 +44,8 @@ async def get_ticket(session: AsyncSession, ticket_id: str, *, lock: bool = Fals
 async def find_duplicate(
     session: AsyncSession, customer_id: str, content_hash: str, since: datetime
 ) -> Ticket | None:
-    stmt = (
-        select(Ticket)
-        .where(
-            Ticket.customer_id == customer_id,
-            Ticket.content_hash == content_hash,
-            Ticket.created_at >= since,
-        )
-        .order_by(Ticket.number.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"customer_id": customer_id, "content_hash": content_hash, "since": since}
+    return (await session.execute(_DUPLICATE, params)).scalar_one_or_none()
 
 
 async def current_charge(session: AsyncSession, ticket_id: str) -> TicketCharge | None:

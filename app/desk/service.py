@@ -249,8 +249,7 @@ async def _submit(
     )  # fmt: skip
     session.add(ticket)
     session.add(_message(ticket.id, author, body, internal=False, now=now))
-    await session.flush()
-    clock = await sla.start(session, ticket, data.category, now)
+    clock = await sla.start(session, ticket, data.category, now)  # flushes all four rows
     charge = None
     if data.line is Line.technical:
         charge = await _charge(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from fastapi import Depends, Request
-from sqlalchemy import ForeignKey, String, or_, select, update
+from sqlalchemy import ForeignKey, String, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -99,9 +99,13 @@ async def ensure_active_token(request: Request, session: AsyncSession, token: st
     request.state.api_key = key
 
 
+# Built once: a statement object caches its compiled form (the hot path builds none).
+_KEY_BY_HASH = select(ApiKey).where(ApiKey.secret_hash == bindparam("secret_hash"))
+
+
 async def _key_for(session: AsyncSession, token: str) -> ApiKey | None:
-    stmt = select(ApiKey).where(ApiKey.secret_hash == hash_secret(token))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    found = await session.execute(_KEY_BY_HASH, {"secret_hash": hash_secret(token)})
+    return found.scalar_one_or_none()
 
 
 async def authenticate(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:

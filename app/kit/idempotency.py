@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, Text, delete, select, text
+from sqlalchemy import Integer, String, Text, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +107,21 @@ async def claim(
     return _answer(found, fingerprint)
 
 
+_WAIT_IN_FLIGHT = text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'")
+_WAIT_DEFAULT = text("SET LOCAL lock_timeout TO DEFAULT")
+_CLAIM = (
+    pg_insert(IdempotencyRecord)
+    .values(
+        scope=bindparam("scope"),
+        key=bindparam("key"),
+        request_hash=bindparam("request_hash"),
+        created_at=bindparam("created_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["scope", "key"])
+    .returning(IdempotencyRecord.scope)
+)
+
+
 async def _claim_postgres(
     session: AsyncSession,
     *,
@@ -120,15 +135,11 @@ async def _claim_postgres(
     lookup, a savepoint and an insert. A concurrent duplicate blocks on the key's unique
     index until the first request commits or rolls back (bounded by `IN_FLIGHT_WAIT`),
     then finds its row, exactly as before."""
+    params = {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}
     for _ in range(2):
-        await session.execute(text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'"))
+        await session.execute(_WAIT_IN_FLIGHT)
         try:
-            inserted = await session.execute(
-                pg_insert(IdempotencyRecord)
-                .values(scope=scope, key=key, request_hash=fingerprint, created_at=now)
-                .on_conflict_do_nothing(index_elements=["scope", "key"])
-                .returning(IdempotencyRecord.scope)
-            )
+            inserted = await session.execute(_CLAIM, params)
             claimed = inserted.first() is not None
         except DBAPIError as exc:
             if _is_lock_timeout(exc):
@@ -137,7 +148,7 @@ async def _claim_postgres(
                     code="idempotency_in_progress",
                 ) from exc
             raise
-        await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        await session.execute(_WAIT_DEFAULT)
         if claimed:
             record = IdempotencyRecord(
                 scope=scope, key=key, request_hash=fingerprint, status_code=None,
@@ -192,8 +203,7 @@ async def remember(
         body = json.dumps(document, separators=(",", ":"))
     record.status_code = response.status_code
     record.media_type = response.media_type
-    record.response_body = body
-    await session.flush()
+    record.response_body = body  # written by the commit's flush
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime, retention: timedelta) -> int:
