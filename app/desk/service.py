@@ -32,7 +32,6 @@ from app.desk.models import (
 )
 from app.desk.schemas import ChargeRead, MessageRead, TicketCreate, TicketRead
 from app.desk.sla import service as sla
-from app.desk.sla.models import TicketSla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
@@ -191,7 +190,7 @@ async def submit_ticket(
     now: datetime,
 ) -> Ticket:
     """Creates the ticket and, on the technical line, its charge: both or neither."""
-    ticket, _, _ = await _submit(
+    ticket, _ = await _submit(
         session, data, customer_id=customer_id, author=author, settings=settings, now=now
     )
     return ticket
@@ -207,11 +206,11 @@ async def submit_and_read(
     now: datetime,
 ) -> TicketRead:
     """`submit_ticket`, answered from the rows it just wrote (what `read` would load)."""
-    ticket, charge, clock = await _submit(
-        session, data, customer_id=customer_id, author=author, settings=settings, now=now
-    )
-    result = ticket_read(ticket, charge)
-    result.sla = await sla.block(session, ticket, now, new=clock)
+    _, result = await _submit(
+        session, data, customer_id=customer_id, author=author, settings=settings, now=now,
+        read=True,
+    )  # fmt: skip
+    assert result is not None
     return result
 
 
@@ -223,13 +222,25 @@ async def _submit(
     author: Principal,
     settings: Settings,
     now: datetime,
-) -> tuple[Ticket, TicketCharge | None, TicketSla]:
+    read: bool = False,
+) -> tuple[Ticket, TicketRead | None]:
+    """The ticket (and with `read`, its representation, built from the rows written)."""
     subject, body = validate_submission(data.subject, data.body, settings)
     customer = await customers.get_customer(session, customer_id)
+    digest = content_hash(subject, body)
+    ticket = Ticket(
+        id=new_id("tkt"), customer_id=customer_id, line=data.line.value,
+        status=Status.open.value, severity=data.severity, product=data.product,
+        subject=subject, body=body, content_hash=digest, created_by=author.key_id,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    clock = sla.new_clock(ticket, data.category, now)
+    # A new ticket's service levels depend only on the line's calendar and targets: read
+    # before the customer's lock, so that they do not lengthen its critical section.
+    levels = await sla.block(session, ticket, now, new=clock) if read else None
     # The wallet row is the customer's lock: two identical submissions cannot both pass
     # the duplicate check, and the charge below takes the same lock anyway.
     wallet = await ledger.lock_wallet(session, customer_id)
-    digest = content_hash(subject, body)
     if settings.duplicate_window_minutes > 0:
         since = now - timedelta(minutes=settings.duplicate_window_minutes)
         existing = await repo.find_duplicate(session, customer_id, digest, since)
@@ -241,22 +252,21 @@ async def _submit(
                 ticket_id=existing.id,
                 number=existing.number,
             )
-    ticket = Ticket(
-        id=new_id("tkt"), number=await repo.next_number(session), customer_id=customer_id,
-        line=data.line.value, status=Status.open.value, severity=data.severity,
-        product=data.product, subject=subject, body=body, content_hash=digest,
-        created_by=author.key_id, created_at=now, updated_at=now,
-    )  # fmt: skip
+    ticket.number = await repo.next_number(session)
     session.add(ticket)
     session.add(_message(ticket.id, author, body, internal=False, now=now))
-    clock = await sla.start(session, ticket, data.category, now)  # flushes all four rows
+    await sla.start(session, ticket, data.category, now, clock=clock)  # flushes all four rows
     charge = None
     if data.line is Line.technical:
         charge = await _charge(
             session, ticket, customer.partner, author=author, settings=settings, now=now,
             wallet=wallet,
         )  # fmt: skip
-    return ticket, charge, clock
+    if levels is None:
+        return ticket, None
+    result = ticket_read(ticket, charge)
+    result.sla = levels
+    return ticket, result
 
 
 def _message(

@@ -218,11 +218,9 @@ async def clock_of(session: AsyncSession, ticket: Ticket) -> TicketSla:
     return row
 
 
-async def start(
-    session: AsyncSession, ticket: Ticket, category: Category, now: datetime
-) -> TicketSla:
-    """The clock of a new ticket starts at its creation."""
-    row = TicketSla(
+def new_clock(ticket: Ticket, category: Category, now: datetime) -> TicketSla:
+    """The clock of a ticket created at `now`, not yet added to the session."""
+    return TicketSla(
         ticket_id=ticket.id, customer_id=ticket.customer_id, category=category.value,
         started_at=now, paused_since=None, paused_working_seconds=0, paused_wall_seconds=0,
         stopped=False, first_response_at=None, first_response_elapsed=None,
@@ -230,6 +228,18 @@ async def start(
         assignment_elapsed=None, resolved_at=None, resolution_elapsed=None,
         escalation_level=0, compensated_at=None,
     )  # fmt: skip
+
+
+async def start(
+    session: AsyncSession,
+    ticket: Ticket,
+    category: Category,
+    now: datetime,
+    *,
+    clock: TicketSla | None = None,
+) -> TicketSla:
+    """The clock of a new ticket starts at its creation (`clock`: from `new_clock`)."""
+    row = clock if clock is not None else new_clock(ticket, category, now)
     session.add(row)
     session.add(_event(ticket.id, EventKind.started, now, detail=category.value))
     await session.flush()
