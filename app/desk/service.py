@@ -169,8 +169,8 @@ async def list_tickets(
     charges = await repo.current_charges(session, [t.id for t in rows])
     data = [ticket_read(t, charges.get(t.id)) for t in rows]
     if now is not None:
-        for ticket, item in zip(rows, data, strict=True):
-            item.sla = await sla.block(session, ticket, now)
+        for item, block in zip(data, await sla.blocks(session, rows, now), strict=True):
+            item.sla = block
     return Page(
         data=data,
         next_cursor=encode_cursor({"before": rows[-1].number}) if more else None,

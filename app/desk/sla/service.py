@@ -7,8 +7,8 @@ Every change to a ticket's clock happens under the ticket's lock, taken by the d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -351,10 +351,19 @@ async def extension_of(
             )
         )
     ).scalars()
+    return _extension(periods, row, cal, now)
+
+
+def _extension(
+    periods: Iterable[UrgentPeriod], row: TicketSla, cal: Calendar, now: datetime
+) -> timedelta:
     end = row.resolved_at or now
     total = timedelta()
     for p in periods:
-        total += cal.working_time(max(p.started_at, row.started_at), min(p.ended_at or now, end))
+        if p.ticket_id != row.ticket_id:
+            total += cal.working_time(
+                max(p.started_at, row.started_at), min(p.ended_at or now, end)
+            )
     return total
 
 
@@ -409,14 +418,71 @@ def _target_state(
     )
 
 
+@dataclass
+class _Reads:
+    """What many `sla` blocks read alike, read once: a list of fifty tickets on the policy
+    defaults would otherwise query the same missing calendar and target rows fifty times."""
+
+    calendars: dict[tuple[str, int], tuple[Calendar, str]] = field(default_factory=dict)
+    targets: dict[tuple[str, int, str], policy.Targets] = field(default_factory=dict)
+    periods: dict[str, list[UrgentPeriod]] = field(default_factory=dict)
+
+    async def calendar(self, session: AsyncSession, ticket: Ticket) -> tuple[Calendar, str]:
+        key = (ticket.line, 1 if ticket.severity == 1 else 0)
+        if key not in self.calendars:
+            self.calendars[key] = await calendar_for(session, ticket)
+        return self.calendars[key]
+
+    async def target(self, session: AsyncSession, ticket: Ticket, category: str) -> policy.Targets:
+        key = (ticket.line, ticket.severity, category)
+        if key not in self.targets:
+            self.targets[key], _ = await targets_for(
+                session, Line(ticket.line), ticket.severity, Category(category)
+            )
+        return self.targets[key]
+
+    async def urgent_periods(self, session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
+        if customer_id not in self.periods:
+            stmt = select(UrgentPeriod).where(UrgentPeriod.customer_id == customer_id)
+            self.periods[customer_id] = list((await session.execute(stmt)).scalars())
+        return self.periods[customer_id]
+
+
+async def blocks(session: AsyncSession, tickets: Sequence[Ticket], now: datetime) -> list[SlaRead]:
+    """The `sla` blocks of a page of tickets: their clocks in one query, and the calendars,
+    targets and urgent periods they share read once."""
+    ids = [t.id for t in tickets]
+    stmt = select(TicketSla).where(TicketSla.ticket_id.in_(ids))
+    clocks = {r.ticket_id: r for r in (await session.execute(stmt)).scalars()} if ids else {}
+    reads = _Reads()
+    return [
+        await block(session, t, now, clock=clocks.get(t.id), reads=reads, clock_known=True)
+        for t in tickets
+    ]
+
+
 async def block(
-    session: AsyncSession, ticket: Ticket, now: datetime, *, new: TicketSla | None = None
+    session: AsyncSession,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    new: TicketSla | None = None,
+    clock: TicketSla | None = None,
+    clock_known: bool = False,
+    reads: _Reads | None = None,
 ) -> SlaRead:
     """The `sla` block of a ticket, read at `now`. `new` is the clock `start` just gave a
     ticket created in this transaction: it is used as is, and since the clock started at
     `now`, no urgent period can extend it yet and the ticket is not the urgent one (nothing
-    could name it so before it existed), which saves their queries."""
-    row = new if new is not None else await session.get(TicketSla, ticket.id)
+    could name it so before it existed), which saves their queries. `clock_known` says
+    `clock` was already read (`blocks`), None meaning the ticket has none."""
+    reads = reads or _Reads()
+    if new is not None:
+        row: TicketSla | None = new
+    elif clock_known:
+        row = clock
+    else:
+        row = await session.get(TicketSla, ticket.id)
     if row is None:  # a ticket from before service levels: a clock from its creation
         row = TicketSla(
             ticket_id=ticket.id, customer_id=ticket.customer_id,
@@ -424,12 +490,11 @@ async def block(
             paused_working_seconds=0, paused_wall_seconds=0, stopped=False,
             first_response_breached=False, escalation_level=0,
         )  # fmt: skip
-    cal, cal_name = await calendar_for(session, ticket)
+    cal, cal_name = await reads.calendar(session, ticket)
     m = measure(row, cal, now)
-    targets, _ = await targets_for(
-        session, Line(ticket.line), ticket.severity, Category(row.category)
-    )
-    ext = timedelta() if new is not None else await extension_of(session, row, cal, now)
+    targets = await reads.target(session, ticket, row.category)
+    periods = [] if new is not None else await reads.urgent_periods(session, ticket.customer_id)
+    ext = _extension(periods, row, cal, now)
     first = _target_state(
         cal, row, m, targets.first_response + ext, row.first_response_at, row.first_response_elapsed
     )
@@ -439,7 +504,7 @@ async def block(
     resolved = _target_state(
         cal, row, m, targets.resolution + ext, row.resolved_at, row.resolution_elapsed
     )
-    urgent = None if new is not None else await current_urgent(session, ticket.customer_id)
+    urgent = next((p for p in periods if p.ended_at is None), None)
     paused = ticket.status in PAUSED
     return SlaRead(
         category=Category(row.category),
