@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     meaningless_subjects: list[str] = Field(
         default_factory=lambda: list(DEFAULT_MEANINGLESS_SUBJECTS)
     )
+    subject_min_content_words: int = Field(default=1, ge=0, description="0 turns it off")
 
     # E-mail channel (docs/email.md): receiving address → line; default customer relations.
     email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(

@@ -10,7 +10,6 @@ decided under the ticket lock, so it happens at most once whatever races."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service as customers
 from app.desk import repository as repo
+from app.desk import subjects
 from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
 from app.desk.models import (
     ChargeReason,
@@ -43,31 +43,38 @@ from credits.models import Wallet
 
 # ---------------------------------------------------------------- validation
 
-_NOT_WORDS = re.compile(r"[\W_]+")
-
 
 def normalise_subject(subject: str) -> str:
-    """Case, punctuation and spacing do not matter: "HELP!!" is "help"."""
-    return " ".join(_NOT_WORDS.sub(" ", subject.casefold()).split())
+    """Case, punctuation, spacing and reply prefixes do not matter: "FW: HELP!!" is "help"."""
+    return subjects.normalise(subject)
+
+
+def _not_specific(subject: str) -> SubjectNotSpecific:
+    return SubjectNotSpecific(
+        f"The subject {subject!r} does not say what the problem is. Name it in a few "
+        "words (the product, what fails, the error), one problem per ticket.",
+        field="subject",
+    )
 
 
 def validate_submission(subject: str, body: str, settings: Settings) -> tuple[str, str]:
-    """The stripped subject and body, or a typed 422 saying what to fix."""
+    """The stripped subject and body, or a typed 422 saying what to fix: a listed or empty
+    subject first, then the lengths, then the measure of content (app.desk.subjects)."""
     subject, body = subject.strip(), body.strip()
-    meaningless = {normalise_subject(s) for s in settings.meaningless_subjects}
-    normalised = normalise_subject(subject)
-    if not normalised or normalised in meaningless:
-        raise SubjectNotSpecific(
-            f"The subject {subject!r} does not say what the problem is. Name it in a few "
-            "words (the product, what fails, the error), one problem per ticket.",
-            field="subject",
-        )
+    verdict = subjects.assess(
+        subject, settings.meaningless_subjects,
+        min_content_words=settings.subject_min_content_words,
+    )  # fmt: skip
+    if verdict.reason in ("empty", "listed"):
+        raise _not_specific(subject)
     low, high = settings.subject_min_length, settings.subject_max_length
     if not low <= len(subject) <= high:
         raise ValidationFailed(
             f"The subject must be {low}–{high} characters; it has {len(subject)}.",
             field="subject",
         )
+    if not verdict.ok:
+        raise _not_specific(subject)
     if not body:
         raise ValidationFailed("The body is required: describe the problem.", field="body")
     if len(body) > settings.body_max_length:
