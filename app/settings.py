@@ -80,6 +80,7 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_MEANINGLESS_SUBJECTS)
     )
     subject_min_content_words: int = Field(default=1, ge=0, description="0 turns it off")
+    version_support_days: int = Field(default=180, ge=0, description="seed 002")
 
     # E-mail channel (docs/email.md): receiving address → line; default customer relations.
     email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(

@@ -36,6 +36,7 @@ from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
 from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.products import service as products
 from app.settings import Settings
 from credits import service as ledger
 from credits.errors import InsufficientCredits
@@ -125,6 +126,7 @@ def ticket_read(ticket: Ticket, charge: TicketCharge | None) -> TicketRead:
         status=Status(ticket.status),
         severity=ticket.severity,
         product=ticket.product,
+        version=ticket.version,
         subject=ticket.subject,
         body=ticket.body,
         bug_reference=ticket.bug_reference,
@@ -234,10 +236,15 @@ async def _submit(
     """The ticket (and with `read`, its representation, built from the rows written)."""
     subject, body = validate_submission(data.subject, data.body, settings)
     customer = await customers.get_customer(session, customer_id)
+    if data.line is Line.technical:  # seed 002: refused before the lock and any charge
+        await products.check_ticket_version(
+            session, data.product, data.version, now=now, days=settings.version_support_days
+        )
     digest = content_hash(subject, body)
     ticket = Ticket(
         id=new_id("tkt"), customer_id=customer_id, line=data.line.value,
         status=Status.open.value, severity=data.severity, product=data.product,
+        version=data.version.strip() if data.version else None,
         subject=subject, body=body, content_hash=digest, created_by=author.key_id,
         created_at=now, updated_at=now,
     )  # fmt: skip
@@ -265,10 +272,18 @@ async def _submit(
     await sla.start(session, ticket, data.category, now, clock=clock)  # flushes all four rows
     charge = None
     if data.line is Line.technical:
-        charge = await _charge(
-            session, ticket, customer.partner, author=author, settings=settings, now=now,
-            wallet=wallet,
-        )  # fmt: skip
+        try:
+            charge = await _charge(
+                session, ticket, customer.partner, author=author, settings=settings, now=now,
+                wallet=wallet,
+            )  # fmt: skip
+        except InsufficientCredits as exc:  # the cabinet's form: what versions it may name
+            listed = await products.supported_versions(
+                session, data.product, now=now, days=settings.version_support_days
+            )
+            if listed is not None:
+                exc.extra["supported_versions"] = listed
+            raise
     if levels is None:
         return ticket, None
     result = ticket_read(ticket, charge)
@@ -546,6 +561,9 @@ async def _transfer_to_technical(
         raise InvalidTransition(f"Ticket #{ticket.number} is already on technical.")
     if ticket.status == Status.awaiting_approval:
         raise InvalidTransition(f"Ticket #{ticket.number} already awaits the customer's consent.")
+    await products.check_ticket_version(
+        session, ticket.product, ticket.version, now=now, days=settings.version_support_days
+    )
     customer = await customers.get_customer(session, ticket.customer_id)
     if customer.partner or customer.auto_accept_transfers:
         await _charge(
@@ -572,6 +590,9 @@ async def answer_transfer(
     if ticket.status != Status.awaiting_approval:
         raise InvalidTransition(f"Ticket #{ticket.number} has no transfer awaiting consent.")
     if accept:
+        await products.check_ticket_version(
+            session, ticket.product, ticket.version, now=now, days=settings.version_support_days
+        )
         customer = await customers.get_customer(session, ticket.customer_id)
         await _charge(
             session, ticket, customer.partner, author=principal, settings=settings, now=now
