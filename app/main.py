@@ -19,6 +19,7 @@ from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
 from app.desk.endpoints import router as desk_router
 from app.desk.sla.endpoints import router as sla_router
+from app.desk.sla.levels.endpoints import router as levels_router
 from app.email.endpoints import router as email_router
 from app.kit.clock import Clock
 from app.kit.db import Database
@@ -40,7 +41,7 @@ logger = logging.getLogger("creditdesk")
 
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router, products_router,
+    sla_router, products_router, levels_router,
 ]  # fmt: skip
 
 

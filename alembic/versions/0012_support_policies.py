@@ -1,4 +1,5 @@
-"""Support policies of issue 16: products and versions (seed 002) and a ticket's version
+"""Support policies of issue 16: products and versions (seed 002), a ticket's version,
+contract levels (seeds 004, 001)
 
 Revision ID: 0012
 Revises: 0007
@@ -47,8 +48,58 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("version", sa.String(length=50), nullable=True))
 
+    op.create_table(
+        "contract_levels",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_levels")),
+        sa.UniqueConstraint("name", name=op.f("uq_contract_levels_name")),
+    )
+    op.create_table(
+        "contract_level_targets",
+        sa.Column("level_id", sa.String(length=40), nullable=False),
+        sa.Column("severity", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("first_response_minutes", sa.Integer(), nullable=False),
+        sa.Column("resolution_minutes", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["level_id"],
+            ["contract_levels.id"],
+            name=op.f("fk_contract_level_targets_level_id_contract_levels"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "level_id", "severity", "category", name=op.f("pk_contract_level_targets")
+        ),
+    )
+    op.create_table(
+        "customer_contract_levels",
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("level_id", sa.String(length=40), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_contract_levels_customer_id_customers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["level_id"],
+            ["contract_levels.id"],
+            name=op.f("fk_customer_contract_levels_level_id_contract_levels"),
+        ),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_contract_levels")),
+    )
+    op.create_index(
+        "ix_customer_contract_levels_level_id", "customer_contract_levels", ["level_id"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_contract_levels_level_id", table_name="customer_contract_levels")
+    op.drop_table("customer_contract_levels")
+    op.drop_table("contract_level_targets")
+    op.drop_table("contract_levels")
     with op.batch_alter_table("tickets") as batch:
         batch.drop_column("version")
     op.drop_index("ix_product_versions_product_version", table_name="product_versions")

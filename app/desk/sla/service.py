@@ -20,6 +20,7 @@ from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
 from app.desk.sla.calendar import Calendar
+from app.desk.sla.levels import service as levels
 from app.desk.sla.models import (
     Category,
     EventKind,
@@ -145,6 +146,26 @@ async def targets_for(
         ),
         False,
     )
+
+
+def with_level(
+    line: policy.Targets, level: levels.LevelTargets, severity: int, category: str
+) -> policy.Targets:
+    """The customer's contract-level targets where their level sets them (seeds 004 §4,
+    001 §4.2); the assignment target stays the line's."""
+    found = level.get((severity, category))
+    if found is None:
+        return line
+    return policy.Targets(first_response=found[0], assignment=line.assignment, resolution=found[1])
+
+
+async def ticket_targets(
+    session: AsyncSession, ticket: Ticket, category: Category
+) -> policy.Targets:
+    """The targets of one ticket: its line's, or its customer's contract level's."""
+    line, _ = await targets_for(session, Line(ticket.line), ticket.severity, category)
+    level = await levels.targets_of_customer(session, ticket.customer_id)
+    return with_level(line, level, ticket.severity, category.value)
 
 
 def _minutes(delta: timedelta) -> int:
@@ -304,9 +325,7 @@ async def sync(
         await end_urgent(session, ticket, now)
     if public_staff_message and row.first_response_at is None:
         row.first_response_at, row.first_response_elapsed = now, _seconds(m.elapsed)
-        targets, _ = await targets_for(
-            session, Line(ticket.line), ticket.severity, Category(row.category)
-        )
+        targets = await ticket_targets(session, ticket, Category(row.category))
         extension = await extension_of(session, row, cal, now)
         if m.elapsed > targets.first_response + extension:
             row.first_response_breached = True
@@ -426,6 +445,7 @@ class _Reads:
     calendars: dict[tuple[str, int], tuple[Calendar, str]] = field(default_factory=dict)
     targets: dict[tuple[str, int, str], policy.Targets] = field(default_factory=dict)
     periods: dict[str, list[UrgentPeriod]] = field(default_factory=dict)
+    contract_levels: dict[str, levels.LevelTargets] = field(default_factory=dict)
 
     async def calendar(self, session: AsyncSession, ticket: Ticket) -> tuple[Calendar, str]:
         key = (ticket.line, 1 if ticket.severity == 1 else 0)
@@ -439,7 +459,12 @@ class _Reads:
             self.targets[key], _ = await targets_for(
                 session, Line(ticket.line), ticket.severity, Category(category)
             )
-        return self.targets[key]
+        if ticket.customer_id not in self.contract_levels:
+            self.contract_levels[ticket.customer_id] = await levels.targets_of_customer(
+                session, ticket.customer_id
+            )
+        level = self.contract_levels[ticket.customer_id]
+        return with_level(self.targets[key], level, ticket.severity, category)
 
     async def urgent_periods(self, session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
         if customer_id not in self.periods:
@@ -540,9 +565,7 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
     cal, _ = await calendar_for(session, ticket)
     m = measure(row, cal, now)
     if row.first_response_at is None and not row.first_response_breached:
-        targets, _ = await targets_for(
-            session, Line(ticket.line), ticket.severity, Category(row.category)
-        )
+        targets = await ticket_targets(session, ticket, Category(row.category))
         target = targets.first_response + await extension_of(session, row, cal, now)
         if m.elapsed > target:
             row.first_response_breached = True
