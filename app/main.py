@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from app import tasks
 from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
+from app.desk.calls.endpoints import router as calls_router
 from app.desk.endpoints import router as desk_router
 from app.desk.sla.endpoints import router as sla_router
 from app.desk.sla.levels.endpoints import router as levels_router
@@ -41,7 +42,7 @@ logger = logging.getLogger("creditdesk")
 
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router, products_router, levels_router,
+    sla_router, products_router, levels_router, calls_router,
 ]  # fmt: skip
 
 

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     )
     subject_min_content_words: int = Field(default=1, ge=0, description="0 turns it off")
     version_support_days: int = Field(default=180, ge=0, description="seed 002")
+    calls_per_day: int = Field(default=3, ge=1, description="seed 000")
+    call_max_minutes: int = Field(default=15, ge=1, description="seed 000")
 
     # E-mail channel (docs/email.md): receiving address → line; default customer relations.
     email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(

@@ -1,5 +1,5 @@
 """Support policies of issue 16: products and versions (seed 002), a ticket's version,
-contract levels (seeds 004, 001)
+contract levels (seeds 004, 001), phone calls (seed 000)
 
 Revision ID: 0012
 Revises: 0007
@@ -94,8 +94,33 @@ def upgrade() -> None:
         "ix_customer_contract_levels_level_id", "customer_contract_levels", ["level_id"]
     )
 
+    op.create_table(
+        "customer_calls",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("ticket_id", sa.String(length=40), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("duration_minutes", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("topic", sa.String(length=500), nullable=False),
+        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=40), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_customer_calls_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_customer_calls_ticket_id_tickets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_calls")),
+    )
+    op.create_index("ix_customer_calls_customer_day", "customer_calls", ["customer_id", "day"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_calls_customer_day", table_name="customer_calls")
+    op.drop_table("customer_calls")
     op.drop_index("ix_customer_contract_levels_level_id", table_name="customer_contract_levels")
     op.drop_table("customer_contract_levels")
     op.drop_table("contract_level_targets")

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.desk.calls.schemas import CallsSummary
 from app.desk.models import Line
 from app.desk.sla.models import Category
 
@@ -105,5 +106,9 @@ class SlaReport(BaseModel):
     period_from: date = Field(alias="from")
     period_to: date = Field(alias="to")
     rows: list[SlaReportRow]
+    calls: CallsSummary = Field(
+        default_factory=lambda: CallsSummary(calls=0, minutes=0, verified=0, customers=0),
+        description="phone consultations begun in the period (seed 000; not in the CSV)",
+    )
 
     model_config = ConfigDict(populate_by_name=True)

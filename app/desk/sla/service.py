@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.desk.calls import repository as calls
 from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
@@ -370,7 +371,20 @@ async def extension_of(
             )
         )
     ).scalars()
-    return _extension(periods, row, cal, now)
+    return _extension([*periods, *await call_spans(session, row.customer_id)], row, cal, now)
+
+
+async def call_spans(session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
+    """The customer's phone calls as closed spans that extend their tickets like a
+    most-urgent ticket does (seed 000), except the ticket a call was about. Transient
+    rows: never added to the session."""
+    return [
+        UrgentPeriod(
+            customer_id=customer_id, ticket_id=c.ticket_id or "", started_at=c.started_at,
+            ended_at=c.ended_at,
+        )
+        for c in await calls.for_customer(session, customer_id)
+    ]  # fmt: skip
 
 
 def _extension(
@@ -469,7 +483,10 @@ class _Reads:
     async def urgent_periods(self, session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
         if customer_id not in self.periods:
             stmt = select(UrgentPeriod).where(UrgentPeriod.customer_id == customer_id)
-            self.periods[customer_id] = list((await session.execute(stmt)).scalars())
+            self.periods[customer_id] = [
+                *(await session.execute(stmt)).scalars(),
+                *await call_spans(session, customer_id),
+            ]
         return self.periods[customer_id]
 
 
