@@ -116,9 +116,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_calls")),
     )
     op.create_index("ix_customer_calls_customer_day", "customer_calls", ["customer_id", "day"])
+    with op.batch_alter_table("sla_urgent_periods") as batch:
+        batch.add_column(sa.Column("named", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sla_urgent_periods") as batch:
+        batch.drop_column("named")
     op.drop_index("ix_customer_calls_customer_day", table_name="customer_calls")
     op.drop_table("customer_calls")
     op.drop_index("ix_customer_contract_levels_level_id", table_name="customer_contract_levels")

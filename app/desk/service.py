@@ -270,6 +270,7 @@ async def _submit(
     session.add(ticket)
     session.add(_message(ticket.id, author, body, internal=False, now=now))
     await sla.start(session, ticket, data.category, now, clock=clock)  # flushes all four rows
+    urgent = await sla.default_urgent(session, ticket, now)  # seed 000: the last one
     charge = None
     if data.line is Line.technical:
         try:
@@ -287,6 +288,7 @@ async def _submit(
     if levels is None:
         return ticket, None
     result = ticket_read(ticket, charge)
+    levels.urgent = urgent
     result.sla = levels
     return ticket, result
 

@@ -38,19 +38,21 @@ async def _assign(api: Api, customer_id: str, level_id: str | None) -> dict[str,
 async def test_a_level_replaces_the_lines_targets_for_its_customers(sla: Sla, api: Api) -> None:
     level = await _level(api)
     gold, plain = await sla.person(credits=3), await sla.person(credits=3)
-    assigned = await _assign(api, gold.id, level["id"])
+    gold2 = await sla.person(credits=3)  # another customer: gold's own later tickets
+    assigned = await _assign(api, gold.id, level["id"])  # would extend `fast` (seed 000)
     assert assigned["level"]["name"] == "Gold"
+    await _assign(api, gold2.id, level["id"])
 
     fast = await sla.ticket(gold, "technical", severity=2)
     slow = await sla.ticket(plain, "technical", severity=2)
-    other = await sla.ticket(gold, "technical", severity=3)  # not in the level: the line's
+    other = await sla.ticket(gold2, "technical", severity=3)  # not in the level: the line's
     blocks = {t["id"]: t["sla"] for t in (fast, slow, other)}
     assert blocks[fast["id"]]["first_response"]["target_minutes"] == 60
     assert blocks[fast["id"]]["resolution"]["target_minutes"] == 240
     assert blocks[fast["id"]]["assignment"]["target_minutes"] == 60  # the line's, always
     assert blocks[slow["id"]]["first_response"]["target_minutes"] == 480
     assert blocks[other["id"]]["first_response"]["target_minutes"] == 480
-    third = await sla.ticket(gold, "technical", severity=2, category="third_party")
+    third = await sla.ticket(gold2, "technical", severity=2, category="third_party")
     assert third["sla"]["first_response"]["target_minutes"] == 120
 
     sla.advance(minutes=61)

@@ -63,7 +63,9 @@ class SlaRead(BaseModel):
     )
     paused: bool
     elapsed_minutes: int = Field(description="working minutes, pauses excluded")
-    extension_minutes: int = Field(description="added by the customer's most-urgent ticket")
+    extension_minutes: int = Field(
+        description="added by the customer's most-urgent tickets and phone calls"
+    )
     first_response: TargetState
     assignment: TargetState
     resolution: TargetState

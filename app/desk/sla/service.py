@@ -41,6 +41,7 @@ from app.desk.sla.schemas import (
     TargetWrite,
 )
 from app.kit.errors import ValidationFailed
+from credits import service as ledger
 
 PAUSED = frozenset({Status.waiting_on_customer.value})
 FINISHED = frozenset({Status.resolved.value, Status.closed.value})
@@ -412,19 +413,59 @@ async def name_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> N
     The caller holds the customer's wallet lock, so two namings cannot both start."""
     current = await current_urgent(session, ticket.customer_id)
     if current is not None and current.ticket_id == ticket.id:
+        current.named = True  # already the default one: now the customer's choice
+        await session.flush()
         return
     if current is not None:
         current.ended_at = now
-    session.add(UrgentPeriod(customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now))
+    session.add(
+        UrgentPeriod(
+            customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now, named=True
+        )
+    )
     await session.flush()
 
 
-async def end_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-    """A most-urgent ticket stops extending the others once it is resolved or closed."""
+async def default_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> bool:
+    """Seed 000: "by default, the last one" created is the most urgent. A new ticket
+    becomes so unless the customer named one that is still open. The caller holds the
+    customer's wallet lock. Returns whether the ticket is now the most urgent."""
     current = await current_urgent(session, ticket.customer_id)
-    if current is not None and current.ticket_id == ticket.id:
+    if current is not None and current.named is not False:
+        return False  # the customer's own choice stands
+    if current is not None:
         current.ended_at = now
-        await session.flush()
+    session.add(
+        UrgentPeriod(
+            customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now, named=False
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def end_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """A most-urgent ticket stops extending the others once it is resolved or closed; the
+    customer's last ticket still open then becomes the most urgent by default (seed 000)."""
+    current = await current_urgent(session, ticket.customer_id)
+    if current is None or current.ticket_id != ticket.id:
+        return
+    current.ended_at = now
+    await session.flush()
+    await ledger.lock_wallet(session, ticket.customer_id)  # as a submission does
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Ticket.id != ticket.id,
+            Ticket.status.not_in(FINISHED),
+        )
+        .order_by(Ticket.number.desc())
+        .limit(1)
+    )
+    last = (await session.execute(stmt)).scalars().first()
+    if last is not None and await current_urgent(session, ticket.customer_id) is None:
+        await default_urgent(session, last, now)
 
 
 # ---------------------------------------------------------------- reading
