@@ -18,6 +18,7 @@ from app import tasks
 from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
 from app.desk.calls.endpoints import router as calls_router
+from app.desk.changes.endpoints import router as changes_router
 from app.desk.endpoints import router as desk_router
 from app.desk.sla.endpoints import router as sla_router
 from app.desk.sla.levels.endpoints import router as levels_router
@@ -43,6 +44,7 @@ logger = logging.getLogger("creditdesk")
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
     sla_router, products_router, levels_router, calls_router,
+    changes_router,
 ]  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """Every ORM model, imported once so that Alembic and the drift test see the whole schema."""
 
 import app.desk.calls.models
+import app.desk.changes.models
 import app.desk.models
 import app.desk.sla.levels.models
 import app.desk.sla.models

@@ -67,13 +67,16 @@ async def get_balance(
     """Credits available and frozen, the lots they sit in, and progress to the next free
     credit."""
     _reader(principal, customer_id)
-    return await queries.balance(
+    result = await queries.balance(
         session,
         customer_id,
         now=now,
         currency=settings.currency,
         threshold=settings.reward_threshold_cents,
     )
+    for hook in queries.BALANCE_HOOKS:
+        await hook(session, result, settings, now)
+    return result
 
 
 @router.get(

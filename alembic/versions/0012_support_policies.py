@@ -1,5 +1,6 @@
 """Support policies of issue 16: products and versions (seed 002), a ticket's version,
-contract levels (seeds 004, 001), phone calls (seed 000)
+contract levels (seeds 004, 001), phone calls (seed 000),
+small-change hours (seed 001)
 
 Revision ID: 0012
 Revises: 0007
@@ -119,8 +120,48 @@ def upgrade() -> None:
     with op.batch_alter_table("sla_urgent_periods") as batch:
         batch.add_column(sa.Column("named", sa.Boolean(), nullable=True))
 
+    op.create_table(
+        "change_allowances",
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("minutes_per_month", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_change_allowances_customer_id_customers"),
+        ),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_change_allowances")),
+    )
+    op.create_table(
+        "work_logs",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("ticket_id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("minutes", sa.Integer(), nullable=False),
+        sa.Column("over_minutes", sa.Integer(), nullable=False),
+        sa.Column("credits", sa.Integer(), nullable=False),
+        sa.Column("transaction_id", sa.String(length=40), nullable=True),
+        sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("created_by", sa.String(length=40), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_work_logs_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_work_logs_ticket_id_tickets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_logs")),
+    )
+    op.create_index("ix_work_logs_customer_month", "work_logs", ["customer_id", "month"])
+    op.create_index(op.f("ix_work_logs_ticket_id"), "work_logs", ["ticket_id"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_work_logs_ticket_id"), table_name="work_logs")
+    op.drop_index("ix_work_logs_customer_month", table_name="work_logs")
+    op.drop_table("work_logs")
+    op.drop_table("change_allowances")
     with op.batch_alter_table("sla_urgent_periods") as batch:
         batch.drop_column("named")
     op.drop_index("ix_customer_calls_customer_day", table_name="customer_calls")
