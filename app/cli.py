@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import DBAPIError
 
-from app.kit import migrations
+from app.features import FEATURES, wire_subscriptions
+from app.kit import migrations, registry
 from app.kit.auth import Role
 from app.kit.clock import Clock
 from app.kit.db import Database
@@ -57,6 +58,7 @@ def _migrate(settings: Settings) -> None:
 @click.group()
 def main() -> None:
     """CreditDesk: prepaid support credits and a two-line support desk."""
+    wire_subscriptions()
 
 
 @main.command()
@@ -198,17 +200,8 @@ def expire() -> None:
     click.echo(f"expired {expired} credit(s)")
 
 
-def _register_feature_commands() -> None:
-    from app.desk.cli import COMMANDS as desk_commands
-    from app.email.cli import COMMANDS as email_commands
-    from billing.cli import COMMANDS as billing_commands
-    from billing.exports.cli import COMMANDS as export_commands
-
-    for command in [*billing_commands, *export_commands, *desk_commands, *email_commands]:
-        main.add_command(command)
-
-
-_register_feature_commands()
+for _command in registry.cli_commands(FEATURES):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

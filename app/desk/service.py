@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.customers import service as customers
 from app.desk import repository as repo
 from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
+from app.desk.hooks import MESSAGE_ADDED, MessageAdded
 from app.desk.models import (
     ChargeReason,
     Line,
@@ -354,13 +354,6 @@ async def _refund(
 
 # ---------------------------------------------------------------- messages
 
-# Called after every added message, in its transaction: other channels (the e-mail
-# outbox) register here, so the desk does not import them.
-MessageHook = Callable[
-    [AsyncSession, Ticket, TicketMessage, Principal, Settings, datetime], Awaitable[None]
-]
-MESSAGE_HOOKS: list[MessageHook] = []
-
 
 async def add_message(
     session: AsyncSession,
@@ -395,8 +388,8 @@ async def add_message(
         session, ticket, now, public_staff_message=not internal and not author.is_customer
     )
     await session.flush()
-    for hook in MESSAGE_HOOKS:
-        await hook(session, ticket, message, author, settings, now)
+    # other channels (the e-mail outbox) subscribe here, so the desk does not import them
+    await MESSAGE_ADDED.publish(session, MessageAdded(ticket, message, author, settings, now))
     return message
 
 
