@@ -7,6 +7,7 @@ from app.kit.db import Database
 from app.kit.registry import Feature
 from app.settings import Settings
 from credits import models
+from credits.cli import COMMANDS
 from credits.endpoints import router
 from credits.tasks import sweep_expired
 
@@ -16,4 +17,6 @@ async def expire_credits(db: Database, clock: Clock, settings: Settings) -> None
     await sweep_expired(db, clock.now())
 
 
-FEATURE = Feature(name="credits", routers=(router,), jobs=(expire_credits,), models=(models,))
+FEATURE = Feature(
+    name="credits", routers=(router,), cli=tuple(COMMANDS), jobs=(expire_credits,), models=(models,)
+)
