@@ -1,4 +1,4 @@
-"""`creditdesk` sub-commands of the desk (registered through app/desk/sla/feature.py)."""
+"""`creditdesk` sub-commands of the desk (registered through app/desk/feature.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Service levels: targets, calendars, the escalation sweep (periodic and `creditdesk
-escalate`)."""
+"""Service levels: targets, calendars, the periodic escalation sweep (`creditdesk
+escalate` is the desk's command, app/desk/cli.py)."""
 
-from app.desk.cli import COMMANDS
 from app.desk.sla import models
 from app.desk.sla.endpoints import router
 from app.desk.sla.tasks import escalate_tickets
@@ -10,7 +9,6 @@ from app.kit.registry import Feature
 FEATURE = Feature(
     name="desk.sla",
     routers=(router,),
-    cli=tuple(COMMANDS),
     jobs=(escalate_tickets,),
     models=(models,),
 )
