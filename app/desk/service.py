@@ -2,9 +2,10 @@
 machine, transfers with consent, merges, out-of-scope and bug refunds.
 
 Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE` on
-PostgreSQL; SQLite transactions hold the write lock), then the ledger locks the wallet.
-A submission locks the customer's wallet before looking for a duplicate. The order is
-always ticket(s) in id order, then wallet, so nothing deadlocks; and a charge's refund is
+PostgreSQL; SQLite transactions hold the write lock), then the ledger takes the customer's
+lock (`credits.service.lock_customer`, the wallet row). A submission takes the customer's
+lock before looking for a duplicate. The order is always ticket(s) in id order, then the
+customer, so nothing deadlocks; and a charge's refund is
 decided under the ticket lock, so it happens at most once whatever races."""
 
 from __future__ import annotations
@@ -238,9 +239,9 @@ async def _submit(
     # A new ticket's service levels depend only on the line's calendar and targets: read
     # before the customer's lock, so that they do not lengthen its critical section.
     levels = await sla.block(session, ticket, now, new=clock) if read else None
-    # The wallet row is the customer's lock: two identical submissions cannot both pass
-    # the duplicate check, and the charge below takes the same lock anyway.
-    wallet = await ledger.lock_wallet(session, customer_id)
+    # Under the customer's lock two identical submissions cannot both pass the duplicate
+    # check; the charge below takes the same lock anyway.
+    wallet = await ledger.lock_customer(session, customer_id)
     if settings.duplicate_window_minutes > 0:
         since = now - timedelta(minutes=settings.duplicate_window_minutes)
         existing = await repo.find_duplicate(session, customer_id, digest, since)
