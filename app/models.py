@@ -6,10 +6,11 @@ from types import ModuleType
 from app.features import FEATURES
 from app.kit.auth import ApiKey
 from app.kit.db import Base
+from app.kit.events import Event
 from app.kit.idempotency import IdempotencyRecord
 
 MODEL_MODULES: tuple[ModuleType, ...] = tuple(
     module for feature in FEATURES for module in feature.models
 )
 
-__all__ = ["MODEL_MODULES", "ApiKey", "Base", "IdempotencyRecord"]
+__all__ = ["MODEL_MODULES", "ApiKey", "Base", "Event", "IdempotencyRecord"]
