@@ -13,6 +13,7 @@ from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
 from credits import queries, service
+from credits.hooks import BALANCE_BUILT, BalanceBuilt
 from credits.schemas import (
     AdjustmentCreate,
     BalanceRead,
@@ -74,8 +75,7 @@ async def get_balance(
         currency=settings.currency,
         threshold=settings.reward_threshold_cents,
     )
-    for hook in queries.BALANCE_HOOKS:
-        await hook(session, result, settings, now)
+    await BALANCE_BUILT.publish(session, BalanceBuilt(result, settings, now))
     return result
 
 

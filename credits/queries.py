@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,15 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound
 from app.kit.pagination import Page, decode_cursor, encode_cursor
-from app.settings import Settings
 from credits.models import JournalTransaction, Lot, Wallet
 from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead
 from credits.service import consumption_order
-
-# Called by the balance endpoint after `balance`: features above the ledger add their
-# part of the answer (the desk's small-change hours) without the ledger importing them.
-BalanceHook = Callable[[AsyncSession, BalanceRead, Settings, datetime], Awaitable[None]]
-BALANCE_HOOKS: list[BalanceHook] = []
 
 
 async def balance(

@@ -32,12 +32,3 @@ class CallRead(BaseModel):
     topic: str
     verified: bool
     created_at: datetime
-
-
-class CallsSummary(BaseModel):
-    """Phone consultations in a report's period (seed 000)."""
-
-    calls: int
-    minutes: int
-    verified: int
-    customers: int

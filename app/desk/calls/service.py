@@ -21,6 +21,9 @@ from app.desk.calls.models import CustomerCall
 from app.desk.calls.schemas import CallCreate, CallRead
 from app.desk.models import Line
 from app.desk.sla import service as sla
+from app.desk.sla.hooks import ExtensionSpans, ReportBuilt
+from app.desk.sla.models import UrgentPeriod
+from app.desk.sla.schemas import CallsSummary
 from app.kit.auth import Principal
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.ids import new_id
@@ -65,7 +68,7 @@ async def log_call(
             raise NotFound("No such ticket.")
     cal, _ = await sla.line_calendar(session, Line.technical)
     day = data.started_at.astimezone(cal.tz).date()
-    await ledger.lock_wallet(session, customer_id)  # the customer's lock: one count at a time
+    await ledger.lock_customer(session, customer_id)  # the customer's lock: one count at a time
     taken = await repo.count_on_day(session, customer_id, day)
     if taken >= settings.calls_per_day:
         raise CallLimitReached(
@@ -102,3 +105,24 @@ async def list_calls(
         if more and last
         else None,
     )
+
+
+async def extend_by_calls(session: AsyncSession, collected: ExtensionSpans) -> None:
+    """Subscribed to the clock's `EXTENSION_SPANS`: each call extends the customer's
+    tickets for its duration, except the ticket it was about (seed 000)."""
+    collected.spans += [
+        UrgentPeriod(
+            customer_id=c.customer_id, ticket_id=c.ticket_id or "", started_at=c.started_at,
+            ended_at=c.ended_at,
+        )
+        for c in await repo.for_customer(session, collected.customer_id)
+    ]  # fmt: skip
+
+
+async def count_in_report(session: AsyncSession, built: ReportBuilt) -> None:
+    """Subscribed to `REPORT_BUILT`: the calls begun in the report's period."""
+    calls = await repo.in_period(session, built.since, built.until)
+    built.report.calls = CallsSummary(
+        calls=len(calls), minutes=sum(c.duration_minutes for c in calls),
+        verified=sum(c.verified for c in calls), customers=len({c.customer_id for c in calls}),
+    )  # fmt: skip

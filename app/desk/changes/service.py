@@ -34,10 +34,10 @@ from app.kit.auth import Principal
 from app.kit.errors import Conflict
 from app.kit.ids import new_id
 from app.settings import Settings
-from credits import queries
 from credits import service as ledger
 from credits.errors import InsufficientCredits
-from credits.schemas import BalanceRead, ChangeHoursRead
+from credits.hooks import BalanceBuilt
+from credits.schemas import ChangeHoursRead
 
 
 class ChangeHoursExhausted(Conflict):
@@ -78,14 +78,11 @@ async def balance(
     )  # fmt: skip
 
 
-async def _add_to_balance(
-    session: AsyncSession, result: BalanceRead, settings: Settings, now: datetime
-) -> None:
-    result.change_hours = await balance(session, result.customer_id, settings, now)
-
-
-if _add_to_balance not in queries.BALANCE_HOOKS:
-    queries.BALANCE_HOOKS.append(_add_to_balance)
+async def add_to_balance(session: AsyncSession, built: BalanceBuilt) -> None:
+    """Subscribed to the ledger's `BALANCE_BUILT`: this month's small-change hours."""
+    built.balance.change_hours = await balance(
+        session, built.balance.customer_id, built.settings, built.now
+    )
 
 
 async def set_allowance(
@@ -121,7 +118,7 @@ async def log_work(
     if ticket.status == Status.closed:
         raise TicketClosed(f"Ticket #{ticket.number} is closed; log the work on an open ticket.")
     month = await month_of(session, now)
-    wallet = await ledger.lock_wallet(session, ticket.customer_id)  # after the ticket: lock order
+    wallet = await ledger.lock_customer(session, ticket.customer_id)  # after the ticket: lock order
     allowance = await allowance_minutes(session, ticket.customer_id, settings)
     used, over = await _used(session, ticket.customer_id, month)
     left = max(allowance - (used - over), 0)

@@ -15,10 +15,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.desk.calls import repository as calls_repo
-from app.desk.calls.schemas import CallsSummary
 from app.desk.models import Line, Ticket
 from app.desk.sla import service
+from app.desk.sla.hooks import REPORT_BUILT, ReportBuilt
 from app.desk.sla.models import TicketSla
 from app.desk.sla.schemas import SlaReport, SlaReportRow, TargetState
 from app.kit.errors import ValidationFailed
@@ -87,12 +86,9 @@ async def build(session: AsyncSession, start: date, end: date, now: datetime) ->
                 first_response_p90_hours=_hours(_p90(times)) if times else None,
             )
         )
-    calls = await calls_repo.in_period(session, since, until)
-    summary = CallsSummary(
-        calls=len(calls), minutes=sum(c.duration_minutes for c in calls),
-        verified=sum(c.verified for c in calls), customers=len({c.customer_id for c in calls}),
-    )  # fmt: skip
-    return SlaReport(period_from=start, period_to=end, rows=rows, calls=summary)
+    result = SlaReport(period_from=start, period_to=end, rows=rows)
+    await REPORT_BUILT.publish(session, ReportBuilt(result, since, until))
+    return result
 
 
 def to_csv(report: SlaReport) -> str:

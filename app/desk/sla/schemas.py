@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.desk.calls.schemas import CallsSummary
 from app.desk.models import Line
 from app.desk.sla.models import Category
 
@@ -102,6 +101,15 @@ class SlaReportRow(BaseModel):
     resolution_breached: int
     first_response_median_hours: float | None
     first_response_p90_hours: float | None
+
+
+class CallsSummary(BaseModel):
+    """Phone consultations begun in a report's period (seed 000)."""
+
+    calls: int
+    minutes: int
+    verified: int
+    customers: int
 
 
 class SlaReport(BaseModel):

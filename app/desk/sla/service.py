@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.desk.calls import repository as calls
 from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
 from app.desk.sla.calendar import Calendar
+from app.desk.sla.hooks import EXTENSION_SPANS, ExtensionSpans
 from app.desk.sla.levels import service as levels
 from app.desk.sla.models import (
     Category,
@@ -376,16 +376,11 @@ async def extension_of(
 
 
 async def call_spans(session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
-    """The customer's phone calls as closed spans that extend their tickets like a
-    most-urgent ticket does (seed 000), except the ticket a call was about. Transient
-    rows: never added to the session."""
-    return [
-        UrgentPeriod(
-            customer_id=customer_id, ticket_id=c.ticket_id or "", started_at=c.started_at,
-            ended_at=c.ended_at,
-        )
-        for c in await calls.for_customer(session, customer_id)
-    ]  # fmt: skip
+    """Other features' spans that extend the customer's tickets like a most-urgent ticket
+    (phone calls, seed 000), collected through `EXTENSION_SPANS`."""
+    collected = ExtensionSpans(customer_id)
+    await EXTENSION_SPANS.publish(session, collected)
+    return collected.spans
 
 
 def _extension(
@@ -410,7 +405,8 @@ async def current_urgent(session: AsyncSession, customer_id: str) -> UrgentPerio
 
 async def name_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """The customer names this ticket the most urgent (the previous one stops being so).
-    The caller holds the customer's wallet lock, so two namings cannot both start."""
+    The caller holds the customer's lock (`credits.service.lock_customer`), so two
+    namings cannot both start."""
     current = await current_urgent(session, ticket.customer_id)
     if current is not None and current.ticket_id == ticket.id:
         current.named = True  # already the default one: now the customer's choice
@@ -452,7 +448,7 @@ async def end_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> No
         return
     current.ended_at = now
     await session.flush()
-    await ledger.lock_wallet(session, ticket.customer_id)  # as a submission does
+    await ledger.lock_customer(session, ticket.customer_id)  # as a submission does
     stmt = (
         select(Ticket)
         .where(
