@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     change_hours_per_month: float = Field(default=10, ge=0, le=744, description="seed 001")
     change_over_allowance: Literal["refuse", "charge"] = "refuse"
     change_hour_credits: int = Field(default=1, ge=0, description="per started hour beyond")
+    expected_completion_hours: float = Field(default=3, gt=0, description="seed 000")
 
     # E-mail channel (docs/email.md): receiving address → line; default customer relations.
     email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(

@@ -1,6 +1,6 @@
 """Support policies of issue 16: products and versions (seed 002), a ticket's version,
 contract levels (seeds 004, 001), phone calls (seed 000),
-small-change hours (seed 001)
+small-change hours (seed 001), expected completion (seed 000)
 
 Revision ID: 0012
 Revises: 0007
@@ -156,8 +156,22 @@ def upgrade() -> None:
     op.create_index("ix_work_logs_customer_month", "work_logs", ["customer_id", "month"])
     op.create_index(op.f("ix_work_logs_ticket_id"), "work_logs", ["ticket_id"])
 
+    op.create_table(
+        "ticket_plans",
+        sa.Column("ticket_id", sa.String(length=40), nullable=False),
+        sa.Column("expected_completion_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("set_by", sa.String(length=40), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_plans_ticket_id_tickets")
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_plans")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("ticket_plans")
     op.drop_index(op.f("ix_work_logs_ticket_id"), table_name="work_logs")
     op.drop_index("ix_work_logs_customer_month", table_name="work_logs")
     op.drop_table("work_logs")

@@ -10,6 +10,7 @@ from datetime import datetime
 from app.desk.sla.models import UrgentPeriod
 from app.desk.sla.schemas import SlaReport
 from app.kit.hooks import Hook
+from app.settings import Settings
 
 
 @dataclass
@@ -30,6 +31,8 @@ class ReportBuilt:
     report: SlaReport
     since: datetime
     until: datetime
+    now: datetime
+    settings: Settings
 
 
 # Published whenever a clock reads a customer's extensions (the `sla` block, sync, sweep).

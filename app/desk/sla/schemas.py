@@ -112,6 +112,16 @@ class CallsSummary(BaseModel):
     customers: int
 
 
+class LateExpectation(BaseModel):
+    """A planned task whose expected completion was told late, or not at all past the
+    deadline (seed 000: within three hours)."""
+
+    ticket_id: str
+    number: int
+    due_at: datetime
+    set_at: datetime | None = Field(description="when the customer was told; null: not yet")
+
+
 class SlaReport(BaseModel):
     period_from: date = Field(alias="from")
     period_to: date = Field(alias="to")
@@ -119,6 +129,10 @@ class SlaReport(BaseModel):
     calls: CallsSummary = Field(
         default_factory=lambda: CallsSummary(calls=0, minutes=0, verified=0, customers=0),
         description="phone consultations begun in the period (seed 000; not in the CSV)",
+    )
+    expected_completion_late: list[LateExpectation] = Field(
+        default_factory=list,
+        description="tickets of the period whose expected completion came late (seed 000)",
     )
 
     model_config = ConfigDict(populate_by_name=True)
