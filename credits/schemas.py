@@ -1,8 +1,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class EntryKind(StrEnum):
+    grant = "grant"
+    charge = "charge"
+    refund = "refund"
+    expiry = "expiry"
+    revoke = "revoke"
+    adjustment = "adjustment"
+    freeze = "freeze"
+    release = "release"
+
+
+class LotSource(StrEnum):
+    purchase = "purchase"
+    spend_reward = "spend_reward"
+    adjustment = "adjustment"
+    refund = "refund"
 
 
 class Money(BaseModel):
@@ -23,7 +42,7 @@ class PackList(BaseModel):
 
 class LotRead(BaseModel):
     id: str
-    source: str
+    source: LotSource
     credits: int
     remaining: int
     frozen: int
@@ -51,7 +70,7 @@ class EntryRead(BaseModel):
 
     id: str
     created_at: datetime
-    kind: str
+    kind: EntryKind
     credits: int
     balance_after: int
     lot_id: str | None
