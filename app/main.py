@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
 
-from app import tasks
+from app import docs, tasks
 from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
 from app.desk.endpoints import router as desk_router
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         summary="Prepaid support credits and a two-line support desk.",
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
+        docs_url=None,  # app.docs serves them without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     _add_operational_routes(app, settings, metrics)
+    docs.install(app)
     for router in FEATURE_ROUTERS:
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -165,3 +165,13 @@ def test_every_post_route_honours_idempotency_keys() -> None:
             assert isinstance(declared, TransactionalRoute) or _reads_header(
                 mounted.dependant, "Idempotency-Key"
             ), mounted.path_format
+
+
+def test_version_names_the_server_and_the_api(document: dict[str, Any]) -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == (
+        f"creditdesk {version('creditdesk')} (API v1, contract {document['info']['version']})"
+    )
