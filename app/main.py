@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
 
 from app import tasks
+from app.cabinet.endpoints import mount_cabinet
+from app.cabinet.endpoints import router as cabinet_router
 from app.customers import service as customers_service
 from app.customers.endpoints import router as customers_router
 from app.desk.endpoints import router as desk_router
@@ -39,7 +42,7 @@ logger = logging.getLogger("creditdesk")
 
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router,
+    sla_router, cabinet_router,
 ]  # fmt: skip
 
 
@@ -82,9 +85,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        # Bearer tokens only (no cookies): browsers on these origins may call the API; any
+        # other origin gets no Access-Control-Allow-Origin and the browser refuses it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
+            max_age=600,
+        )
     _add_operational_routes(app, settings, metrics)
     for router in FEATURE_ROUTERS:
         app.include_router(router)
+    mount_cabinet(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

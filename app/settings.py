@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     email_outbox_backoff_max_seconds: int = Field(default=3600, ge=1)
     email_outbox_max_attempts: int = Field(default=30, ge=1)
 
+    # The cabinet and portal sessions (docs/cabinet.md).
+    portal_session_minutes: int = Field(default=60, ge=1, le=1440)
+    cabinet_url: str | None = None  # where portal-session links point; default: this server
+    cors_origins: list[str] = Field(default_factory=list)
+    stripe_publishable_key: str | None = None
+    low_balance_threshold: int | None = Field(default=None, ge=0, le=100_000)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env != "production":

@@ -13,6 +13,7 @@ from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
+from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
@@ -128,6 +129,26 @@ async def get_purchase(
     ):
         raise NotFound("No such purchase.")
     return purchase_read(purchase)
+
+
+@router.get(
+    "/customers/{customer_id}/purchases",
+    response_model=Page[PurchaseRead],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_purchases(
+    customer_id: str = CustomerId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> Page[PurchaseRead]:
+    """The customer's purchases, newest first (staff and back office; a customer: its own)."""
+    principal.check_customer(customer_id)
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    await service.require_customer(session, customer_id)
+    return await service.list_purchases(session, customer_id, limit=limit, cursor=cursor)
 
 
 @router.post(

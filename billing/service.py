@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, column, select, table
+from sqlalchemy import String, and_, column, or_, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from app.kit.errors import AppError, NotFound
+from app.kit.errors import AppError, NotFound, ValidationFailed
 from app.kit.ids import new_id
+from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
 from billing.models import EventState, Purchase, PurchaseStatus
+from billing.schemas import PurchaseRead, purchase_read
 from credits import accounts as acc
 from credits import service as ledger
 from credits.catalogue import find_pack
@@ -103,6 +105,46 @@ async def open_purchase(
         await settle(session, purchase, now=now, cash_account=acc.CASH_OFFLINE,
                      reference=f"offline:{purchase.id}")  # fmt: skip
     return purchase, False
+
+
+async def list_purchases(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> Page[PurchaseRead]:
+    """Newest first; the cursor is the last row's (created_at, id)."""
+    stmt = (
+        select(Purchase)
+        .where(Purchase.customer_id == customer_id)
+        .order_by(Purchase.created_at.desc(), Purchase.id.desc())
+        .limit(limit + 1)
+    )
+    position = decode_cursor(cursor, "before", "id")
+    if position is not None:
+        try:
+            before = datetime.fromisoformat(position["before"])
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed("The cursor is not one this API issued.") from exc
+        stmt = stmt.where(
+            or_(
+                Purchase.created_at < before,
+                and_(Purchase.created_at == before, Purchase.id < str(position["id"])),
+            )
+        )
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return Page(
+        data=[purchase_read(p) for p in rows],
+        next_cursor=(
+            encode_cursor({"before": last.created_at.isoformat(), "id": last.id})
+            if more and last is not None
+            else None
+        ),
+    )
+
+
+async def require_customer(session: AsyncSession, customer_id: str) -> None:
+    await _require_customer(session, customer_id)
 
 
 async def _require_customer(session: AsyncSession, customer_id: str) -> None:
