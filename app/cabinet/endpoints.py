@@ -55,7 +55,7 @@ async def create_portal_session(
     return PortalSessionCreated(
         id=key.id,
         customer_id=customer_id,
-        url=service.cabinet_link(base, token),
+        url=service.cabinet_link(base, token, customer_id),
         token=token,
         expires_at=key.expires_at,
     )
@@ -63,6 +63,15 @@ async def create_portal_session(
 
 def mount_cabinet(app: FastAPI) -> None:
     """`/cabinet/` serves the static cabinet (index.html, its script and styles)."""
+
+    @app.get("/cabinet/config.json", include_in_schema=False)
+    async def cabinet_config(request: Request) -> dict[str, object]:
+        settings: Settings = request.app.state.settings
+        return {
+            "provider": settings.payment_provider,
+            "stripe_publishable_key": settings.stripe_publishable_key,
+            "currency": settings.currency,
+        }
 
     @app.get("/cabinet", include_in_schema=False)
     async def cabinet_root(request: Request) -> RedirectResponse:

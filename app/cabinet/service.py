@@ -38,6 +38,6 @@ async def create_portal_session(
     return key, token
 
 
-def cabinet_link(base: str, token: str) -> str:
+def cabinet_link(base: str, token: str, customer_id: str) -> str:
     """The token travels in the fragment: browsers never send it to a server or a log."""
-    return f"{base.rstrip('/')}/#token={token}"
+    return f"{base.rstrip('/')}/#token={token}&customer={customer_id}"

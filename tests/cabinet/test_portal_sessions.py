@@ -27,7 +27,7 @@ async def test_portal_session_is_a_short_lived_customer_credential(api: Api) -> 
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["token"].startswith("cdp_")
-    assert body["url"] == f"http://test/cabinet/#token={body['token']}"
+    assert body["url"] == f"http://test/cabinet/#token={body['token']}&customer={customer['id']}"
     assert body["expires_at"] == "2026-11-02T10:00:00Z"
     bearer = {"Authorization": f"Bearer {body['token']}"}
 
