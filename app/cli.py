@@ -17,6 +17,7 @@ from app.kit.auth import Role
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.settings import Settings
+from app.topups import wiring as topups_wiring
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ def _settings() -> Settings:
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     async def run() -> T:
         db = Database(settings.database_url, pool_size=2)
+        topups_wiring.install(db, settings)
         try:
             return await work(db)
         finally:

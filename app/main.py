@@ -33,6 +33,8 @@ from app.kit.observability import (
     configure_logging,
 )
 from app.settings import Settings
+from app.topups import wiring as topups_wiring
+from app.topups.endpoints import router as topups_router
 from billing import runtime as billing_runtime
 from billing.endpoints import router as billing_router
 from billing.exports.endpoints import router as exports_router
@@ -42,7 +44,7 @@ logger = logging.getLogger("creditdesk")
 
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router, cabinet_router,
+    sla_router, cabinet_router, topups_router,
 ]  # fmt: skip
 
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             echo=settings.database_echo,
         )
         app.state.db = db
+        topups_wiring.install(db, settings)
         await _register_bootstrap_key(db, app.state.clock, settings)
         background = None
         if settings.periodic_tasks_enabled:

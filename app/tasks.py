@@ -14,6 +14,7 @@ from app.kit import idempotency
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.settings import Settings
+from app.topups.tasks import run_top_ups
 from credits.tasks import sweep_expired
 
 logger = logging.getLogger("creditdesk.tasks")
@@ -32,8 +33,14 @@ async def expire_credits(db: Database, clock: Clock, settings: Settings) -> None
     await sweep_expired(db, clock.now())
 
 
+async def top_ups(db: Database, clock: Clock, settings: Settings) -> None:
+    await run_top_ups(db, settings, clock.now())
+
+
 Job = Callable[[Database, Clock, Settings], Awaitable[None]]
-JOBS: list[Job] = [expire_credits, purge_idempotency_keys, send_outbox, escalate_tickets]
+JOBS: list[Job] = [
+    expire_credits, purge_idempotency_keys, top_ups, send_outbox, escalate_tickets,
+]  # fmt: skip
 
 
 async def run_periodically(db: Database, clock: Clock, settings: Settings) -> None:

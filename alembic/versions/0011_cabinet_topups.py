@@ -1,4 +1,5 @@
-"""The cabinet and top-ups: portal sessions (api_keys.expires_at), low-balance threshold
+"""The cabinet and top-ups: portal sessions (api_keys.expires_at), low-balance threshold,
+auto top-up settings and claimed top-ups
 
 Revision ID: 0011
 Revises: 0007
@@ -21,9 +22,55 @@ def upgrade() -> None:
         batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("customers") as batch:
         batch.add_column(sa.Column("low_balance_threshold", sa.Integer(), nullable=True))
+    op.create_table(
+        "auto_top_ups",
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("pack", sa.String(length=32), nullable=True),
+        sa.Column("threshold", sa.Integer(), nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=20), nullable=True),
+        sa.Column("provider_customer_id", sa.String(length=255), nullable=True),
+        sa.Column("payment_method_id", sa.String(length=255), nullable=True),
+        sa.Column("payment_method_brand", sa.String(length=40), nullable=True),
+        sa.Column("payment_method_last4", sa.String(length=4), nullable=True),
+        sa.Column("disabled_reason", sa.String(length=200), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_auto_top_ups_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_auto_top_ups")),
+    )
+    op.create_table(
+        "top_ups",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("customer_id", sa.String(length=40), nullable=False),
+        sa.Column("crossing_entry", sa.String(length=40), nullable=False),
+        sa.Column("pack", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("purchase_id", sa.String(length=40), nullable=True),
+        sa.Column("failure_reason", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_top_ups_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_top_ups")),
+        sa.UniqueConstraint("crossing_entry", name=op.f("uq_top_ups_crossing_entry")),
+    )
+    op.create_index(op.f("ix_top_ups_customer_id"), "top_ups", ["customer_id"])
+    op.create_index(
+        "ix_top_ups_open",
+        "top_ups",
+        ["created_at"],
+        postgresql_where=sa.text("status IN ('pending', 'charging')"),
+        sqlite_where=sa.text("status IN ('pending', 'charging')"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("top_ups")
+    op.drop_table("auto_top_ups")
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("low_balance_threshold")
     with op.batch_alter_table("api_keys") as batch:
