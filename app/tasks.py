@@ -14,6 +14,7 @@ from app.kit import idempotency
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.settings import Settings
+from app.topups.receipts import mail_receipts
 from app.topups.tasks import run_top_ups
 from credits.tasks import sweep_expired
 
@@ -35,6 +36,7 @@ async def expire_credits(db: Database, clock: Clock, settings: Settings) -> None
 
 async def top_ups(db: Database, clock: Clock, settings: Settings) -> None:
     await run_top_ups(db, settings, clock.now())
+    await mail_receipts(db, settings, clock.now())
 
 
 Job = Callable[[Database, Clock, Settings], Awaitable[None]]

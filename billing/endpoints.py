@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from app.kit import idempotency
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
@@ -17,7 +18,7 @@ from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
-from billing import events, service
+from billing import events, receipt_pdf, receipts, service
 from billing.models import EventState, Purchase, PurchaseStatus
 from billing.runtime import get_gateway
 from billing.schemas import PurchaseCreate, PurchaseRead, WebhookAck, purchase_read
@@ -129,6 +130,40 @@ async def get_purchase(
     ):
         raise NotFound("No such purchase.")
     return purchase_read(purchase)
+
+
+@router.get(
+    "/purchases/{purchase_id}/receipt.pdf",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 404),
+        200: {"content": {"application/pdf": {}}, "description": "the receipt as PDF"},
+    },
+)
+async def get_receipt(
+    purchase_id: str = PurchaseId,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The receipt of a paid purchase as PDF (numbered per year, net / VAT / gross); 404
+    while the purchase is not paid. A customer reads its own."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    purchase = await session.get(Purchase, purchase_id)
+    if purchase is None or (
+        principal.is_customer and purchase.customer_id != principal.customer_id
+    ):
+        raise NotFound("No such purchase.")
+    receipt = await receipts.for_purchase(session, purchase_id)
+    if receipt is None:
+        raise NotFound("This purchase has no receipt: it has not been paid.")
+    pdf = await asyncio.to_thread(receipt_pdf.render, receipt, font_path=settings.receipt_font_path)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="receipt-{receipt.number}.pdf"'},
+    )
 
 
 @router.get(

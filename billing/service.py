@@ -26,6 +26,7 @@ from app.kit.errors import AppError, NotFound, ValidationFailed
 from app.kit.ids import new_id
 from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
+from billing import receipts
 from billing.models import EventState, Purchase, PurchaseStatus
 from billing.schemas import PurchaseRead, purchase_read
 from credits import accounts as acc
@@ -103,7 +104,7 @@ async def open_purchase(
         return _same_request(earlier, customer_id, pack_code), True
     if purchase.provider == "offline" or purchase.amount == 0:
         await settle(session, purchase, now=now, cash_account=acc.CASH_OFFLINE,
-                     reference=f"offline:{purchase.id}")  # fmt: skip
+                     reference=f"offline:{purchase.id}", settings=settings)  # fmt: skip
     return purchase, False
 
 
@@ -187,7 +188,13 @@ async def lock_purchase(session: AsyncSession, where: ColumnElement[bool]) -> Pu
 
 
 async def settle(
-    session: AsyncSession, purchase: Purchase, *, now: datetime, cash_account: str, reference: str
+    session: AsyncSession,
+    purchase: Purchase,
+    *,
+    now: datetime,
+    cash_account: str,
+    reference: str,
+    settings: Settings,
 ) -> bool:
     """Grants the purchase's lot, once. The caller holds the purchase row (or just made it)."""
     if purchase.status in PAID:
@@ -211,6 +218,7 @@ async def settle(
     purchase.updated_at = now
     purchase.failure_reason = None
     await session.flush()
+    await receipts.issue(session, purchase, settings=settings, now=now)
     return True
 
 
@@ -235,7 +243,9 @@ def object_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: datetime) -> Outcome:
+async def apply_intent(
+    session: AsyncSession, intent: dict[str, Any], *, now: datetime, settings: Settings
+) -> Outcome:
     """A PaymentIntent as Stripe last described it (webhook or re-check): grants on
     `succeeded`, records a failure on a declined or cancelled one."""
     intent_id = object_id(intent.get("id"))
@@ -263,8 +273,9 @@ async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: da
     status = intent.get("status")
     if status == "succeeded":
         granted = await settle(
-            session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id
-        )
+            session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id,
+            settings=settings,
+        )  # fmt: skip
         note = "credits granted" if granted else "already granted"
         return Outcome(EventState.processed, note, purchase.id, unblocks=True)
     if _failed(intent) and purchase.status == PurchaseStatus.pending.value:
