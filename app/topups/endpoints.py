@@ -74,7 +74,7 @@ async def put_auto_top_up(
     bought once with the saved card (422 `payment_method_required` without one)."""
     _owner_or_admin(principal, customer_id)
     find_pack(settings, body.pack)
-    config = await service.get_config(session, customer_id, lock=True)
+    config = await service.get_config(session, customer_id, lock=True, now=now)
     if body.enabled and config.payment_method_id is None:
         raise service.PaymentMethodRequired(
             "Save a card first: POST /v1/customers/{id}/payment-methods/setup."
@@ -112,7 +112,7 @@ async def setup_payment_method(
         customer = await session.get(Customer, customer_id)
         if customer is None:
             raise NotFound("No such customer.")
-        config = await service.get_config(session, customer_id, lock=True)
+        config = await service.get_config(session, customer_id, lock=True, now=now)
         if settings.payment_provider == "offline":
             service.save_offline_card(config, (body or SetupCreate()).offline_card, now)
             return SetupCreated(
@@ -127,7 +127,7 @@ async def setup_payment_method(
             customer_id=customer_id, email=email, name=name
         )
         async with db.unit_of_work() as session:
-            config = await service.get_config(session, customer_id, lock=True)
+            config = await service.get_config(session, customer_id, lock=True, now=now)
             config.provider_customer_id, config.updated_at = stripe_customer, now
     intent = await gateway.create_setup_intent(
         stripe_customer=stripe_customer, customer_id=customer_id
@@ -170,9 +170,10 @@ async def complete_setup(
     if intent.get("status") != "succeeded" or not isinstance(method_id, str):
         raise SetupNotConfirmed("The card has not been confirmed yet.")
     method = await gateway.retrieve_payment_method(method_id)
+    now = request.app.state.clock.now()
     async with db.unit_of_work() as session:
-        config = await service.get_config(session, customer_id, lock=True)
-        service.save_stripe_card(config, method, request.app.state.clock.now())
+        config = await service.get_config(session, customer_id, lock=True, now=now)
+        service.save_stripe_card(config, method, now)
         return service.to_read(config)
 
 

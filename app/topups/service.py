@@ -101,8 +101,11 @@ def _low_balance_body(name: str, available: int, threshold: int | None, settings
 # ---------------------------------------------------------------- settings
 
 
-async def get_config(session: AsyncSession, customer_id: str, *, lock: bool = False) -> AutoTopUp:
-    """The customer's auto top-up row (made, disabled, on first use)."""
+async def get_config(
+    session: AsyncSession, customer_id: str, *, lock: bool = False, now: datetime | None = None
+) -> AutoTopUp:
+    """The customer's auto top-up row. Without one: a new disabled row, stored when `now`
+    is given (a write), a transient one otherwise (a read)."""
     stmt = select(AutoTopUp).where(AutoTopUp.customer_id == customer_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -111,8 +114,10 @@ async def get_config(session: AsyncSession, customer_id: str, *, lock: bool = Fa
         return found
     if await session.get(Customer, customer_id) is None:
         raise NotFound("No such customer.")
-    config = AutoTopUp(customer_id=customer_id, enabled=False, failures=0)
-    session.add(config)
+    config = AutoTopUp(customer_id=customer_id, enabled=False, failures=0, updated_at=now)
+    if now is not None:
+        session.add(config)
+        await session.flush()
     return config
 
 

@@ -100,7 +100,7 @@ async def _process(
         top_up = (await session.execute(stmt)).scalar_one_or_none()
         if top_up is None or not _due(top_up, now):
             return 0
-        config = await service.get_config(session, top_up.customer_id, lock=True)
+        config = await service.get_config(session, top_up.customer_id, lock=True, now=now)
         if not config.enabled or config.payment_method_id is None:
             top_up.status, top_up.updated_at = TopUpStatus.skipped.value, now
             return 1
@@ -169,7 +169,7 @@ async def _charge(
         top_up = (
             await session.execute(select(TopUp).where(TopUp.id == c.top_up_id).with_for_update())
         ).scalar_one()
-        config = await service.get_config(session, c.customer_id, lock=True)
+        config = await service.get_config(session, c.customer_id, lock=True, now=now)
         if intent.get("id"):
             await payment_events.apply_intent_state(session, intent, settings=settings, now=now)
         purchase = await billing.get_purchase(session, c.purchase_id)

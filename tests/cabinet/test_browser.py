@@ -154,6 +154,13 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     expect(page.locator("#alert")).to_contain_text("5 credit(s) were added")
     expect(page.get_by_test_id("purchases")).to_contain_text("Paid")
     _shot(page, "03-bought")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Receipt").click()
+    assert download.value.suggested_filename.startswith("receipt-2")
+    with page.expect_download() as statement:
+        page.goto(f"{base}/cabinet/#/")
+        page.get_by_role("button", name="Download statement").click()
+    assert "purchase" in Path(statement.value.path()).read_text()
 
     # A technical ticket, after being shown its price.
     page.goto(f"{base}/cabinet/#/tickets/new")
@@ -217,9 +224,20 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     page.get_by_label("Alert when credits fall to").fill("2")
     page.get_by_role("button", name="Save").first.click()
     expect(page.locator("#alert")).to_have_text("Saved.")
-    _shot(page, "08-settings")
     saved = staff.http.get(f"/v1/customers/{customer['id']}", headers=staff.admin).json()
     assert saved["low_balance_threshold"] == 2
+    # Auto top-up: save a (test) card, then turn it on.
+    page.get_by_role("button", name="Save a card").click()
+    expect(page.locator("#alert")).to_have_text("Card saved.")
+    expect(page.get_by_test_id("auto-top-up")).to_contain_text("•••• 4242")
+    page.get_by_label("Top up automatically").check()
+    page.get_by_label("Pack to buy").select_option("five")
+    page.get_by_label("When credits fall to", exact=True).fill("1")
+    page.get_by_test_id("auto-top-up").get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#alert")).to_have_text("Saved.")
+    _shot(page, "08-settings")
+    auto = staff.http.get(f"/v1/customers/{customer['id']}/auto-top-up", headers=staff.admin)
+    assert auto.json()["enabled"] is True and auto.json()["pack"] == "five"
 
     # Balance and history after it all: 3 + 5 − 1 − 1.
     page.goto(f"{base}/cabinet/#/")

@@ -53,6 +53,9 @@ async def test_needs_a_saved_card_and_own_or_admin(api: Api) -> None:
     other = await api.customer(name="Other", email="o@example.com")
     own = await api.key(Role.customer, customer["id"])
     path = f"/v1/customers/{customer['id']}/auto-top-up"
+    fresh = await api.client.get(path, headers=own)
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["enabled"] is False and fresh.json()["payment_method"] is None
     body = {"enabled": True, "pack": "five", "threshold": 1}
     refused = await api.client.put(path, json=body, headers=own)
     assert refused.status_code == 422 and refused.json()["code"] == "payment_method_required"
