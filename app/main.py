@@ -16,13 +16,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
 
 from app import tasks
-from app.cabinet.endpoints import mount_cabinet
-from app.cabinet.endpoints import router as cabinet_router
 from app.customers import service as customers_service
-from app.customers.endpoints import router as customers_router
-from app.desk.endpoints import router as desk_router
-from app.desk.sla.endpoints import router as sla_router
-from app.email.endpoints import router as email_router
+from app.features import FEATURES, wire_subscriptions
+from app.kit import registry
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
@@ -33,19 +29,8 @@ from app.kit.observability import (
     configure_logging,
 )
 from app.settings import Settings
-from app.topups import wiring as topups_wiring
-from app.topups.endpoints import router as topups_router
-from billing import runtime as billing_runtime
-from billing.endpoints import router as billing_router
-from billing.exports.endpoints import router as exports_router
-from credits.endpoints import router as credits_router
 
 logger = logging.getLogger("creditdesk")
-
-FEATURE_ROUTERS = [
-    customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router, cabinet_router, topups_router,
-]  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -60,13 +45,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             echo=settings.database_echo,
         )
         app.state.db = db
-        topups_wiring.install(db, settings)
         await _register_bootstrap_key(db, app.state.clock, settings)
         background = None
         if settings.periodic_tasks_enabled:
             background = asyncio.create_task(tasks.run_periodically(db, app.state.clock, settings))
         try:
-            async with billing_runtime.lifespan(app, settings):
+            async with registry.lifespans(FEATURES, app, settings):
                 yield
         finally:
             if background is not None:
@@ -101,9 +85,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_age=600,
         )
     _add_operational_routes(app, settings, metrics)
-    for router in FEATURE_ROUTERS:
+    for router in registry.routers(FEATURES):
         app.include_router(router)
-    mount_cabinet(app)
+    wire_subscriptions()
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,20 +1,18 @@
-"""Balance listeners: what features above the ledger do when a balance falls.
+"""The ledger's hook point: a customer's available balance went down.
 
-The ledger may not import billing or app features, so features register listeners on the
-`Database`'s session factory (`install`, called by the composition root). The ledger calls
-them from `_post`, with the wallet still locked and in the same transaction as the debit, so
-a listener sees every drop exactly once, in order, and whatever it writes commits or rolls
-back with the debit."""
+Published by the ledger's posting function (`credits.service._post`) whenever an entry lowers
+a wallet's available credits (charges, expiry, negative adjustments, freezes, revocations),
+with the wallet still locked and in the debit's transaction: a subscriber sees every drop
+exactly once and in order, and whatever it writes commits or rolls back with the debit.
+Features above the ledger (low-balance alerts, auto top-up) subscribe in their `Feature`
+declaration; the ledger imports none of them."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-INFO_KEY = "creditdesk.balance_listeners"
+from app.kit.hooks import Hook
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +25,4 @@ class BalanceDrop:
     now: datetime
 
 
-Listener = Callable[[AsyncSession, BalanceDrop], Awaitable[None]]
-
-
-def install(sessionmaker: async_sessionmaker[AsyncSession], *listeners: Listener) -> None:
-    """Every session the factory makes from now on calls `listeners` on a balance drop."""
-    info = dict(sessionmaker.kw.get("info") or {})
-    info[INFO_KEY] = tuple(listeners)
-    sessionmaker.configure(info=info)
-
-
-async def notify(session: AsyncSession, drop: BalanceDrop) -> None:
-    for listener in session.info.get(INFO_KEY, ()):
-        await listener(session, drop)
+BALANCE_DROPPED: Hook[BalanceDrop] = Hook("credits.balance_dropped")

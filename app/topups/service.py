@@ -1,6 +1,6 @@
 """Low-balance alerts and auto top-up.
 
-`on_balance_drop` is a ledger balance listener (credits.hooks): it runs inside the debit's
+`on_balance_drop` subscribes to the ledger's `BALANCE_DROPPED` hook (credits.hooks): it runs inside the debit's
 transaction with the customer's wallet locked, so it sees each drop once and in order:
 - the balance crossing the customer's `low_balance_threshold` downwards (before > T >= after)
   emits `balance.low` and queues a mail; reaching 0 emits `balance.depleted`;
@@ -9,9 +9,13 @@ transaction with the customer's wallet locked, so it sees each drop once and in 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,12 +52,38 @@ def _crossed(threshold: int | None, drop: BalanceDrop) -> bool:
     return threshold is not None and drop.before > threshold >= drop.after
 
 
-async def on_balance_drop(session: AsyncSession, drop: BalanceDrop, *, settings: Settings) -> None:
+SETTINGS_KEY = "creditdesk.topups.settings"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Binds the app's settings to its database sessions, for the balance subscriber (whose
+    hook payload comes from the ledger, which knows no settings)."""
+    sessionmaker = app.state.db.sessionmaker
+    sessionmaker.configure(info={**(sessionmaker.kw.get("info") or {}), SETTINGS_KEY: settings})
+    yield
+
+
+@lru_cache(maxsize=1)
+def _environment_settings() -> Settings:
+    return Settings()
+
+
+def settings_of(session: AsyncSession) -> Settings:
+    """The app's settings; in a `creditdesk` command (no app), the environment's, which are
+    the ones the command itself runs with."""
+    bound: Settings | None = session.info.get(SETTINGS_KEY)
+    return bound if bound is not None else _environment_settings()
+
+
+async def on_balance_drop(session: AsyncSession, drop: BalanceDrop) -> None:
+    """Subscribed to the ledger's `BALANCE_DROPPED` (see the module docstring)."""
     low = claimed = False
     row = (await session.execute(_CROSSING.where(Customer.id == drop.customer_id))).one_or_none()
     if row is None:
         return
     email, name, low_threshold, auto_enabled, auto_threshold, auto_pack = row
+    settings = settings_of(session)
     balance = {"customer_id": drop.customer_id, "available": drop.after, "entry_id": drop.entry_id}
     if _crossed(low_threshold, drop):
         low = True
