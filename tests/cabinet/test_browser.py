@@ -239,8 +239,10 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     auto = staff.http.get(f"/v1/customers/{customer['id']}/auto-top-up", headers=staff.admin)
     assert auto.json()["enabled"] is True and auto.json()["pack"] == "five"
 
-    # Balance and history after it all: 3 + 5 − 1 − 1.
+    # Balance and history after it all: 3 + 5 − 1 − 1; €40 spent towards a free credit.
+    staff.post(f"/v1/customers/{customer['id']}/spend", {"amount": 4000, "reference": "inv-1"})
     page.goto(f"{base}/cabinet/#/")
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "40")
     expect(page.get_by_test_id("balance")).to_contain_text("6")
     expect(page.get_by_test_id("history")).to_contain_text("Ticket charge")
     _shot(page, "08-overview-after")

@@ -344,7 +344,7 @@
 
       var balanceCard = h("section", { class: "card span-7", "aria-labelledby": "bal-h" },
         h("h2", { id: "bal-h", class: "muted small", text: t("balance.title") }),
-        h("div", { class: "balance", "data-testid": "balance" }, String(bal.available), h("span", { class: "balance-unit", text: t("balance.unit") })),
+        h("div", { class: "balance", "data-testid": "balance" }, String(bal.available), h("span", { class: "balance-unit", text: credits(bal.available).replace(/^-?\d+ /, "") })),
         h("div", { class: "stat-row small" },
           bal.frozen ? h("span", null, h("span", { class: "muted", text: t("balance.frozen") + ": " }), String(bal.frozen)) : null,
           h("span", null, h("span", { class: "muted", text: t("balance.expiring") + ": " }),
@@ -381,9 +381,9 @@
   }
 
   function entryLabel(e) {
-    var label = t("kind." + e.kind);
-    if (e.ticket_id && e.memo === null && e.kind !== "grant") return label;
-    return label;
+    if (e.kind === "grant" && e.reason === "purchase") return t("source.purchase");
+    if (e.kind === "grant" && e.reason === "spend_reward") return t("kind.reward");
+    return t("kind." + e.kind);
   }
 
   function entriesTable(rows) {
