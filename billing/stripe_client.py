@@ -94,12 +94,13 @@ class StripeGateway:
         return str(customer.id)
 
     async def create_setup_intent(
-        self, *, stripe_customer: str, customer_id: str
+        self, *, stripe_customer: str, customer_id: str, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         try:
             intent = await self.client.v1.setup_intents.create_async(
                 params={"customer": stripe_customer, "usage": "off_session",
                         "metadata": {"creditdesk_customer_id": customer_id}},
+                options={"idempotency_key": idempotency_key} if idempotency_key else {},
             )  # fmt: skip
         except stripe.StripeError as exc:
             raise self._unavailable("prepare saving a card", exc) from exc

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
+from app.kit import idempotency
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
 from app.kit.deps import get_now, get_settings
@@ -97,13 +98,17 @@ async def setup_payment_method(
     request: Request,
     body: SetupCreate | None = None,
     customer_id: str = CustomerId,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
     settings: Settings = Depends(get_settings),
     gateway: StripeGateway | None = Depends(get_gateway),
 ) -> SetupCreated:
     """Start saving a card for off-session payments: a Stripe Customer and SetupIntent,
     whose `client_secret` the Payment Element confirms; then call `…/setup/complete`. The
     offline provider (development) saves a test card at once (`offline_card: decline` for
-    one that declines)."""
+    one that declines). A retry with the same `Idempotency-Key` gets the same SetupIntent
+    (Stripe's idempotency key is derived from it)."""
+    if idempotency_key is not None:
+        idempotency.validate_key(idempotency_key)
     db: Database = request.app.state.db
     now = request.app.state.clock.now()
     async with db.unit_of_work() as session:
@@ -130,8 +135,10 @@ async def setup_payment_method(
             config = await service.get_config(session, customer_id, lock=True, now=now)
             config.provider_customer_id, config.updated_at = stripe_customer, now
     intent = await gateway.create_setup_intent(
-        stripe_customer=stripe_customer, customer_id=customer_id
-    )
+        stripe_customer=stripe_customer, customer_id=customer_id,
+        idempotency_key=f"creditdesk-setup-{customer_id}-{idempotency_key}"
+        if idempotency_key is not None else None,
+    )  # fmt: skip
     return SetupCreated(
         provider="stripe", client_secret=str(intent["client_secret"]), status=str(intent["status"])
     )
@@ -150,10 +157,14 @@ async def complete_setup(
     body: SetupComplete,
     request: Request,
     customer_id: str = CustomerId,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
     gateway: StripeGateway | None = Depends(get_gateway),
 ) -> AutoTopUpRead:
     """Record the card a confirmed SetupIntent saved (asked of Stripe, never taken from
-    the browser) as the customer's payment method for auto top-up."""
+    the browser) as the customer's payment method for auto top-up. Repeating it records
+    the same card again (an `Idempotency-Key` is accepted and changes nothing)."""
+    if idempotency_key is not None:
+        idempotency.validate_key(idempotency_key)
     db: Database = request.app.state.db
     async with db.unit_of_work() as session:
         principal = await authenticate(request, session)
