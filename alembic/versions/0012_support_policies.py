@@ -3,7 +3,7 @@ contract levels (seeds 004, 001), phone calls (seed 000),
 small-change hours (seed 001), expected completion (seed 000)
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
