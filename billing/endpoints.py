@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
-from app.kit.routing import TransactionalRoute
+from app.kit.routing import TransactionalRoute, claim_idempotency_key
 from app.kit.session import get_session
 from app.settings import Settings
 from billing import events, service
@@ -60,15 +61,42 @@ async def create_purchase(
         principal.check_customer(customer_id)
         if not principal.is_customer:
             principal.require(Role.admin)
-        purchase, replayed = await service.open_purchase(
-            session, customer_id=customer_id, pack_code=body.pack, settings=settings,
-            now=request.app.state.clock.now(), idempotency_scope=principal.key_id,
-            idempotency_key=idempotency_key,
-        )  # fmt: skip
+        purchase, replayed = await _open_once(
+            session, request, idempotency_key, customer_id, body.pack, settings
+        )
     if _needs_intent(purchase):
         purchase = await _create_intent(db, gateway, purchase, request, settings)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(purchase_read(purchase).model_dump(mode="json"), 201, headers=headers)
+
+
+async def _open_once(
+    session: AsyncSession,
+    request: Request,
+    key: str | None,
+    customer_id: str,
+    pack: str,
+    settings: Settings,
+) -> tuple[Purchase, bool]:
+    """The purchase, made once per `Idempotency-Key` (the kit's, like every POST's), in the
+    first transaction. A replay answers the purchase as it is now, not as first answered:
+    its PaymentIntent may have been made since (or still needs making)."""
+    record = None
+    if key is not None:
+        claimed = await claim_idempotency_key(session, request, key)
+        if isinstance(claimed, idempotency.IdempotencyRecord):
+            record = claimed
+        else:
+            earlier = json.loads(bytes(claimed.body))["id"]
+            return await service.get_purchase(session, earlier), True
+    purchase = await service.open_purchase(
+        session, customer_id=customer_id, pack_code=pack, settings=settings,
+        now=request.app.state.clock.now(),
+    )  # fmt: skip
+    if record is not None:
+        answer = JSONResponse(purchase_read(purchase).model_dump(mode="json"), 201)
+        await idempotency.remember(session, record, answer, redact=("client_secret",))
+    return purchase, False
 
 
 def _needs_intent(purchase: Purchase) -> bool:

@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, column, select, table
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from app.kit.errors import AppError, NotFound
+from app.kit.errors import NotFound
 from app.kit.ids import new_id
 from app.settings import Settings
 from billing.models import EventState, Purchase, PurchaseStatus
@@ -36,10 +35,6 @@ PAID = (PurchaseStatus.succeeded.value, PurchaseStatus.refunded.value)
 # The customers table, read (never written) to map a Stripe customer to ours without
 # importing app.customers, which sits above billing in the dependency order.
 _customers = table("customers", column("id", String), column("external_ref", String))
-
-
-class IdempotencyKeyReused(AppError):
-    status, code = 422, "idempotency_key_reused"
 
 
 @dataclass(slots=True)
@@ -56,21 +51,10 @@ class Outcome:
 
 
 async def open_purchase(
-    session: AsyncSession,
-    *,
-    customer_id: str,
-    pack_code: str,
-    settings: Settings,
-    now: datetime,
-    idempotency_scope: str | None = None,
-    idempotency_key: str | None = None,
-) -> tuple[Purchase, bool]:
-    """A new pending purchase, or (same Idempotency-Key) the one made before: `(purchase,
-    replayed)`. With the offline provider it is paid at once, through the same grant."""
-    if idempotency_key is not None:
-        earlier = await _by_idempotency_key(session, idempotency_scope, idempotency_key)
-        if earlier is not None:
-            return _same_request(earlier, customer_id, pack_code), True
+    session: AsyncSession, *, customer_id: str, pack_code: str, settings: Settings, now: datetime
+) -> Purchase:
+    """A new pending purchase. With the offline provider it is paid at once, through the
+    same grant. (Its `Idempotency-Key`, if any, is the endpoint's: `app.kit.idempotency`.)"""
     await _require_customer(session, customer_id)
     pack = find_pack(settings, pack_code)
     purchase = Purchase(
@@ -84,25 +68,15 @@ async def open_purchase(
         provider=settings.payment_provider,
         status=PurchaseStatus.pending.value,
         amount_refunded=0,
-        idempotency_scope=idempotency_scope if idempotency_key is not None else None,
-        idempotency_key=idempotency_key,
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(purchase)
-            await session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key committed first (Postgres made us wait).
-        earlier = await _by_idempotency_key(session, idempotency_scope, idempotency_key)
-        if earlier is None:
-            raise
-        return _same_request(earlier, customer_id, pack_code), True
+    session.add(purchase)
+    await session.flush()
     if purchase.provider == "offline" or purchase.amount == 0:
         await settle(session, purchase, now=now, cash_account=acc.CASH_OFFLINE,
                      reference=f"offline:{purchase.id}")  # fmt: skip
-    return purchase, False
+    return purchase
 
 
 async def _require_customer(session: AsyncSession, customer_id: str) -> None:
@@ -111,25 +85,6 @@ async def _require_customer(session: AsyncSession, customer_id: str) -> None:
     )
     if found.first() is None:
         raise NotFound("No such customer.")
-
-
-async def _by_idempotency_key(
-    session: AsyncSession, scope: str | None, key: str | None
-) -> Purchase | None:
-    stmt = (
-        select(Purchase)
-        .where(Purchase.idempotency_scope == scope, Purchase.idempotency_key == key)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-def _same_request(purchase: Purchase, customer_id: str, pack_code: str) -> Purchase:
-    if purchase.customer_id != customer_id or purchase.pack != pack_code:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request."
-        )
-    return purchase
 
 
 async def get_purchase(session: AsyncSession, purchase_id: str) -> Purchase:
