@@ -131,7 +131,6 @@ async def verify_caller(
         retry = int((customer.verify_locked_until - now).total_seconds()) + 1
         raise RateLimited(
             "Too many failed verification attempts for this customer; try again later.",
-            headers={"Retry-After": str(retry)},
             retry_after=retry,
         )
     verified = await asyncio.to_thread(check_code_word, code_word, customer.code_word_hash)
