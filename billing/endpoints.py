@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from app.kit import idempotency
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
-from app.kit.deps import get_now, get_settings
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute, claim_idempotency_key
 from app.kit.session import get_session
@@ -32,7 +32,6 @@ router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["payments
 # write lock, across the network call).
 purchase_router = APIRouter(route_class=APIRoute, tags=["payments"])
 
-CustomerId = Path(max_length=40, description="`cus_…`")
 PurchaseId = Path(max_length=40, description="`pur_…`")
 
 
@@ -45,7 +44,7 @@ PurchaseId = Path(max_length=40, description="`pur_…`")
 async def create_purchase(
     body: PurchaseCreate,
     request: Request,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
     settings: Settings = Depends(get_settings),
     gateway: StripeGateway | None = Depends(get_gateway),

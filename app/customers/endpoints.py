@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import select
@@ -18,16 +19,27 @@ from app.customers.schemas import (
     VerifyCallerIn,
     VerifyCallerOut,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authenticate, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import (
+    STAFF,
+    Admin,
+    ApiKey,
+    Principal,
+    Role,
+    Staff,
+    StaffOrBackOffice,
+    authenticate,
+    require_roles,
+)
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
 from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 
+AdminOrCrAgent = Annotated[Principal, Depends(require_roles(Role.admin, Role.cr_agent))]
+
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-CustomerId = Path(max_length=40, description="`cus_…`")
 
 
 @router.post(
@@ -39,7 +51,7 @@ CustomerId = Path(max_length=40, description="`cus_…`")
 )
 async def create_customer(
     body: CustomerCreate,
-    _: Principal = Depends(require_roles(Role.admin, Role.cr_agent)),
+    _: AdminOrCrAgent,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
@@ -49,11 +61,12 @@ async def create_customer(
 
 @router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
 async def list_customers(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    _: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
+    _: StaffOrBackOffice,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail or external reference."""
@@ -81,7 +94,7 @@ async def list_customers(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerRead:
@@ -98,7 +111,7 @@ async def get_customer(
 )
 async def update_customer(
     body: CustomerUpdate,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -122,8 +135,8 @@ async def update_customer(
 )
 async def verify_caller(
     body: VerifyCallerIn,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.cr_agent, Role.engineer, Role.admin)),
+    customer_id: CustomerId,
+    _: Staff,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -150,7 +163,7 @@ async def verify_caller(
 async def create_api_key(
     body: ApiKeyCreate,
     request: Request,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyCreated:
@@ -165,9 +178,10 @@ async def create_api_key(
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead], tags=["api keys"])
 async def list_api_keys(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
@@ -191,8 +205,9 @@ async def list_api_keys(
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_api_key(
+    *,
     key_id: str = Path(max_length=40),
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyRead:
