@@ -129,7 +129,7 @@ async def _create_intent(
             session, intent, settings=settings, now=request.app.state.clock.now()
         )
         if outcome.state is EventState.rejected:
-            logger.error("PaymentIntent %s refused for %s: %s", intent.get("id"), purchase.id,
+            logger.error("PaymentIntent %s refused for %s: %s", intent.id, purchase.id,
                          outcome.note)  # fmt: skip
             raise PaymentProviderUnavailable("The payment provider answered inconsistently.")
         return await service.get_purchase(session, purchase.id)
@@ -175,4 +175,4 @@ async def stripe_webhook(
     signature is missing, wrong or stale."""
     event = events.verify_stripe_event(await request.body(), stripe_signature, settings)
     _, outcome = await events.receive(session, event, settings=settings, now=now)
-    return WebhookAck(event_id=event["id"], outcome=outcome)
+    return WebhookAck(event_id=event.id, outcome=outcome)

@@ -14,8 +14,7 @@ the caller and applied again when the purchase moves."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import String, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,7 @@ from app.kit.errors import NotFound
 from app.kit.ids import new_id
 from app.settings import Settings
 from billing.models import EventState, Purchase, PurchaseStatus
+from billing.stripe_objects import CUSTOMER_METADATA_KEY, Charge, Dispute, Invoice, PaymentIntent
 from credits import accounts as acc
 from credits import service as ledger
 from credits.catalogue import find_pack
@@ -141,23 +141,15 @@ async def purchase_lots(session: AsyncSession, purchase_id: str) -> list[Lot]:
 # ---------------------------------------------------------------- PaymentIntents
 
 
-def object_id(value: Any) -> str | None:
-    """An id field that may come expanded (`{"id": …}`) or not."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) and value else None
-
-
-async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: datetime) -> Outcome:
+async def apply_intent(session: AsyncSession, intent: PaymentIntent, *, now: datetime) -> Outcome:
     """A PaymentIntent as Stripe last described it (webhook or re-check): grants on
     `succeeded`, records a failure on a declined or cancelled one."""
-    intent_id = object_id(intent.get("id"))
-    metadata = intent.get("metadata") or {}
+    intent_id = intent.id
     if intent_id is None:
         return Outcome(EventState.rejected, "the PaymentIntent has no id")
     purchase = await lock_purchase(session, Purchase.payment_intent_id == intent_id)
-    claimed = metadata.get("purchase_id")
-    if purchase is None and isinstance(claimed, str):
+    claimed = intent.purchase_id
+    if purchase is None and claimed is not None:
         purchase = await lock_purchase(session, Purchase.id == claimed)
         if purchase is None:
             return Outcome(EventState.parked, f"purchase {claimed} is not known here yet")
@@ -169,11 +161,11 @@ async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: da
     unblocks = purchase.payment_intent_id is None
     if unblocks:
         purchase.payment_intent_id = intent_id
-    if purchase.client_secret is None and isinstance(intent.get("client_secret"), str):
-        purchase.client_secret = intent["client_secret"]
-    purchase.charge_id = object_id(intent.get("latest_charge")) or purchase.charge_id
+    if purchase.client_secret is None and intent.client_secret is not None:
+        purchase.client_secret = intent.client_secret
+    purchase.charge_id = intent.latest_charge or purchase.charge_id
     purchase.updated_at = now
-    status = intent.get("status")
+    status = intent.status
     if status == "succeeded":
         granted = await settle(
             session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id
@@ -187,12 +179,12 @@ async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: da
     return Outcome(EventState.processed, f"payment is {status}", purchase.id, unblocks)
 
 
-def _mismatch(purchase: Purchase, intent: dict[str, Any], intent_id: str) -> str | None:
+def _mismatch(purchase: Purchase, intent: PaymentIntent, intent_id: str) -> str | None:
     if purchase.provider != "stripe":
         return f"purchase {purchase.id} was not made through Stripe"
     if purchase.payment_intent_id not in (None, intent_id):
         return f"purchase {purchase.id} is paid through {purchase.payment_intent_id}"
-    amount, currency = intent.get("amount"), str(intent.get("currency") or "")
+    amount, currency = intent.amount, intent.currency
     if amount != purchase.amount or currency.upper() != purchase.currency:
         return (
             f"the intent is for {amount} {currency}, the purchase for "
@@ -201,26 +193,23 @@ def _mismatch(purchase: Purchase, intent: dict[str, Any], intent_id: str) -> str
     return None
 
 
-def _failed(intent: dict[str, Any]) -> bool:
-    status = intent.get("status")
-    return status == "canceled" or (
-        status == "requires_payment_method" and bool(intent.get("last_payment_error"))
+def _failed(intent: PaymentIntent) -> bool:
+    return intent.status == "canceled" or (
+        intent.status == "requires_payment_method" and intent.failed_attempt
     )
 
 
-def _failure_reason(intent: dict[str, Any]) -> str:
-    if intent.get("status") == "canceled":
-        return f"canceled ({intent.get('cancellation_reason') or 'no reason given'})"
-    error = intent.get("last_payment_error") or {}
-    text = error.get("message") or error.get("code") or "payment failed"
-    return str(text)[:500]
+def _failure_reason(intent: PaymentIntent) -> str:
+    if intent.status == "canceled":
+        return f"canceled ({intent.cancellation_reason or 'no reason given'})"
+    return (intent.payment_error or "payment failed")[:500]
 
 
 # ---------------------------------------------------------------- charges: refunds, disputes
 
 
 async def _purchase_for_charge(
-    session: AsyncSession, intent_id: str | None, charge_id: str | None, metadata: Any
+    session: AsyncSession, intent_id: str | None, charge_id: str | None, claimed: str | None
 ) -> Purchase | None:
     if intent_id is not None:
         found = await lock_purchase(session, Purchase.payment_intent_id == intent_id)
@@ -230,8 +219,7 @@ async def _purchase_for_charge(
         found = await lock_purchase(session, Purchase.charge_id == charge_id)
         if found is not None:
             return found
-    claimed = metadata.get("purchase_id") if isinstance(metadata, dict) else None
-    if isinstance(claimed, str):
+    if claimed is not None:
         return await lock_purchase(session, Purchase.id == claimed)
     return None
 
@@ -244,17 +232,17 @@ def _unmatched(intent_id: str | None, charge_id: str | None) -> Outcome:
     )
 
 
-async def apply_refund(session: AsyncSession, charge: dict[str, Any], *, now: datetime) -> Outcome:
+async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) -> Outcome:
     """`charge.refunded`: revokes the purchase's unused credits and records the money that
     went back. Stripe's `amount_refunded` is cumulative; only its growth is applied."""
-    charge_id, intent_id = object_id(charge.get("id")), object_id(charge.get("payment_intent"))
-    purchase = await _purchase_for_charge(session, intent_id, charge_id, charge.get("metadata"))
+    charge_id, intent_id = charge.id, charge.payment_intent
+    purchase = await _purchase_for_charge(session, intent_id, charge_id, charge.purchase_id)
     if purchase is None:
         return _unmatched(intent_id, charge_id)
     if purchase.status not in PAID:
         return Outcome(EventState.parked, "the payment is not confirmed yet", purchase.id)
-    total = charge.get("amount_refunded")
-    if not isinstance(total, int) or total < 0:
+    total = charge.amount_refunded
+    if total is None or total < 0:
         return Outcome(EventState.rejected, "the charge has no amount_refunded", purchase.id)
     delta = total - purchase.amount_refunded
     if delta <= 0:
@@ -278,23 +266,20 @@ DISPUTE_CLOSED = frozenset({"won", "lost"})
 
 
 async def apply_dispute(
-    session: AsyncSession, dispute: dict[str, Any], *, closed: bool, now: datetime
+    session: AsyncSession, dispute: Dispute, *, closed: bool, now: datetime
 ) -> Outcome:
     """`charge.dispute.created` freezes the purchase's remaining credits; `…closed`
     releases them (won) or revokes them and records the money taken back (lost)."""
-    charge_id, intent_id = (
-        object_id(dispute.get("charge")),
-        object_id(dispute.get("payment_intent")),
-    )
-    purchase = await _purchase_for_charge(session, intent_id, charge_id, dispute.get("metadata"))
+    charge_id, intent_id = dispute.charge, dispute.payment_intent
+    purchase = await _purchase_for_charge(session, intent_id, charge_id, dispute.purchase_id)
     if purchase is None:
         return _unmatched(intent_id, charge_id)
     if purchase.status not in PAID:
         return Outcome(EventState.parked, "the payment is not confirmed yet", purchase.id)
     if purchase.dispute_status in DISPUTE_CLOSED:
         return Outcome(EventState.processed, "dispute already closed", purchase.id)
-    dispute_id = object_id(dispute.get("id")) or "dispute"
-    result = dispute.get("status")
+    dispute_id = dispute.id or "dispute"
+    result = dispute.status
     won = closed and result in ("won", "warning_closed")
     lost = closed and result == "lost"
     if closed and not (won or lost):
@@ -311,8 +296,8 @@ async def apply_dispute(
             await ledger.release_lot(session, lot.id, now=now, reason="dispute_won",
                                      reference=dispute_id)  # fmt: skip
     elif lost:
-        amount = dispute.get("amount")
-        taken = amount if isinstance(amount, int) and amount > 0 else purchase.amount
+        amount = dispute.amount
+        taken = amount if amount is not None and amount > 0 else purchase.amount
         for i, lot in enumerate(lots):
             await ledger.revoke_lot(
                 session, lot.id, now=now, reason="dispute_lost", frozen_only=True,
@@ -326,23 +311,20 @@ async def apply_dispute(
 
 # ---------------------------------------------------------------- invoices: qualifying spend
 
-CUSTOMER_METADATA_KEY = "creditdesk_customer_id"
-
 
 async def apply_invoice_paid(
-    session: AsyncSession, invoice: dict[str, Any], *, now: datetime, settings: Settings
+    session: AsyncSession, invoice: Invoice, *, now: datetime, settings: Settings
 ) -> Outcome:
     """A paid product invoice counts as qualifying spend towards free credits. The customer
     is `metadata.creditdesk_customer_id`, else the CreditDesk customer whose `external_ref`
     is the invoice's Stripe customer id. The invoice id is the spend reference (once)."""
-    invoice_id = object_id(invoice.get("id"))
-    metadata = invoice.get("metadata") or {}
+    invoice_id = invoice.id
     if invoice_id is None:
         return Outcome(EventState.rejected, "the invoice has no id")
-    if metadata.get("purchase_id"):
+    if invoice.for_purchase:
         return Outcome(EventState.ignored, "support-credit packs are not qualifying spend")
-    amount, currency = invoice.get("amount_paid"), str(invoice.get("currency") or "").upper()
-    if not isinstance(amount, int) or amount <= 0:
+    amount, currency = invoice.amount_paid, invoice.currency
+    if amount is None or amount <= 0:
         return Outcome(EventState.ignored, "nothing was paid")
     if currency != settings.currency:
         return Outcome(
@@ -350,7 +332,7 @@ async def apply_invoice_paid(
         )
     customer_id = await _customer_for_invoice(session, invoice)
     if customer_id is None:
-        stripe_customer = object_id(invoice.get("customer"))
+        stripe_customer = invoice.customer
         return Outcome(
             EventState.parked,
             f"no CreditDesk customer for Stripe customer {stripe_customer} "
@@ -358,7 +340,7 @@ async def apply_invoice_paid(
         )
     result = await ledger.record_spend(
         session, customer_id, amount=amount, reference=invoice_id,
-        occurred_at=_paid_at(invoice) or now, now=now,
+        occurred_at=invoice.paid_at or now, now=now,
         threshold=settings.reward_threshold_cents, currency=settings.currency, source="stripe",
     )  # fmt: skip
     if not result.recorded:
@@ -368,25 +350,18 @@ async def apply_invoice_paid(
     )
 
 
-async def _customer_for_invoice(session: AsyncSession, invoice: dict[str, Any]) -> str | None:
-    claimed = (invoice.get("metadata") or {}).get(CUSTOMER_METADATA_KEY)
-    if isinstance(claimed, str):
+async def _customer_for_invoice(session: AsyncSession, invoice: Invoice) -> str | None:
+    claimed = invoice.claimed_customer
+    if claimed is not None:
         found = await session.execute(
             select(Wallet.customer_id).where(Wallet.customer_id == claimed)
         )
         if found.first() is not None:
             return claimed
-    stripe_customer = object_id(invoice.get("customer"))
+    stripe_customer = invoice.customer
     if stripe_customer is None:
         return None
     row = await session.execute(
         select(_customers.c.id).where(_customers.c.external_ref == stripe_customer)
     )
     return row.scalar_one_or_none()
-
-
-def _paid_at(invoice: dict[str, Any]) -> datetime | None:
-    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
-    if isinstance(paid_at, int) and paid_at > 0:
-        return datetime.fromtimestamp(paid_at, UTC)
-    return None
