@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.customers.feature import FEATURE as customers
 from app.desk.feature import FEATURE as desk
-from app.desk.sla.feature import FEATURE as desk_sla
+from app.desk.feature import SLA_FEATURE as desk_sla
 from app.email.feature import FEATURE as email
 from app.kit.registry import Feature, wire
 from billing.exports.feature import FEATURE as billing_exports

@@ -1,6 +1,7 @@
 """Service levels over HTTP: calendars and targets (admin), assignment, a ticket's
 service-level history, the most-urgent ticket and the report. Thin: the rules live in
-app.desk.sla.service."""
+app.desk.sla.service. It sits in the desk, above both the desk's service (load and lock a
+ticket, read it back) and the SLA's core, which the desk's service itself uses."""
 
 from __future__ import annotations
 
