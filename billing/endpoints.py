@@ -149,10 +149,8 @@ async def get_purchase(
     """A purchase: its status, and while unpaid the `client_secret` to pay it with."""
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
-    purchase = await session.get(Purchase, purchase_id)
-    if purchase is None or (
-        principal.is_customer and purchase.customer_id != principal.customer_id
-    ):
+    purchase = await service.get_purchase(session, purchase_id)
+    if principal.is_customer and purchase.customer_id != principal.customer_id:
         raise NotFound("No such purchase.")
     return purchase_read(purchase)
 

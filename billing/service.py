@@ -16,25 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, column, select, table
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from app.kit.errors import NotFound
 from app.kit.ids import new_id
 from app.settings import Settings
+from billing.hooks import FIND_CUSTOMER, CustomerByExternalRef
 from billing.models import EventState, Purchase, PurchaseStatus
 from billing.stripe_objects import CUSTOMER_METADATA_KEY, Charge, Dispute, Invoice, PaymentIntent
 from credits import accounts as acc
+from credits import queries as ledger_queries
 from credits import service as ledger
 from credits.catalogue import find_pack
-from credits.models import Lot, Wallet
 
 PAID = (PurchaseStatus.succeeded.value, PurchaseStatus.refunded.value)
-
-# The customers table, read (never written) to map a Stripe customer to ours without
-# importing app.customers, which sits above billing in the dependency order.
-_customers = table("customers", column("id", String), column("external_ref", String))
 
 
 @dataclass(slots=True)
@@ -80,10 +77,7 @@ async def open_purchase(
 
 
 async def _require_customer(session: AsyncSession, customer_id: str) -> None:
-    found = await session.execute(
-        select(Wallet.customer_id).where(Wallet.customer_id == customer_id)
-    )
-    if found.first() is None:
+    if not await ledger_queries.has_wallet(session, customer_id):
         raise NotFound("No such customer.")
 
 
@@ -125,17 +119,6 @@ async def settle(
     purchase.failure_reason = None
     await session.flush()
     return True
-
-
-async def purchase_lots(session: AsyncSession, purchase_id: str) -> list[Lot]:
-    """The purchase's lot, and any lot made later to return its credits after expiry."""
-    stmt = (
-        select(Lot)
-        .where(Lot.purchase_id == purchase_id)
-        .order_by(Lot.created_at, Lot.id)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 # ---------------------------------------------------------------- PaymentIntents
@@ -247,7 +230,7 @@ async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) 
     delta = total - purchase.amount_refunded
     if delta <= 0:
         return Outcome(EventState.processed, "refund already recorded", purchase.id)
-    for i, lot in enumerate(await purchase_lots(session, purchase.id)):
+    for i, lot in enumerate(await ledger_queries.purchase_lots(session, purchase.id)):
         await ledger.revoke_lot(
             session, lot.id, now=now, reason="stripe_refund",
             refund_amount=delta if i == 0 else 0, reference=charge_id,
@@ -284,7 +267,7 @@ async def apply_dispute(
     lost = closed and result == "lost"
     if closed and not (won or lost):
         return Outcome(EventState.processed, f"dispute status {result}: nothing to do", purchase.id)
-    lots = await purchase_lots(session, purchase.id)
+    lots = await ledger_queries.purchase_lots(session, purchase.id)
     if purchase.dispute_status is None and not won:
         for lot in lots:
             await ledger.freeze_lot(
@@ -352,16 +335,10 @@ async def apply_invoice_paid(
 
 async def _customer_for_invoice(session: AsyncSession, invoice: Invoice) -> str | None:
     claimed = invoice.claimed_customer
-    if claimed is not None:
-        found = await session.execute(
-            select(Wallet.customer_id).where(Wallet.customer_id == claimed)
-        )
-        if found.first() is not None:
-            return claimed
-    stripe_customer = invoice.customer
-    if stripe_customer is None:
+    if claimed is not None and await ledger_queries.has_wallet(session, claimed):
+        return claimed
+    if invoice.customer is None:
         return None
-    row = await session.execute(
-        select(_customers.c.id).where(_customers.c.external_ref == stripe_customer)
-    )
-    return row.scalar_one_or_none()
+    question = CustomerByExternalRef(invoice.customer)
+    await FIND_CUSTOMER.publish(session, question)  # answered by the customers feature
+    return question.customer_id

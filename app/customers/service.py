@@ -17,6 +17,7 @@ from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.kit.auth import KEY_PREFIX, ApiKey, Role, generate_secret, hash_secret
 from app.kit.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from app.kit.ids import new_id
+from billing.hooks import CustomerByExternalRef
 from credits import service as ledger
 
 # scrypt parameters: 16 MiB and ~50 ms per check; stored with the hash so they can change.
@@ -204,3 +205,12 @@ async def _flush_unique(session: AsyncSession, external_ref: str | None) -> None
             f"Another customer already has external_ref {external_ref!r}.",
             code="external_ref_taken",
         ) from exc
+
+
+async def answer_external_ref(session: AsyncSession, question: CustomerByExternalRef) -> None:
+    """Billing's question (`billing.hooks.FIND_CUSTOMER`): the customer with this
+    `external_ref` (unique), if any."""
+    found = await session.execute(
+        select(Customer.id).where(Customer.external_ref == question.external_ref)
+    )
+    question.customer_id = found.scalar_one_or_none()
