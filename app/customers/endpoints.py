@@ -4,11 +4,9 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers import service
-from app.customers.models import Customer
+from app.customers import repository, service
 from app.customers.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -22,7 +20,6 @@ from app.customers.schemas import (
 from app.kit.auth import (
     STAFF,
     Admin,
-    ApiKey,
     Principal,
     Role,
     Staff,
@@ -70,15 +67,11 @@ async def list_customers(
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail or external reference."""
-    stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
     position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(Customer.id > position["after"])
-    if email is not None:
-        stmt = stmt.where(Customer.email == email)
-    if external_ref is not None:
-        stmt = stmt.where(Customer.external_ref == external_ref)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = await repository.list_customers(
+        session, after=position["after"] if position is not None else None, limit=limit + 1,
+        email=email, external_ref=external_ref,
+    )  # fmt: skip
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
@@ -185,11 +178,9 @@ async def list_api_keys(
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
-    stmt = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
     position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(ApiKey.id > position["after"])
-    rows = list((await session.execute(stmt)).scalars())
+    after = position["after"] if position is not None else None
+    rows = await repository.list_api_keys(session, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
