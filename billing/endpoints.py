@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.routing import APIRoute
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["payments
 # write lock, across the network call).
 purchase_router = APIRouter(route_class=APIRoute, tags=["payments"])
 
-PurchaseId = Path(max_length=40, description="`pur_…`")
+PurchaseId = Annotated[str, Path(max_length=40, description="`pur_…`")]
 
 
 @purchase_router.post(
@@ -142,7 +143,7 @@ router.include_router(purchase_router)
     "/purchases/{purchase_id}", response_model=PurchaseRead, responses=problem_responses(401, 404)
 )
 async def get_purchase(
-    purchase_id: str = PurchaseId,
+    purchase_id: PurchaseId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> PurchaseRead:
