@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.kit.errors import Conflict, ValidationFailed
+from pydantic import ConfigDict, Field
+
+from app.kit.errors import Conflict, Problem, ValidationFailed
+
+
+class DuplicateTicketProblem(Problem):
+    """409 `duplicate_ticket`: the same request was filed moments ago as this ticket."""
+
+    model_config = ConfigDict(title="DuplicateTicketProblem")
+
+    ticket_id: str = Field(description="`tkt_…` of the existing ticket")
+    number: int = Field(description="its human number")
 
 
 class SubjectNotSpecific(ValidationFailed):
@@ -15,6 +26,7 @@ class DuplicateTicket(Conflict):
     """The same request is already ticket `number` (`ticket_id`)."""
 
     code = "duplicate_ticket"
+    schema = DuplicateTicketProblem
 
     def __init__(self, detail: str, *, ticket_id: str, number: int) -> None:
         super().__init__(detail)
