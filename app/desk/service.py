@@ -334,8 +334,8 @@ async def _charge(
                 "A technical-support ticket costs 1 credit and the customer has none. "
                 "Buy a pack (see `packs`), or submit to the free customer_relations line "
                 "if this is about payment, renewal, activation or access.",
-                available=exc.extra.get("available", 0),
-                required=exc.extra.get("required", 1),
+                available=exc.available,
+                required=exc.required,
                 packs=packs_catalogue(settings),
             ) from exc
         charge = TicketCharge(
