@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     email_max_message_bytes: int = Field(default=10_485_760, ge=1024)
     email_max_attachment_bytes: int = Field(default=5_242_880, ge=1)
     email_max_attachments: int = Field(default=20, ge=0)
+    email_max_headers: int = Field(default=1_000, ge=20)
+    email_max_header_bytes: int = Field(default=32_768, ge=998)
+    email_max_encoded_words: int = Field(default=200, ge=1, le=2_000)
+    email_max_mime_depth: int = Field(default=20, ge=1, le=100)
+    email_max_mime_parts: int = Field(default=200, ge=1, le=500)
+    email_parse_concurrency: int = Field(default=2, ge=1, le=64)
     email_reply_limit: int = Field(default=5, ge=1, description="replies per sender per window")
     email_reply_window_minutes: int = Field(default=60, ge=1)
     email_notify_staff_replies: bool = True
