@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.responses import JSONResponse, Response
 
 from app import tasks
@@ -21,7 +21,7 @@ from app.desk.endpoints import router as desk_router
 from app.desk.sla.endpoints import router as sla_router
 from app.email.endpoints import router as email_router
 from app.kit.clock import Clock
-from app.kit.db import Database
+from app.kit.db import Database, is_unavailable
 from app.kit.errors import AppError, install_error_handlers, problem
 from app.kit.observability import (
     BodyLimitMiddleware,
@@ -133,11 +133,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         return problem(409, "conflict", "The request collided with a concurrent change; retry it.")
 
     async def unavailable(_request: Request, exc: Exception) -> Response:
-        if (
-            isinstance(exc, DBAPIError)
-            and not exc.connection_invalidated
-            and not isinstance(exc, OperationalError)
-        ):
+        if not is_unavailable(exc):
             logger.error("database error", exc_info=exc)
             return problem(
                 500, "internal_error", "An unexpected error occurred; it has been logged."
