@@ -80,7 +80,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.metrics = metrics
     install_error_handlers(app)
     _install_database_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     _add_operational_routes(app, settings, metrics)
     for router in FEATURE_ROUTERS:

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
     metrics_token: SecretStr | None = None
     idempotency_retention_hours: int = Field(default=48, ge=24)
     periodic_interval_seconds: float = Field(default=60.0, gt=0)

@@ -33,6 +33,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from app.kit.inputs import storable
+
 # `[#123]` anywhere in the subject threads the mail into ticket 123.
 TICKET_TAG = re.compile(r"\[#(\d{1,9})\]")
 _REPLY_PREFIX = re.compile(
@@ -249,10 +251,10 @@ def _read(
 ) -> ParsedMail:
     sender = normalise_address(_header(message, "From")) or normalise_address(envelope_sender or "")
     message_id = _first_id(_header(message, "Message-ID"))
-    references = _MESSAGE_ID.findall(_header(message, "In-Reply-To"))
-    references += _MESSAGE_ID.findall(_header(message, "References"))
+    references = _MESSAGE_ID.findall(storable(_header(message, "In-Reply-To")))
+    references += _MESSAGE_ID.findall(storable(_header(message, "References")))
     recipients = [
-        a.lower()
+        storable(a.lower())
         for _, a in getaddresses(
             [_header(message, h) for h in ("Delivered-To", "X-Original-To", "To", "Cc")]
         )
@@ -261,9 +263,9 @@ def _read(
     plain, rich, attachments = _walk(message) if body else ("", "", [])
     text = plain if plain.strip() else html_to_text(rich)
     return ParsedMail(
-        sender=sender,
-        subject=" ".join(_header(message, "Subject").split()),
-        body=text.strip(),
+        sender=storable(sender),
+        subject=storable(" ".join(_header(message, "Subject").split())),
+        body=storable(text.strip()),
         message_id=message_id,
         dedupe_key=hashlib.sha256(f"mid:{message_id}".encode() if message_id else raw).hexdigest(),
         references=references,
@@ -298,7 +300,7 @@ def _header(message: Message, name: str) -> str:
 
 
 def _first_id(value: str) -> str | None:
-    found = _MESSAGE_ID.search(value)
+    found = _MESSAGE_ID.search(storable(value))
     return found.group(0)[:500] if found else None
 
 
@@ -316,7 +318,7 @@ def _walk(message: EmailMessage) -> tuple[str, str, list[Attachment]]:
             data = part.get_payload(decode=True)
             if isinstance(data, bytes):
                 attachments.append(
-                    Attachment(_clean_name(filename or "attachment"), content_type, data)
+                    Attachment(_clean_name(filename or "attachment"), storable(content_type), data)
                 )
         elif content_type == "text/plain":
             plain.append(_text(part))
@@ -337,7 +339,7 @@ def _text(part: Message) -> str:
 
 
 def _clean_name(name: str) -> str:
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = storable(name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip() or "attachment"
     return name[:255]
 

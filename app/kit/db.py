@@ -96,13 +96,15 @@ def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncE
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
-        )
+            url, echo=echo, hide_parameters=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )  # fmt: skip
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # error messages and logs never carry customer data
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
