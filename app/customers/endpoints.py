@@ -21,7 +21,7 @@ from app.customers.schemas import (
 from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authenticate, require_roles
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
-from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.kit.pagination import Cursor, Limit, Page, cursor_text, keyset_page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
@@ -58,20 +58,15 @@ async def list_customers(
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail or external reference."""
     stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
-    position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(Customer.id > position["after"])
+    after = cursor_text(cursor, "after")
+    if after is not None:
+        stmt = stmt.where(Customer.id > after)
     if email is not None:
         stmt = stmt.where(Customer.email == email)
     if external_ref is not None:
         stmt = stmt.where(Customer.external_ref == external_ref)
     rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[service.to_read(c) for c in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
-    )
+    return keyset_page(rows, limit, key="after", position=lambda c: c.id, read=service.to_read)
 
 
 @router.get(
@@ -172,15 +167,12 @@ async def list_api_keys(
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
     stmt = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
-    position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(ApiKey.id > position["after"])
+    after = cursor_text(cursor, "after")
+    if after is not None:
+        stmt = stmt.where(ApiKey.id > after)
     rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[ApiKeyRead.model_validate(k) for k in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
+    return keyset_page(
+        rows, limit, key="after", position=lambda k: k.id, read=ApiKeyRead.model_validate
     )
 
 
