@@ -60,8 +60,10 @@ async def test_every_tampered_cursor_answers_422_on_every_list(api: Api) -> None
             response = await api.client.get(path, params={"cursor": cursor}, headers=headers)
             body = response.json()
             fields = [e.get("field") for e in body.get("errors", [])]
-            if response.status_code != 422 or body.get("code") != "validation_error" or (
-                "cursor" not in fields and "query.cursor" not in fields
+            if (
+                response.status_code != 422
+                or body.get("code") != "validation_error"
+                or ("cursor" not in fields and "query.cursor" not in fields)
             ):
                 failures.append((path, cursor, response.status_code, body.get("code")))
     assert failures == [], failures
