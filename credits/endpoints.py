@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate, require_roles
 from app.kit.deps import get_now, get_settings
-from app.kit.errors import problem_responses
+from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -18,6 +18,7 @@ from credits.schemas import (
     BalanceRead,
     EntryRead,
     Money,
+    MoneyIn,
     PackList,
     PackRead,
     SpendCreate,
@@ -109,10 +110,18 @@ async def report_spend(
 ) -> SpendOut:
     """Report qualifying product spend (negative for a refund); 1 free credit per full
     reward threshold, cumulative. A repeated `reference` changes nothing."""
+    amount = body.amount
+    if isinstance(amount, MoneyIn):
+        if amount.currency != settings.currency:
+            raise ValidationFailed(
+                f"Spend is recorded in {settings.currency}, not {amount.currency}.",
+                field="amount.currency",
+            )
+        amount = amount.amount
     result = await service.record_spend(
         session,
         customer_id,
-        amount=body.amount,
+        amount=amount,
         reference=body.reference,
         occurred_at=body.occurred_at or now,
         now=now,

@@ -1,13 +1,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+# The largest amount of money one request may carry, in cents (100 million in the
+# currency): far above any real invoice, far below what would overflow a total.
+MAX_AMOUNT = 10**10
+Cents = Annotated[
+    StrictInt,
+    Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="integer minor units (cents); no strings"),
+]
 
 
 class Money(BaseModel):
     amount: int = Field(description="integer minor units (cents)")
     currency: str
+
+
+class MoneyIn(BaseModel):
+    """Money as input: a strict integer of cents (never a string or a float) and an ISO
+    4217 code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Cents
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
 class PackRead(BaseModel):
@@ -64,7 +83,9 @@ class EntryRead(BaseModel):
 class SpendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(description="cents; negative for a refund", ge=-(10**12), le=10**12)
+    amount: Cents | MoneyIn = Field(
+        description="Money `{amount, currency}` or plain cents; negative for a refund"
+    )
     reference: str = Field(min_length=1, max_length=255)
     occurred_at: datetime | None = None
 
