@@ -16,16 +16,16 @@ from app.kit import migrations
 from app.kit.auth import Role
 from app.kit.clock import Clock
 from app.kit.db import Database
-from app.settings import Settings
+from app.settings import ConfigurationError, Settings, load_settings
 
 T = TypeVar("T")
 
 
 def _settings() -> Settings:
     try:
-        return Settings()
-    except ValueError as exc:  # refused configuration: say why, no trace
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
+        return load_settings()
+    except ConfigurationError as exc:  # refused configuration: say why, no trace, no secret
+        raise click.ClickException(f"invalid configuration: {exc}") from None
 
 
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:

@@ -29,7 +29,7 @@ from app.kit.observability import (
     RequestContextMiddleware,
     configure_logging,
 )
-from app.settings import Settings
+from app.settings import Settings, load_settings
 from billing import runtime as billing_runtime
 from billing.endpoints import router as billing_router
 from billing.exports.endpoints import router as exports_router
@@ -182,6 +182,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def configure_from_env() -> FastAPI:
     """uvicorn factory used by `creditdesk serve`."""
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level, json_format=settings.log_json)
     return create_app(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -153,3 +153,26 @@ class Settings(BaseSettings):
 def _is_placeholder(value: str) -> bool:
     lowered = value.strip().lower()
     return lowered in PLACEHOLDER_SECRETS or "placeholder" in lowered or "changeme" in lowered
+
+
+class ConfigurationError(ValueError):
+    """A refused configuration, described by setting and reason only: never the values,
+    which may be secrets (pydantic's own message repeats the input, and for a whole-model
+    check that input is every setting, passwords included)."""
+
+
+def load_settings() -> Settings:
+    """`Settings()` from the environment, or ConfigurationError without the values (and
+    without the original exception chained, so no traceback shows them either)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = "_".join(str(p) for p in error.get("loc", ()) if p != "__root__")
+            name = f"CREDITDESK_{where.upper()}" if where else "configuration"
+            problems.append(f"{name}: {error.get('msg', 'invalid')}")
+        message = "; ".join(problems)
+    except ValueError as exc:  # pydantic-settings' own parsing errors name the field only
+        message = str(exc).split("\n", 1)[0]
+    raise ConfigurationError(message)

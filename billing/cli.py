@@ -11,7 +11,7 @@ import click
 
 from app.kit.clock import Clock
 from app.kit.db import Database
-from app.settings import Settings
+from app.settings import ConfigurationError, load_settings
 
 
 @click.command("sync-payments")
@@ -26,9 +26,9 @@ def sync_payments(max_age_days: int, limit: int) -> None:
     from billing.tasks import sync_payments as run_sync
 
     try:
-        settings = Settings()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
+        settings = load_settings()
+    except ConfigurationError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from None
 
     async def run() -> dict[str, object]:
         db = Database(settings.database_url, pool_size=2)
