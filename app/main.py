@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,6 +28,7 @@ from app.kit.observability import (
     BodyLimitMiddleware,
     Metrics,
     RequestContextMiddleware,
+    SecurityHeadersMiddleware,
     configure_logging,
 )
 from app.settings import Settings, load_settings
@@ -74,6 +76,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="1.0.0",
         summary="Prepaid support credits and a two-line support desk.",
         lifespan=lifespan,
+        **(
+            {}
+            if settings.serves_docs
+            else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+        ),
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
@@ -86,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         read_timeout=settings.body_read_timeout_seconds,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     _add_operational_routes(app, settings, metrics)
     for router in FEATURE_ROUTERS:
         app.include_router(router)
@@ -125,9 +133,12 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
     @app.get("/metrics", tags=["operations"], include_in_schema=True)
     async def prometheus_metrics(request: Request) -> Response:
         """Prometheus metrics of this worker process."""
+        if settings.metrics_token is None and settings.env == "production":
+            raise AppError("No such resource.", code="not_found", status=404)  # no token set
         if settings.metrics_token is not None:
             expected = f"Bearer {settings.metrics_token.get_secret_value()}"
-            if request.headers.get("authorization") != expected:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
                 raise AppError("A metrics token is required.", code="unauthenticated", status=401)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

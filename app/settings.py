@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     body_read_timeout_seconds: float = Field(default=30.0, gt=0)
     metrics_token: SecretStr | None = None
+    docs_enabled: bool | None = None  # /docs, /redoc, /openapi.json; default: not in production
     idempotency_retention_hours: int = Field(default=48, ge=24)
     periodic_interval_seconds: float = Field(default=60.0, gt=0)
     periodic_tasks_enabled: bool = True
@@ -144,6 +145,10 @@ class Settings(BaseSettings):
     @cached_property
     def payment_provider(self) -> Literal["stripe", "offline"]:
         return "offline" if self.stripe_secret_key is None else "stripe"
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.env != "production"
 
     @property
     def is_sqlite(self) -> bool:

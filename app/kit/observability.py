@@ -129,6 +129,34 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+class SecurityHeadersMiddleware:
+    """`X-Content-Type-Options: nosniff` on every answer, and `Cache-Control: no-store` on
+    API answers (`/v1/…`: some carry secrets, such as a new API key or a client secret),
+    unless the endpoint set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope.get("path", "").startswith("/v1/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class BodyLimitMiddleware:
     """Reads the request body before the app sees it: over `max_bytes` answers 413, a body
     that does not arrive within `read_timeout` seconds (a stalled upload) answers 408,
