@@ -76,11 +76,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="1.0.0",
         summary="Prepaid support credits and a two-line support desk.",
         lifespan=lifespan,
-        **(
-            {}
-            if settings.serves_docs
-            else {"docs_url": None, "redoc_url": None, "openapi_url": None}
-        ),
+        docs_url="/docs" if settings.serves_docs else None,
+        redoc_url="/redoc" if settings.serves_docs else None,
+        openapi_url="/openapi.json" if settings.serves_docs else None,
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
