@@ -166,7 +166,7 @@ class ConfigurationError(ValueError):
     check that input is every setting, passwords included)."""
 
 
-def load_settings() -> Settings:
+def settings_from_env() -> Settings:
     """`Settings()` from the environment, or ConfigurationError without the values (and
     without the original exception chained, so no traceback shows them either)."""
     try:
