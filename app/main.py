@@ -29,6 +29,7 @@ from app.kit.observability import (
     SecurityHeadersMiddleware,
     configure_logging,
 )
+from app.kit.ratelimit import Limits, RateLimitMiddleware
 from app.settings import Settings, settings_from_env
 
 logger = logging.getLogger("creditdesk")
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         max_bytes=settings.max_body_bytes,
         read_timeout=settings.body_read_timeout_seconds,
     )
+    if settings.rate_limits_on:
+        app.add_middleware(RateLimitMiddleware, limits=rate_limits(settings))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     _add_operational_routes(app, settings, metrics)
@@ -184,3 +187,12 @@ def configure_from_env() -> FastAPI:
     settings = settings_from_env()
     configure_logging(settings.log_level, json_format=settings.log_json)
     return create_app(settings)
+
+
+def rate_limits(settings: Settings) -> Limits:
+    return Limits(
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+        auth_failures=settings.rate_limit_auth_failures,
+        window=settings.rate_limit_window_seconds,
+    )

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     periodic_interval_seconds: float = Field(default=60.0, gt=0)
     periodic_tasks_enabled: bool = True
 
+    rate_limit_enabled: bool | None = None  # default: on, except with env=test
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_per_key: int = Field(default=600, ge=1, description="requests per window")
+    rate_limit_per_address: int = Field(default=1200, ge=1, description="requests per window")
+    rate_limit_auth_failures: int = Field(default=20, ge=1, description="401s per window")
+
     verify_max_attempts: int = Field(default=5, ge=1)
     verify_lockout_minutes: int = Field(default=15, ge=1)
 
@@ -149,6 +155,12 @@ class Settings(BaseSettings):
     @property
     def serves_docs(self) -> bool:
         return self.docs_enabled if self.docs_enabled is not None else self.env != "production"
+
+    @property
+    def rate_limits_on(self) -> bool:
+        if self.rate_limit_enabled is not None:
+            return self.rate_limit_enabled
+        return self.env != "test"
 
     @property
     def is_sqlite(self) -> bool:
