@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from app import tasks
 from app.customers import service as customers_service
@@ -21,7 +21,7 @@ from app.features import FEATURES, wire_subscriptions
 from app.kit import registry
 from app.kit.clock import Clock
 from app.kit.db import Database, is_unavailable
-from app.kit.errors import AppError, install_error_handlers, problem
+from app.kit.errors import AppError, install_error_handlers, problem, problem_responses
 from app.kit.observability import (
     BodyLimitMiddleware,
     Metrics,
@@ -121,7 +121,12 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
             return problem(503, "service_unavailable", "The database does not answer.")
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=True)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses=problem_responses(401, 404),
+    )
     async def prometheus_metrics(request: Request) -> Response:
         """Prometheus metrics of this worker process."""
         if settings.metrics_token is None and settings.env == "production":
@@ -178,8 +183,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     }
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     schema["security"] = [{"bearer": []}]
+    _declare_common_problems(schema)
     app.openapi_schema = schema
     return schema
+
+
+# Answers any API operation can give whatever its own rules (issue 12, found by the
+# schemathesis fuzz test): a malformed request or Idempotency-Key (400), no or a wrong
+# key (401), a role or customer that may not (403), an unknown id (404), a stalled body
+# (408), a body over the limit (413), a rate limit (429), the database out of reach
+# (503). Issue 18 may refine them per operation.
+COMMON_PROBLEMS = (400, 401, 403, 404, 408, 413, 429, 503)
+
+
+def _declare_common_problems(schema: dict[str, Any]) -> None:
+    common = problem_responses(*COMMON_PROBLEMS)
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, declared in common.items():
+                responses.setdefault(str(status), declared)
 
 
 def configure_from_env() -> FastAPI:
