@@ -18,7 +18,6 @@ from credits.schemas import (
     BalanceRead,
     EntryRead,
     Money,
-    MoneyIn,
     PackList,
     PackRead,
     SpendCreate,
@@ -110,18 +109,16 @@ async def report_spend(
 ) -> SpendOut:
     """Report qualifying product spend (negative for a refund); 1 free credit per full
     reward threshold, cumulative. A repeated `reference` changes nothing."""
-    amount = body.amount
-    if isinstance(amount, MoneyIn):
-        if amount.currency != settings.currency:
-            raise ValidationFailed(
-                f"Spend is recorded in {settings.currency}, not {amount.currency}.",
-                field="amount.currency",
-            )
-        amount = amount.amount
+    if body.amount.currency not in (None, settings.currency):
+        raise ValidationFailed(
+            f"Spend is counted in {settings.currency}; this amount is in {body.amount.currency}.",
+            code="currency_mismatch",
+            field="amount.currency",
+        )
     result = await service.record_spend(
         session,
         customer_id,
-        amount=amount,
+        amount=body.amount.amount,
         reference=body.reference,
         occurred_at=body.occurred_at or now,
         now=now,
@@ -129,7 +126,7 @@ async def report_spend(
         currency=settings.currency,
     )
     return SpendOut(
-        total=result.total,
+        total=Money(amount=result.total, currency=settings.currency),
         rewarded_credits=result.rewarded_credits,
         credits_granted=result.credits_granted,
     )

@@ -1,32 +1,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-# The largest amount of money one request may carry, in cents (100 million in the
-# currency): far above any real invoice, far below what would overflow a total.
 MAX_AMOUNT = 10**10
-Cents = Annotated[
-    StrictInt,
-    Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="integer minor units (cents); no strings"),
-]
+
+
+class EntryKind(StrEnum):
+    grant = "grant"
+    charge = "charge"
+    refund = "refund"
+    expiry = "expiry"
+    revoke = "revoke"
+    adjustment = "adjustment"
+    freeze = "freeze"
+    release = "release"
+
+
+class LotSource(StrEnum):
+    purchase = "purchase"
+    spend_reward = "spend_reward"
+    adjustment = "adjustment"
+    refund = "refund"
 
 
 class Money(BaseModel):
     amount: int = Field(description="integer minor units (cents)")
     currency: str
-
-
-class MoneyIn(BaseModel):
-    """Money as input: a strict integer of cents (never a string or a float) and an ISO
-    4217 code."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    amount: Cents
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
 class PackRead(BaseModel):
@@ -42,7 +44,7 @@ class PackList(BaseModel):
 
 class LotRead(BaseModel):
     id: str
-    source: str
+    source: LotSource
     credits: int
     remaining: int
     frozen: int
@@ -70,7 +72,7 @@ class EntryRead(BaseModel):
 
     id: str
     created_at: datetime
-    kind: str
+    kind: EntryKind
     credits: int
     balance_after: int
     lot_id: str | None
@@ -80,18 +82,41 @@ class EntryRead(BaseModel):
     memo: str | None = None
 
 
+class SpendAmount(BaseModel):
+    """Money as everywhere in the API; `currency` may be left out (the house currency)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A strict integer (never "100.00", 100.0 or true), at most 1e10 cents (100 million)
+    # per report: far above any invoice, far below what would overflow a total (issue 12).
+    amount: StrictInt = Field(
+        description="minor units (cents), a JSON integer; negative for a refund",
+        ge=-MAX_AMOUNT,
+        le=MAX_AMOUNT,
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
 class SpendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Cents | MoneyIn = Field(
-        description="Money `{amount, currency}` or plain cents; negative for a refund"
+    amount: SpendAmount = Field(
+        description="`{amount, currency}`; a bare integer of cents is still accepted (deprecated)"
     )
     reference: str = Field(min_length=1, max_length=255)
     occurred_at: datetime | None = None
 
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _bare_cents(cls, value: object) -> object:
+        """Before Money objects, spend was reported as bare cents."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"amount": value}
+        return value
+
 
 class SpendOut(BaseModel):
-    total: int
+    total: Money = Field(description="the customer's cumulative qualifying spend")
     rewarded_credits: int
     credits_granted: int
 
