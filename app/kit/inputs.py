@@ -49,8 +49,12 @@ def unstorable(scope: Scope, body: bytes) -> str | None:
             return f"header.{name.decode('latin-1')}"
     if body and _is_json(scope):
         try:
-            document = json.loads(body)
-        except ValueError:  # not JSON: the endpoint's own validation answers
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:  # JSON is UTF-8 (RFC 8259); FastAPI would answer 400
+            return "body"
+        try:
+            document = json.loads(text)
+        except ValueError:  # not JSON: the endpoint's own validation answers (422)
             return None
         return _walk(document)
     return None

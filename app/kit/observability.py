@@ -234,10 +234,10 @@ class BodyLimitMiddleware:
 
 
 def _unstorable(where: str) -> Response:
-    detail = f"The request is invalid: {where}: text must not contain NUL or lone surrogates"
+    detail = f"The request is invalid: {where}: text must be UTF-8 without NUL or lone surrogates"
     return problem(
         422, "validation_error", detail,
-        errors=[{"field": where, "message": "contains NUL or a lone surrogate",
+        errors=[{"field": where, "message": "not UTF-8, or contains NUL or a lone surrogate",
                  "type": "string_unstorable"}],
     )  # fmt: skip
 

@@ -81,3 +81,11 @@ async def test_database_errors_do_not_carry_parameters(database_url: str) -> Non
     finally:
         await database.dispose()
     assert "hunter2-card-4242" not in str(raised.value)
+
+
+async def test_a_json_body_that_is_not_utf8_answers_422(api: Api) -> None:
+    response = await api.client.post(
+        "/v1/api-keys", content=b'{"name": "\xff\xfe"}',
+        headers={**api.admin, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert_refused(response, "body")
