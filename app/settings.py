@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     meaningless_subjects: list[str] = Field(
         default_factory=lambda: list(DEFAULT_MEANINGLESS_SUBJECTS)
     )
+    subject_min_content_words: int = Field(default=1, ge=0, description="0 turns it off")
+    version_support_days: int = Field(default=180, ge=0, description="seed 002")
+    calls_per_day: int = Field(default=3, ge=1, description="seed 000")
+    call_max_minutes: int = Field(default=15, ge=1, description="seed 000")
+    change_hours_per_month: float = Field(default=10, ge=0, le=744, description="seed 001")
+    change_over_allowance: Literal["refuse", "charge"] = "refuse"
+    change_hour_credits: int = Field(default=1, ge=0, description="per started hour beyond")
+    expected_completion_hours: float = Field(default=3, gt=0, description="seed 000")
 
     # E-mail channel (docs/email.md): receiving address → line; default customer relations.
     email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(
