@@ -29,6 +29,7 @@ from app.kit.observability import (
     RequestContextMiddleware,
     configure_logging,
 )
+from app.reports.endpoints import router as reports_router
 from app.settings import Settings
 from billing import runtime as billing_runtime
 from billing.endpoints import router as billing_router
@@ -39,7 +40,7 @@ logger = logging.getLogger("creditdesk")
 
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router,
+    sla_router, reports_router,
 ]  # fmt: skip
 
 
