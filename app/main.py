@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
 
@@ -20,14 +21,18 @@ from app.customers.endpoints import router as customers_router
 from app.desk.endpoints import router as desk_router
 from app.desk.sla.endpoints import router as sla_router
 from app.email.endpoints import router as email_router
+from app.email.models import OutboxEmail, OutboxStatus
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
+from app.kit.events import Event
 from app.kit.observability import (
     BodyLimitMiddleware,
     Metrics,
     RequestContextMiddleware,
     configure_logging,
+    render_metrics,
+    worker_exited,
 )
 from app.reports.endpoints import router as reports_router
 from app.settings import Settings
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await background
             await db.dispose()
+            worker_exited()
 
     app = FastAPI(
         title="CreditDesk",
@@ -121,12 +127,37 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
 
     @app.get("/metrics", tags=["operations"], include_in_schema=True)
     async def prometheus_metrics(request: Request) -> Response:
-        """Prometheus metrics of this worker process."""
+        """Prometheus metrics: requests and business counters (summed over all workers under
+        `creditdesk serve --workers N`), and delivery backlogs counted at scrape."""
         if settings.metrics_token is not None:
             expected = f"Bearer {settings.metrics_token.get_secret_value()}"
             if request.headers.get("authorization") != expected:
                 raise AppError("A metrics token is required.", code="unauthenticated", status=401)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        backlog = await _backlog(request.app.state.db)
+        return Response(render_metrics(metrics, backlog), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _backlog(db: Database) -> dict[str, tuple[str, float]]:
+    """Delivery backlogs, counted at scrape from the database (empty if it does not
+    answer: a scrape must not fail with it). Follow-up (issue 13): the webhook deliveries
+    table gets its own `creditdesk_webhook_deliveries_pending` gauge when it lands; until
+    then the events outbox's undispatched events stand for the webhook backlog."""
+    try:
+        async with db.engine.connect() as conn:
+            mail = await conn.scalar(
+                select(func.count()).where(OutboxEmail.status == OutboxStatus.pending.value)
+            )
+            events = await conn.scalar(select(func.count()).where(Event.dispatched_at.is_(None)))
+    except Exception:
+        logger.warning("metrics: the backlog could not be counted", exc_info=True)
+        return {}
+    return {
+        "creditdesk_email_outbox_pending": ("E-mails waiting to be sent", float(mail or 0)),
+        "creditdesk_events_undispatched": (
+            "Domain events not yet dispatched to webhooks",
+            float(events or 0),
+        ),
+    }
 
 
 def _install_database_error_handlers(app: FastAPI) -> None:

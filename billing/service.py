@@ -24,6 +24,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.kit.errors import AppError, NotFound
 from app.kit.ids import new_id
+from app.kit.observability import REFUNDS
 from app.settings import Settings
 from billing.models import EventState, Purchase, PurchaseStatus
 from credits import accounts as acc
@@ -418,6 +419,7 @@ async def apply_dispute(
                 dedupe_key=f"dispute:{purchase.id}:{dispute_id}:{lot.id}",
             )  # fmt: skip
         purchase.amount_disputed = taken
+        REFUNDS.labels("dispute_lost").inc()
     purchase.dispute_status = "won" if won else "lost" if lost else "open"
     refresh_status(purchase)
     await session.flush()

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.observability import REFUNDS
 from credits import accounts as acc
 from credits.catalogue import split_value
 from credits.errors import LedgerImbalance
@@ -115,4 +116,5 @@ async def revoke_for_refund(
         lot_id=takes[0].lot_id if len(takes) == 1 else origin.id, purchase_id=purchase_id,
         reference=reference, dedupe_key=dedupe_key,
     )  # fmt: skip
+    REFUNDS.labels(REFUND_REASON).inc()
     return Posted(txn, takes, origin)

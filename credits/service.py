@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.ids import new_id
+from app.kit.observability import CREDITS_GRANTED, REFUNDS
 from credits import accounts as acc
 from credits.catalogue import split_value
 from credits.errors import AlreadyRefunded, InsufficientCredits, LedgerImbalance
@@ -238,6 +239,7 @@ async def grant(
         lot_id=lot.id, purchase_id=purchase_id, reference=reference, memo=memo,
         dedupe_key=dedupe_key, actor=actor,
     )  # fmt: skip
+    CREDITS_GRANTED.labels(source).inc(credits)
     return Posted(txn, [Take(lot.id, credits, amount)], lot)
 
 
@@ -373,6 +375,7 @@ async def refund_charge(
         ticket_number=charge_txn.ticket_number, reference=reference, memo=memo,
         refund_of=charge_id, actor=actor,
     )  # fmt: skip
+    REFUNDS.labels(reason).inc()
     return Posted(txn, takes)
 
 

@@ -35,6 +35,7 @@ from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
+from app.kit.observability import TICKET_SUBMISSIONS
 from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
 from credits import service as ledger
@@ -262,6 +263,7 @@ async def _submit(
             session, ticket, customer.partner, author=author, settings=settings, now=now,
             wallet=wallet,
         )  # fmt: skip
+    TICKET_SUBMISSIONS.labels(data.line.value).inc()
     if levels is None:
         return ticket, None
     result = ticket_read(ticket, charge)
