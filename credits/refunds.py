@@ -33,7 +33,7 @@ from credits.service import (
     _post,
     consumption_order,
     expire_locked,
-    lock_wallet,
+    lock_customer,
     refund_outstanding,
 )
 
@@ -75,7 +75,7 @@ async def revoke_for_refund(
     row and has checked that `refund_amount > 0` is new."""
     if refund_amount <= 0 or refunded_total < refund_amount:
         raise ValueError("a refund needs 0 < refund_amount <= refunded_total")
-    wallet = await lock_wallet(session, customer_id)
+    wallet = await lock_customer(session, customer_id)
     await expire_locked(session, wallet, now)  # lapsed credits are not there to revoke
     stmt = (
         select(Lot)
