@@ -75,6 +75,8 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str
         access_log=False,
         log_config=None,
         proxy_headers=True,
+        # a worker busy importing on a loaded host is not killed as unresponsive
+        timeout_worker_healthcheck=30,
     )
 
 
