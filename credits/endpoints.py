@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate, require_roles
 from app.kit.deps import get_now, get_settings
-from app.kit.errors import problem_responses
+from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -109,10 +109,16 @@ async def report_spend(
 ) -> SpendOut:
     """Report qualifying product spend (negative for a refund); 1 free credit per full
     reward threshold, cumulative. A repeated `reference` changes nothing."""
+    if body.amount.currency not in (None, settings.currency):
+        raise ValidationFailed(
+            f"Spend is counted in {settings.currency}; this amount is in {body.amount.currency}.",
+            code="currency_mismatch",
+            field="amount.currency",
+        )
     result = await service.record_spend(
         session,
         customer_id,
-        amount=body.amount,
+        amount=body.amount.amount,
         reference=body.reference,
         occurred_at=body.occurred_at or now,
         now=now,
@@ -120,7 +126,7 @@ async def report_spend(
         currency=settings.currency,
     )
     return SpendOut(
-        total=result.total,
+        total=Money(amount=result.total, currency=settings.currency),
         rewarded_credits=result.rewarded_credits,
         credits_granted=result.credits_granted,
     )

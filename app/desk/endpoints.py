@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk import service
+from app.desk.errors import DuplicateTicket
 from app.desk.models import Line, Status
 from app.desk.schemas import (
     BugConfirmationCreate,
@@ -44,7 +45,7 @@ ENGINEERS = (Role.engineer, Role.admin)
     "/tickets",
     status_code=201,
     response_model=TicketRead,
-    responses=problem_responses(401, 402, 403, 404, 409, 422),
+    responses=problem_responses(402, 403, 404, DuplicateTicket, 409),
 )
 async def submit_ticket(
     body: TicketCreate,

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from app.kit.errors import Conflict, ValidationFailed
+from pydantic import ConfigDict, Field
+
+from app.kit.errors import Conflict, Problem, ValidationFailed
+
+
+class DuplicateTicketProblem(Problem):
+    """409 `duplicate_ticket`: the same request was filed moments ago as this ticket."""
+
+    model_config = ConfigDict(title="DuplicateTicketProblem")
+
+    ticket_id: str = Field(description="`tkt_…` of the existing ticket")
+    number: int = Field(description="its human number")
 
 
 class SubjectNotSpecific(ValidationFailed):
@@ -11,6 +22,7 @@ class SubjectNotSpecific(ValidationFailed):
 
 class DuplicateTicket(Conflict):
     code = "duplicate_ticket"
+    schema = DuplicateTicketProblem
 
 
 class InvalidTransition(Conflict):

@@ -147,4 +147,5 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
         principal.require(*roles)
         return principal
 
+    dependency.required_roles = roles  # type: ignore[attr-defined]  # read by app.kit.openapi
     return dependency

@@ -56,7 +56,9 @@ class TargetState(BaseModel):
 
 class SlaRead(BaseModel):
     category: Category
-    calendar: str = Field(description="`customer_relations`, `technical` or `24/7` (severity 1)")
+    calendar: Literal["customer_relations", "technical", "24/7"] = Field(
+        description="`24/7` for severity 1"
+    )
     state: Literal["running", "paused", "stopped"] = Field(
         description="paused while waiting on the customer; stopped once resolved or closed"
     )
