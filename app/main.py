@@ -9,13 +9,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
-<<<<<<< HEAD
-from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
-=======
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
->>>>>>> main
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
 
