@@ -18,6 +18,7 @@ from app.desk.sla.levels.feature import FEATURE as desk_sla_levels
 from app.email.feature import FEATURE as email
 from app.kit.registry import Feature, wire
 from app.products.feature import FEATURE as products
+from app.reports.feature import FEATURE as reports
 from app.topups.feature import FEATURE as topups
 from billing.exports.feature import FEATURE as billing_exports
 from billing.feature import FEATURE as billing
@@ -38,6 +39,7 @@ FEATURES: tuple[Feature, ...] = (
     desk_plans,
     topups,
     cabinet,
+    reports,
 )
 
 
