@@ -4,8 +4,8 @@ Every message exchange between asyncpg and the server goes through the connectio
 protocol object (`query` for simple-protocol BEGIN/COMMIT/ROLLBACK, `prepare` for a
 statement not yet prepared on that connection, `bind_execute`/`bind_execute_many` for each
 execution). The test wraps that object on every pooled connection, so what it counts is
-what went over the wire, including the pool's pre-ping (BEGIN, `;`, ROLLBACK) and the
-prepares of a cold connection, which SQLAlchemy's `before_cursor_execute` never sees.
+what went over the wire, including a pool pre-ping (BEGIN, `;`, ROLLBACK: gone since
+issue 19, see `app.kit.db`) and the prepares of a cold connection, which SQLAlchemy's `before_cursor_execute` never sees.
 
 It sends one warm-up submission (statements prepared, caches filled), then counts one
 `POST /v1/tickets` on the technical line through the ASGI app. The assertion pins today's
@@ -23,9 +23,9 @@ from sqlalchemy import event
 
 from tests.desk.conftest import Desk
 
-# Today's figures (2026-11-30, main after issue 18), without and with an Idempotency-Key
-# (bench/load sends one): see the printed lists for what they are.
-ROUND_TRIPS_TODAY = {False: 22, True: 26}
+# Today's figures (2026-11-30, main after issue 18; the pool's pre-ping, now gone, cost 3 more),
+# without and with an Idempotency-Key (bench/load sends one): see the printed lists.
+ROUND_TRIPS_TODAY = {False: 19, True: 23}
 UNDER_WALLET_LOCK_TODAY = {False: 14, True: 15}
 
 pytestmark = pytest.mark.postgres
