@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
@@ -73,6 +74,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        # Bearer tokens only (no cookies): browsers on these origins may call the API; any
+        # other origin gets no Access-Control-Allow-Origin and the browser refuses it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
+            max_age=600,
+        )
     _add_operational_routes(app, settings, metrics)
     docs.install(app)
     for router in registry.routers(FEATURES):

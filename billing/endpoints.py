@@ -1,22 +1,24 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from app.kit import idempotency
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
+from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
-from billing import events, service
+from billing import events, receipt_pdf, receipts, service
 from billing.models import EventState, Purchase, PurchaseStatus
 from billing.runtime import get_gateway
 from billing.schemas import PurchaseCreate, PurchaseRead, WebhookAck, purchase_read
@@ -128,6 +130,60 @@ async def get_purchase(
     ):
         raise NotFound("No such purchase.")
     return purchase_read(purchase)
+
+
+@router.get(
+    "/purchases/{purchase_id}/receipt.pdf",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 404),
+        200: {"content": {"application/pdf": {}}, "description": "the receipt as PDF"},
+    },
+)
+async def get_receipt(
+    purchase_id: str = PurchaseId,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The receipt of a paid purchase as PDF (numbered per year, net / VAT / gross); 404
+    while the purchase is not paid. A customer reads its own."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    purchase = await session.get(Purchase, purchase_id)
+    if purchase is None or (
+        principal.is_customer and purchase.customer_id != principal.customer_id
+    ):
+        raise NotFound("No such purchase.")
+    receipt = await receipts.for_purchase(session, purchase_id)
+    if receipt is None:
+        raise NotFound("This purchase has no receipt: it has not been paid.")
+    pdf = await asyncio.to_thread(receipt_pdf.render, receipt, font_path=settings.receipt_font_path)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="receipt-{receipt.number}.pdf"'},
+    )
+
+
+@router.get(
+    "/customers/{customer_id}/purchases",
+    response_model=Page[PurchaseRead],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_purchases(
+    customer_id: str = CustomerId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> Page[PurchaseRead]:
+    """The customer's purchases, newest first (staff and back office; a customer: its own)."""
+    principal.check_customer(customer_id)
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    await service.require_customer(session, customer_id)
+    return await service.list_purchases(session, customer_id, limit=limit, cursor=cursor)
 
 
 @router.post(

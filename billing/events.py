@@ -140,7 +140,7 @@ async def _dispatch(
     kind: str = event["type"]
     obj: dict[str, Any] = event["data"]["object"]
     if kind in INTENT_EVENTS:
-        return await service.apply_intent(session, obj, now=now)
+        return await service.apply_intent(session, obj, now=now, settings=settings)
     if kind == "charge.refunded":
         return await service.apply_refund(session, obj, now=now)
     if kind in ("charge.dispute.created", "charge.dispute.closed"):
@@ -220,7 +220,7 @@ async def apply_intent_state(
 ) -> Outcome:
     """A PaymentIntent fetched from Stripe (just created, or re-checked by sync-payments):
     the same code path as its webhook, then whatever was parked waiting for it."""
-    outcome = await service.apply_intent(session, intent, now=now)
+    outcome = await service.apply_intent(session, intent, now=now, settings=settings)
     if outcome.unblocks:
         await apply_parked(
             session,

@@ -17,15 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, column, select, table
+from sqlalchemy import String, and_, column, or_, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from app.kit.errors import AppError, NotFound
+from app.kit.errors import AppError, NotFound, ValidationFailed
 from app.kit.ids import new_id
+from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
+from billing import receipts
 from billing.models import EventState, Purchase, PurchaseStatus
+from billing.schemas import PurchaseRead, purchase_read
 from credits import accounts as acc
 from credits import service as ledger
 from credits.catalogue import find_pack
@@ -101,8 +104,48 @@ async def open_purchase(
         return _same_request(earlier, customer_id, pack_code), True
     if purchase.provider == "offline" or purchase.amount == 0:
         await settle(session, purchase, now=now, cash_account=acc.CASH_OFFLINE,
-                     reference=f"offline:{purchase.id}")  # fmt: skip
+                     reference=f"offline:{purchase.id}", settings=settings)  # fmt: skip
     return purchase, False
+
+
+async def list_purchases(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> Page[PurchaseRead]:
+    """Newest first; the cursor is the last row's (created_at, id)."""
+    stmt = (
+        select(Purchase)
+        .where(Purchase.customer_id == customer_id)
+        .order_by(Purchase.created_at.desc(), Purchase.id.desc())
+        .limit(limit + 1)
+    )
+    position = decode_cursor(cursor, "before", "id")
+    if position is not None:
+        try:
+            before = datetime.fromisoformat(position["before"])
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed("The cursor is not one this API issued.") from exc
+        stmt = stmt.where(
+            or_(
+                Purchase.created_at < before,
+                and_(Purchase.created_at == before, Purchase.id < str(position["id"])),
+            )
+        )
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return Page(
+        data=[purchase_read(p) for p in rows],
+        next_cursor=(
+            encode_cursor({"before": last.created_at.isoformat(), "id": last.id})
+            if more and last is not None
+            else None
+        ),
+    )
+
+
+async def require_customer(session: AsyncSession, customer_id: str) -> None:
+    await _require_customer(session, customer_id)
 
 
 async def _require_customer(session: AsyncSession, customer_id: str) -> None:
@@ -145,7 +188,13 @@ async def lock_purchase(session: AsyncSession, where: ColumnElement[bool]) -> Pu
 
 
 async def settle(
-    session: AsyncSession, purchase: Purchase, *, now: datetime, cash_account: str, reference: str
+    session: AsyncSession,
+    purchase: Purchase,
+    *,
+    now: datetime,
+    cash_account: str,
+    reference: str,
+    settings: Settings,
 ) -> bool:
     """Grants the purchase's lot, once. The caller holds the purchase row (or just made it)."""
     if purchase.status in PAID:
@@ -169,6 +218,7 @@ async def settle(
     purchase.updated_at = now
     purchase.failure_reason = None
     await session.flush()
+    await receipts.issue(session, purchase, settings=settings, now=now)
     return True
 
 
@@ -193,7 +243,9 @@ def object_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: datetime) -> Outcome:
+async def apply_intent(
+    session: AsyncSession, intent: dict[str, Any], *, now: datetime, settings: Settings
+) -> Outcome:
     """A PaymentIntent as Stripe last described it (webhook or re-check): grants on
     `succeeded`, records a failure on a declined or cancelled one."""
     intent_id = object_id(intent.get("id"))
@@ -221,8 +273,9 @@ async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: da
     status = intent.get("status")
     if status == "succeeded":
         granted = await settle(
-            session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id
-        )
+            session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id,
+            settings=settings,
+        )  # fmt: skip
         note = "credits granted" if granted else "already granted"
         return Outcome(EventState.processed, note, purchase.id, unblocks=True)
     if _failed(intent) and purchase.status == PurchaseStatus.pending.value:

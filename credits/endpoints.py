@@ -13,6 +13,7 @@ from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
 from credits import queries, service
+from credits.hooks import BALANCE_BUILT, BalanceBuilt
 from credits.schemas import (
     AdjustmentCreate,
     BalanceRead,
@@ -67,13 +68,15 @@ async def get_balance(
     """Credits available and frozen, the lots they sit in, and progress to the next free
     credit."""
     _reader(principal, customer_id)
-    return await queries.balance(
+    result = await queries.balance(
         session,
         customer_id,
         now=now,
         currency=settings.currency,
         threshold=settings.reward_threshold_cents,
     )
+    await BALANCE_BUILT.publish(session, BalanceBuilt(result, settings, now))
+    return result
 
 
 @router.get(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -57,12 +58,27 @@ class SpendRead(BaseModel):
     next_reward_at: Money = Field(description="cumulative spend at which the next credit comes")
 
 
+class ChangeHoursRead(BaseModel):
+    """A customer's small-change hours this month (seed 001 §2.4), filled in by the desk
+    through `credits.queries.BALANCE_HOOKS`."""
+
+    month: str = Field(description="YYYY-MM, in the technical line's calendar")
+    allowance_minutes: int
+    used_minutes: int = Field(description="logged this month, within and beyond the allowance")
+    remaining_minutes: int = Field(description="left of the allowance; nothing carries over")
+    over_minutes: int = Field(description="logged beyond the allowance (the `charge` rule)")
+    over_allowance: Literal["refuse", "charge"]
+
+
 class BalanceRead(BaseModel):
     customer_id: str
     available: int
     frozen: int
     lots: list[LotRead]
     spend: SpendRead
+    change_hours: ChangeHoursRead | None = Field(
+        default=None, description="small-change hours this month (docs/desk.md)"
+    )
 
 
 class EntryRead(BaseModel):

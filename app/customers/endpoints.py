@@ -28,6 +28,7 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
 CustomerId = Path(max_length=40, description="`cus_…`")
+CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
 
 
 @router.post(
@@ -42,9 +43,13 @@ async def create_customer(
     _: Principal = Depends(require_roles(Role.admin, Role.cr_agent)),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
+    settings: Settings = Depends(get_settings),
 ) -> CustomerRead:
     """Create a customer (and its empty credit wallet)."""
-    return service.to_read(await service.create_customer(session, body, now))
+    customer = await service.create_customer(
+        session, body, now, default_low_balance_threshold=settings.low_balance_threshold
+    )
+    return service.to_read(customer)
 
 
 @router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
@@ -103,11 +108,14 @@ async def update_customer(
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
-    """Change a customer. A customer key may change only its own `auto_accept_transfers`."""
+    """Change a customer. A customer key may change only its own `auto_accept_transfers`
+    and `low_balance_threshold`."""
     principal.check_customer(customer_id)
     if principal.is_customer:
-        if set(body.model_fields_set) - {"auto_accept_transfers"}:
-            raise Forbidden("A customer may change only `auto_accept_transfers`.")
+        if set(body.model_fields_set) - CUSTOMER_EDITABLE:
+            raise Forbidden(
+                "A customer may change only `auto_accept_transfers` and `low_balance_threshold`."
+            )
     else:
         principal.require(*STAFF)
     customer = await service.get_customer(session, customer_id, lock=True)

@@ -56,12 +56,19 @@ def to_read(customer: Customer) -> CustomerRead:
         auto_accept_transfers=customer.auto_accept_transfers,
         external_ref=customer.external_ref,
         has_code_word=customer.code_word_hash is not None,
+        low_balance_threshold=customer.low_balance_threshold,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
     )
 
 
-async def create_customer(session: AsyncSession, data: CustomerCreate, now: datetime) -> Customer:
+async def create_customer(
+    session: AsyncSession,
+    data: CustomerCreate,
+    now: datetime,
+    *,
+    default_low_balance_threshold: int | None = None,
+) -> Customer:
     code_hash = await asyncio.to_thread(hash_code_word, data.code_word) if data.code_word else None
     customer = Customer(
         id=new_id("cus"),
@@ -71,6 +78,11 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, now: date
         auto_accept_transfers=data.auto_accept_transfers,
         external_ref=data.external_ref,
         code_word_hash=code_hash,
+        low_balance_threshold=(
+            data.low_balance_threshold
+            if "low_balance_threshold" in data.model_fields_set
+            else default_low_balance_threshold
+        ),
         verify_failures=0,
         created_at=now,
         updated_at=now,
@@ -96,9 +108,10 @@ async def update_customer(
     session: AsyncSession, customer: Customer, data: CustomerUpdate, now: datetime
 ) -> Customer:
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "partner", "auto_accept_transfers", "external_ref"):
+    nullable = ("external_ref", "low_balance_threshold")
+    for field in ("name", "partner", "auto_accept_transfers", *nullable):
         if field in changes:
-            if changes[field] is None and field != "external_ref":
+            if changes[field] is None and field not in nullable:
                 raise ValidationFailed(f"`{field}` cannot be null.")
             setattr(customer, field, changes[field])
     if "email" in changes:

@@ -43,6 +43,11 @@ class TicketCreate(BaseModel):
         description="length limit: CREDITDESK_BODY_MAX_LENGTH",
     )
     product: str | None = Field(default=None, max_length=100)
+    version: str | None = Field(
+        default=None, min_length=1, max_length=50,
+        description="the product's version; a registered product's unsupported version is "
+        "refused on the technical line (422 `unsupported_version`, seed 002)",
+    )  # fmt: skip
     severity: int = Field(default=3, ge=1, le=4, description="1 = system down … 4 = question")
     category: Category = Field(
         default=Category.product_issue, description="sets the service-level targets"
@@ -64,6 +69,7 @@ class TicketRead(BaseModel):
     status: Status
     severity: int
     product: str | None
+    version: str | None = None
     subject: str
     body: str
     bug_reference: str | None

@@ -176,7 +176,7 @@ async def sla_report(
     """Targets met and breached per line and severity for the tickets reported in
     `[from, to)`, with the median and p90 first response in working hours."""
     report.check_period(from_, to, settings.export_max_days)
-    result = await report.build(session, from_, to, now)
+    result = await report.build(session, from_, to, now, settings)
     if format == "csv":
         filename = f"sla_{from_.isoformat()}_{to.isoformat()}.csv"
         return Response(
