@@ -12,8 +12,8 @@ from app.customers.feature import FEATURE as customers
 from app.desk.calls.feature import FEATURE as desk_calls
 from app.desk.changes.feature import FEATURE as desk_changes
 from app.desk.feature import FEATURE as desk
+from app.desk.feature import SLA_FEATURE as desk_sla
 from app.desk.plans.feature import FEATURE as desk_plans
-from app.desk.sla.feature import FEATURE as desk_sla
 from app.desk.sla.levels.feature import FEATURE as desk_sla_levels
 from app.email.feature import FEATURE as email
 from app.kit.registry import Feature, wire

@@ -53,6 +53,8 @@ class Purchase(Base):
     dispute_id: Mapped[str | None] = mapped_column(String(255))
     dispute_status: Mapped[str | None] = mapped_column(String(20))
     failure_reason: Mapped[str | None] = mapped_column(String(500))
+    # No longer written: a purchase's Idempotency-Key is kept by app.kit.idempotency like
+    # every POST's. Left for a migration to drop (old rows keep their values).
     idempotency_scope: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,6 +13,7 @@ import stripe
 
 from app.kit.errors import AppError
 from app.settings import Settings
+from billing.stripe_objects import PaymentIntent
 
 logger = logging.getLogger("creditdesk.billing.stripe")
 
@@ -54,7 +55,7 @@ class StripeGateway:
 
     async def create_payment_intent(
         self, *, purchase_id: str, customer_id: str, pack: str, amount: int, currency: str
-    ) -> dict[str, Any]:
+    ) -> PaymentIntent:
         try:
             intent = await self.client.v1.payment_intents.create_async(
                 params={
@@ -70,14 +71,14 @@ class StripeGateway:
             )
         except stripe.StripeError as exc:
             raise self._unavailable("create a payment", exc) from exc
-        return intent.to_dict()
+        return PaymentIntent.parse(intent.to_dict())
 
-    async def retrieve_payment_intent(self, payment_intent_id: str) -> dict[str, Any]:
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
         try:
             intent = await self.client.v1.payment_intents.retrieve_async(payment_intent_id)
         except stripe.StripeError as exc:
             raise self._unavailable("look up a payment", exc) from exc
-        return intent.to_dict()
+        return PaymentIntent.parse(intent.to_dict())
 
     # ------------------------------------------------------------ saved cards (auto top-up)
 

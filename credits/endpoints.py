@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import BACK_OFFICE, STAFF, Admin, IntegrationOrAdmin, Principal, authenticate
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
@@ -26,7 +26,6 @@ from credits.schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["credits"])
-CustomerId = Path(max_length=40, description="`cus_…`")
 
 
 def _reader(principal: Principal, customer_id: str) -> None:
@@ -59,7 +58,7 @@ async def list_packs(
     responses=problem_responses(401, 403, 404),
 )
 async def get_balance(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -85,7 +84,7 @@ async def get_balance(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_entries(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: Principal = Depends(authenticate),
@@ -104,8 +103,8 @@ async def list_entries(
 )
 async def report_spend(
     body: SpendCreate,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.integration, Role.admin)),
+    customer_id: CustomerId,
+    _: IntegrationOrAdmin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -143,8 +142,8 @@ async def report_spend(
 )
 async def create_adjustment(
     body: AdjustmentCreate,
-    customer_id: str = CustomerId,
-    principal: Principal = Depends(require_roles(Role.admin)),
+    customer_id: CustomerId,
+    principal: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),

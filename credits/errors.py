@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from app.kit.errors import AppError, Conflict, Problem
@@ -20,13 +22,48 @@ class InsufficientCreditsProblem(Problem):
 
 
 class InsufficientCredits(AppError):
+    """`required` credits asked for, `available` in the wallet; `packs` (the catalogue, to
+    buy from) when the caller adds it."""
+
     status, code = 402, "insufficient_credits"
     schema = InsufficientCreditsProblem
     owns_status = True
 
+    def __init__(
+        self,
+        detail: str,
+        *,
+        available: int,
+        required: int,
+        packs: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.available, self.required, self.packs = available, required, packs
+
+    def problem_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"available": self.available, "required": self.required}
+        if self.packs is not None:
+            fields["packs"] = self.packs
+        return fields
+
 
 class AlreadyRefunded(Conflict):
     code = "already_refunded"
+
+
+class SpendBelowZero(Conflict):
+    code = "spend_below_zero"
+
+
+class CreditLimit(AppError):
+    """A wallet's credits are stored in 32-bit columns: a grant past `MAX_WALLET_CREDITS`
+    is refused rather than overflowing."""
+
+    status, code = 422, "credit_limit"
+
+
+class SpendLimit(AppError):
+    status, code = 422, "spend_limit"
 
 
 class LedgerImbalance(RuntimeError):

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers import service
-from app.customers.models import Customer
+from app.customers import repository, service
 from app.customers.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -18,16 +17,26 @@ from app.customers.schemas import (
     VerifyCallerIn,
     VerifyCallerOut,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authenticate, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import (
+    STAFF,
+    Admin,
+    Principal,
+    Role,
+    Staff,
+    StaffOrBackOffice,
+    authenticate,
+    require_roles,
+)
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
-from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.kit.pagination import Cursor, Limit, Page, cursor_text, keyset_page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 
+AdminOrCrAgent = Annotated[Principal, Depends(require_roles(Role.admin, Role.cr_agent))]
+
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-CustomerId = Path(max_length=40, description="`cus_…`")
 CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
 
 
@@ -40,7 +49,7 @@ CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"}
 )
 async def create_customer(
     body: CustomerCreate,
-    _: Principal = Depends(require_roles(Role.admin, Role.cr_agent)),
+    _: AdminOrCrAgent,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -54,29 +63,20 @@ async def create_customer(
 
 @router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
 async def list_customers(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    _: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
+    _: StaffOrBackOffice,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail or external reference."""
-    stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
-    position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(Customer.id > position["after"])
-    if email is not None:
-        stmt = stmt.where(Customer.email == email)
-    if external_ref is not None:
-        stmt = stmt.where(Customer.external_ref == external_ref)
-    rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[service.to_read(c) for c in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
-    )
+    rows = await repository.list_customers(
+        session, after=cursor_text(cursor, "after"), limit=limit + 1,
+        email=email, external_ref=external_ref,
+    )  # fmt: skip
+    return keyset_page(rows, limit, key="after", position=lambda c: c.id, read=service.to_read)
 
 
 @router.get(
@@ -86,7 +86,7 @@ async def list_customers(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerRead:
@@ -103,7 +103,7 @@ async def get_customer(
 )
 async def update_customer(
     body: CustomerUpdate,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -130,8 +130,8 @@ async def update_customer(
 )
 async def verify_caller(
     body: VerifyCallerIn,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.cr_agent, Role.engineer, Role.admin)),
+    customer_id: CustomerId,
+    _: Staff,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -158,7 +158,7 @@ async def verify_caller(
 async def create_api_key(
     body: ApiKeyCreate,
     request: Request,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyCreated:
@@ -173,22 +173,18 @@ async def create_api_key(
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead], tags=["api keys"])
 async def list_api_keys(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
-    stmt = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
-    position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(ApiKey.id > position["after"])
-    rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[ApiKeyRead.model_validate(k) for k in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
+    rows = await repository.list_api_keys(
+        session, after=cursor_text(cursor, "after"), limit=limit + 1
+    )
+    return keyset_page(
+        rows, limit, key="after", position=lambda k: k.id, read=ApiKeyRead.model_validate
     )
 
 
@@ -199,8 +195,9 @@ async def list_api_keys(
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_api_key(
+    *,
     key_id: str = Path(max_length=40),
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyRead:

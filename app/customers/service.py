@@ -17,6 +17,7 @@ from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.kit.auth import KEY_PREFIX, ApiKey, Role, generate_secret, hash_secret
 from app.kit.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from app.kit.ids import new_id
+from billing.hooks import CustomerByExternalRef
 from credits import service as ledger
 
 # scrypt parameters: 16 MiB and ~50 ms per check; stored with the hash so they can change.
@@ -144,7 +145,6 @@ async def verify_caller(
         retry = int((customer.verify_locked_until - now).total_seconds()) + 1
         raise RateLimited(
             "Too many failed verification attempts for this customer; try again later.",
-            headers={"Retry-After": str(retry)},
             retry_after=retry,
         )
     verified = await asyncio.to_thread(check_code_word, code_word, customer.code_word_hash)
@@ -218,3 +218,12 @@ async def _flush_unique(session: AsyncSession, external_ref: str | None) -> None
             f"Another customer already has external_ref {external_ref!r}.",
             code="external_ref_taken",
         ) from exc
+
+
+async def answer_external_ref(session: AsyncSession, question: CustomerByExternalRef) -> None:
+    """Billing's question (`billing.hooks.FIND_CUSTOMER`): the customer with this
+    `external_ref` (unique), if any."""
+    found = await session.execute(
+        select(Customer.id).where(Customer.external_ref == question.external_ref)
+    )
+    question.customer_id = found.scalar_one_or_none()

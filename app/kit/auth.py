@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import ForeignKey, String, bindparam, or_, select, update
@@ -154,3 +155,11 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
 
     dependency.required_roles = roles  # type: ignore[attr-defined]  # read by app.kit.openapi
     return dependency
+
+
+# The callers an endpoint accepts, as parameter types (`principal: Staff`). A feature
+# defines its own next to its role sets, from `require_roles`, once.
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
+StaffOrBackOffice = Annotated[Principal, Depends(require_roles(*STAFF, *BACK_OFFICE))]
+IntegrationOrAdmin = Annotated[Principal, Depends(require_roles(Role.integration, Role.admin))]

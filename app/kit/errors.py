@@ -83,7 +83,12 @@ class AppError(Exception):
         if status is not None:
             self.status = status
         self.headers = headers
-        self.extra = extra
+        self.extra = extra  # untyped members: prefer typed attributes (below) when read back
+
+    def problem_fields(self) -> dict[str, Any]:
+        """The members the problem document adds after `code`, in order. A subclass with
+        typed attributes (read back as `exc.available`, never by string) renders them here."""
+        return dict(self.extra)
 
 
 class Unauthenticated(AppError):
@@ -103,12 +108,31 @@ class Conflict(AppError):
 
 
 class ValidationFailed(AppError):
+    """Bad input; `field` names the offending field when there is one."""
+
     status, code = 422, "validation_error"
     schema = ValidationProblem
 
+    def __init__(self, detail: str, *, field: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.field = field
+
+    def problem_fields(self) -> dict[str, Any]:
+        named = {"field": self.field} if self.field is not None else {}
+        return named | self.extra
+
 
 class RateLimited(AppError):
+    """Too many attempts; `retry_after` seconds (also sent as `Retry-After`)."""
+
     status, code = 429, "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
 
 
 class ServiceUnavailable(AppError):
@@ -122,6 +146,7 @@ _CODES_BY_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -157,7 +182,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _app_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return problem(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
+    return problem(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.problem_fields())
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -29,11 +29,11 @@ from billing.stripe_client import (
     StripeGateway,
     build_gateway,
 )
+from billing.stripe_objects import PaymentIntent
 
 logger = logging.getLogger("creditdesk.topups")
 
 LEASE = timedelta(minutes=5)
-IDEMPOTENCY_SCOPE = "auto_top_up"
 
 
 def stripe_key_for(top_up_id: str) -> str:
@@ -132,10 +132,13 @@ def _due(top_up: TopUp, now: datetime) -> bool:
 async def _open(
     session: AsyncSession, top_up: TopUp, settings: Settings, now: datetime
 ) -> Purchase:
-    purchase, _ = await billing.open_purchase(
-        session, customer_id=top_up.customer_id, pack_code=top_up.pack, settings=settings,
-        now=now, idempotency_scope=IDEMPOTENCY_SCOPE, idempotency_key=top_up.id,
-    )  # fmt: skip
+    """The top-up's one purchase: made on the first run, the same one on every later run
+    (a run that died after committing it leaves `purchase_id` set; the row is locked)."""
+    if top_up.purchase_id is not None:
+        return await billing.get_purchase(session, top_up.purchase_id)
+    purchase = await billing.open_purchase(
+        session, customer_id=top_up.customer_id, pack_code=top_up.pack, settings=settings, now=now
+    )
     top_up.purchase_id = purchase.id
     return purchase
 
@@ -171,7 +174,9 @@ async def _charge(
         ).scalar_one()
         config = await service.get_config(session, c.customer_id, lock=True, now=now)
         if intent.get("id"):
-            await payment_events.apply_intent_state(session, intent, settings=settings, now=now)
+            await payment_events.apply_intent_state(
+                session, PaymentIntent.parse(intent), settings=settings, now=now
+            )
         purchase = await billing.get_purchase(session, c.purchase_id)
         if top_up.status != TopUpStatus.charging.value:
             return 0

@@ -196,7 +196,7 @@ async def test_compensation_racing_a_bug_refund_refunds_once(sla: Sla, engine_na
 
 
 async def test_the_server_runs_the_sweep_periodically(sla: Sla) -> None:
-    from app.desk.sla.tasks import escalate_tickets
+    from app.desk.sla_sweep import escalate_tickets
     from app.tasks import JOBS
 
     assert escalate_tickets in JOBS
