@@ -58,7 +58,11 @@ class History:
     async def submit(self, who: dict[str, str], line: str) -> dict[str, Any]:
         self.api.clock.advance(timedelta(seconds=1))
         n = next(SUBMISSIONS)
-        body = {"line": line, "subject": f"Backups fail with error E{n} on host {n}", "body": f"Error E{n} on host {n}."}
+        body = {
+            "line": line,
+            "subject": f"Backups fail with error E{n} on host {n}",
+            "body": f"Error E{n} on host {n}.",
+        }
         response = await self.api.client.post("/v1/tickets", json=body, headers=who)
         assert response.status_code in (201, 402), response.text
         return dict(response.json())
