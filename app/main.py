@@ -32,6 +32,7 @@ from app.kit.observability import (
 from app.settings import Settings
 from billing import runtime as billing_runtime
 from billing.endpoints import router as billing_router
+from billing.exports.account_map import load_account_map
 from billing.exports.endpoints import router as exports_router
 from credits.endpoints import router as credits_router
 
@@ -45,6 +46,7 @@ FEATURE_ROUTERS = [
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    load_account_map(settings)  # a bad account map file stops the service here, with why
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +67,18 @@ class Settings(BaseSettings):
     packs: list[PackSpec] = Field(default_factory=lambda: list(DEFAULT_PACKS))
     reward_threshold_cents: int = Field(default=10_000, gt=0)
     export_max_days: int = Field(default=400, ge=1, description="longest finance-export period")
+
+    # VAT and the books (docs/exports.md): pack prices include VAT at `vat_rate`.
+    vat_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, max_digits=6, decimal_places=4)
+    books_timezone: str = "Europe/Berlin"
+    account_chart: Literal["generic", "skr03"] = "generic"
+    account_map_file: Path | None = None
+    xero_tax_rate: str = Field(default="Tax Exempt", min_length=1, max_length=50)
+    quickbooks_date_format: Literal["MM/DD/YYYY", "DD/MM/YYYY"] = "MM/DD/YYYY"
+    datev_adviser_number: int = Field(default=1001, ge=1001, le=9_999_999)
+    datev_client_number: int = Field(default=1, ge=1, le=99_999)
+    datev_fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    datev_account_length: int = Field(default=4, ge=4, le=8)
 
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
@@ -133,6 +148,18 @@ class Settings(BaseSettings):
         if len(codes) != len(set(codes)):
             raise ValueError("pack codes must be unique")
         return self
+
+    @model_validator(mode="after")
+    def _known_books_timezone(self) -> Settings:
+        try:
+            ZoneInfo(self.books_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.books_timezone!r}") from None
+        return self
+
+    @property
+    def books_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.books_timezone)
 
     @cached_property
     def payment_provider(self) -> Literal["stripe", "offline"]:

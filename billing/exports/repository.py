@@ -33,25 +33,41 @@ JOURNAL_FIELDS = (
 )  # fmt: skip
 
 
-def journal_select(period: Period) -> Select[*tuple[Any, ...]]:
+# The books' view (billing.exports.books): money lines only.
+BOOKS_FIELDS = (
+    T.seq, T.id, T.posted_at, T.kind, T.reason, L.account, L.unit, L.amount, L.customer_id,
+    T.ticket_number,
+)  # fmt: skip
+
+
+def journal_select(
+    period: Period, fields: tuple[Any, ...] = JOURNAL_FIELDS, *, money_only: bool = False
+) -> Select[*tuple[Any, ...]]:
     """One row per journal line posted in `[start, end)`, in (posted_at, seq, line id)
-    order; the last two columns are the keyset."""
-    return (
-        select(*JOURNAL_FIELDS, T.seq, L.id)
+    order; the last three columns are the keyset."""
+    stmt = (
+        select(*fields, T.posted_at.label("k_posted_at"), T.seq.label("k_seq"), L.id)
         .join(T, T.seq == L.transaction_seq)
         .where(T.posted_at >= period.start, T.posted_at < period.end)
         .order_by(T.posted_at, T.seq, L.id)
     )
+    return stmt.where(L.unit != acc.CREDIT) if money_only else stmt
 
 
 async def journal_batches(
-    db: Database, period: Period, batch_size: int = BATCH_SIZE
+    db: Database,
+    period: Period,
+    batch_size: int = BATCH_SIZE,
+    *,
+    fields: tuple[Any, ...] = JOURNAL_FIELDS,
+    money_only: bool = False,
 ) -> AsyncIterator[Sequence[Any]]:
+    """Rows of `fields` (and, on SQLite, the keyset after them) in posting order."""
     if db.dialect == "postgresql":
-        async for batch in _journal_stream(db, period, batch_size):
+        async for batch in _journal_stream(db, period, batch_size, fields, money_only):
             yield batch
         return
-    stmt = journal_select(period)
+    stmt = journal_select(period, fields, money_only=money_only)
     after: tuple[Any, int, int] | None = None
     while True:
         page = stmt
@@ -75,11 +91,11 @@ async def journal_batches(
         if len(batch) < batch_size:
             return
         last = batch[-1]
-        after = (last.posted_at, last.seq, last[-1])
+        after = (last[-3], last[-2], last[-1])
 
 
 async def _journal_stream(
-    db: Database, period: Period, batch_size: int
+    db: Database, period: Period, batch_size: int, fields: tuple[Any, ...], money_only: bool
 ) -> AsyncIterator[Sequence[Any]]:
     """One server-side cursor, in a read-only transaction of its own.
 
@@ -88,7 +104,9 @@ async def _journal_stream(
     each batch is one `FETCH` (SQLAlchemy's adapter makes two), and the next `FETCH` is
     sent before this batch is handed out, so PostgreSQL produces and sends it while the
     caller formats this one. Measured in bench/export_bench.py."""
-    stmt = journal_select(period).with_only_columns(*JOURNAL_FIELDS, maintain_column_froms=True)
+    stmt = journal_select(period, fields, money_only=money_only).with_only_columns(
+        *fields, maintain_column_froms=True
+    )
     async with db.engine.connect() as conn:
         compiled = stmt.compile(dialect=conn.dialect)
         params = compiled.construct_params()
@@ -119,6 +137,18 @@ async def count_journal_lines(db: Database, period: Period) -> int:
     )
     async with db.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
+
+
+async def money_accounts(db: Database, period: Period) -> list[str]:
+    """The money accounts with lines in `[start, end)` (to check the account map first)."""
+    stmt = (
+        select(L.account)
+        .join(T, T.seq == L.transaction_seq)
+        .where(T.posted_at >= period.start, T.posted_at < period.end, L.unit != acc.CREDIT)
+        .distinct()
+    )
+    async with db.engine.connect() as conn:
+        return sorted(str(a) for a in (await conn.execute(stmt)).scalars())
 
 
 # ---------------------------------------------------------------- roll-forward sums

@@ -21,6 +21,8 @@ from typing import IO, Any, Literal
 from app.kit.clock import rfc3339
 
 Format = Literal["csv", "jsonl", "xlsx"]
+BooksFormat = Literal["xero", "quickbooks", "datev"]
+BOOKS_FORMATS: tuple[BooksFormat, ...] = ("xero", "quickbooks", "datev")
 Value = str | int | None
 Row = tuple[Value, ...]
 
@@ -53,6 +55,9 @@ CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/jsonl; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "quickbooks": "text/csv; charset=utf-8",
+    "datev": "text/csv; charset=windows-1252",
+    "zip": "application/zip",
 }
 
 
@@ -357,8 +362,10 @@ def xlsx_money(value: Any, unit: str) -> str | None:
 
 
 __all__ = [
+    "BOOKS_FORMATS",
     "CONTENT_TYPES",
     "JOURNAL_COLUMNS",
+    "BooksFormat",
     "CsvWriter",
     "Format",
     "JournalRowMaker",
