@@ -22,7 +22,7 @@ from billing.exports.books import (
     local_first_day,
     local_last_day,
 )
-from billing.exports.books_writers import DatevWriter, QuickBooksWriter, XeroFiles
+from billing.exports.books_writers import XERO_MAX_LINES, DatevWriter, QuickBooksWriter, XeroFiles
 from billing.exports.periods import Period
 from billing.exports.schemas import (
     ROLL_FORWARD_LINES,
@@ -231,11 +231,12 @@ async def journal_xero(
     *,
     on_rows: Progress | None = None,
     batch_size: int = repository.BATCH_SIZE,
+    max_lines: int = XERO_MAX_LINES,
 ) -> tuple[Literal["csv", "zip"], int]:
     """Xero manual journals into `target`: one CSV when the period fits in one file of
     300 lines, else a ZIP of files (`…_001.csv`, …), each balanced. Returns the kind and
     the number of files. Only the file being filled is held in memory."""
-    files = XeroFiles(settings.xero_tax_rate)
+    files = XeroFiles(settings.xero_tax_rate, max_lines)
     archive: zipfile.ZipFile | None = None
     written = 0
     base = f"xero_{period.slug()}"
