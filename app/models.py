@@ -7,6 +7,7 @@ import billing.models  # noqa: F401
 from app.customers.models import Customer
 from app.kit.auth import ApiKey
 from app.kit.db import Base
+from app.kit.events import Event
 from app.kit.idempotency import IdempotencyRecord
 from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
 
@@ -14,6 +15,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Customer",
+    "Event",
     "IdempotencyRecord",
     "JournalLine",
     "JournalTransaction",
