@@ -28,7 +28,7 @@ from app.settings import Settings
 from billing.models import EventState, Purchase, PurchaseStatus
 from credits import accounts as acc
 from credits import service as ledger
-from credits.catalogue import find_pack
+from credits.catalogue import find_pack, split_vat
 from credits.models import Lot, Wallet
 
 PAID = (PurchaseStatus.succeeded.value, PurchaseStatus.refunded.value)
@@ -79,6 +79,7 @@ async def open_purchase(
         pack=pack.code,
         credits=pack.credits,
         amount=pack.price,
+        vat_amount=split_vat(pack.price, settings.vat_rate)[1],
         currency=settings.currency,
         valid_days=pack.valid_days,
         provider=settings.payment_provider,
@@ -154,7 +155,8 @@ async def settle(
         session,
         purchase.customer_id,
         credits=purchase.credits,
-        amount=purchase.amount,
+        amount=purchase.amount - purchase.vat_amount,
+        vat=purchase.vat_amount,
         currency=purchase.currency,
         source="purchase",
         now=now,

@@ -162,7 +162,8 @@ def check_datev(data: bytes, period: Period, zone: ZoneInfo) -> dict[str, int]:
     zone=st.sampled_from(ZONES),
     chart=st.sampled_from(["generic", "skr03"]),
     summary=st.sampled_from(["none", "daily", "monthly"]),
-    max_lines=st.integers(3, 12),
+    max_lines=st.integers(6, 14),  # a journal has at most 4 money lines
+    vat=st.sampled_from(["0", "0.19", "0.07"]),
 )
 async def test_books_files_on_random_histories(
     db: Database,
@@ -173,9 +174,10 @@ async def test_books_files_on_random_histories(
     chart: Any,
     summary: Summary,
     max_lines: int,
+    vat: str,
 ) -> None:
     settings = settings.model_copy(update={"books_timezone": zone, "account_chart": chart})
-    snapshots = await run_history(db, clock, steps)
+    snapshots = await run_history(db, clock, steps, Decimal(vat))
     whole = Period(snapshots[0].at, snapshots[-1].at, ZoneInfo(zone))
     generic = parse_csv(await text_export(db, whole, "csv"))
     expected = generic_nets(generic, settings)

@@ -73,11 +73,13 @@ async def apply(driver: Driver, op: tuple[Any, ...]) -> None:
         await driver.expire()
 
 
-async def run_history(db: Database, clock: FrozenClock, steps: list[Any]) -> list[Snapshot]:
+async def run_history(
+    db: Database, clock: FrozenClock, steps: list[Any], vat_rate: Decimal = Decimal(0)
+) -> list[Snapshot]:
     """Plays the steps; a snapshot before the first and after each (time has moved on since
     the step's postings, so a snapshot at `t` is the state at cut-off `t`)."""
     clock.advance(timedelta(hours=1))
-    driver = Driver(db, clock)
+    driver = Driver(db, clock, vat_rate=vat_rate)
     for i in range(CUSTOMERS):
         await driver.customer(f"Customer {i}")
     clock.advance(timedelta(seconds=1))
@@ -154,11 +156,12 @@ def assert_chains(ab: RollForward, bc: RollForward, ac: RollForward) -> None:
 
 
 @BOUNDED
-@given(steps=history, cut=cuts)
+@given(steps=history, cut=cuts, vat=st.sampled_from(["0", "0.19"]))
 async def test_journal_and_roll_forward_on_random_histories(
-    db: Database, clock: FrozenClock, steps: list[Any], cut: tuple[int, int, int]
+    db: Database, clock: FrozenClock, steps: list[Any], cut: tuple[int, int, int], vat: str
 ) -> None:
-    snapshots = await run_history(db, clock, steps)
+    """With and without VAT in the pack prices (the roll-forward is net of VAT)."""
+    snapshots = await run_history(db, clock, steps, Decimal(vat))
     a, b, c = sorted((snapshots[i % len(snapshots)] for i in cut), key=lambda s: s.at)
     whole = Period(snapshots[0].at, snapshots[-1].at)
 
