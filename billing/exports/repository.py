@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from app.kit.db import Database
 from billing.exports.periods import Period
 from credits import accounts as acc
-from credits.models import JournalLine, JournalTransaction, Wallet
+from credits.models import JournalLine, JournalTransaction, Lot, Wallet
 
 T = JournalTransaction
 L = JournalLine
@@ -210,6 +210,30 @@ async def paid_grant_credits(db: Database, period: Period) -> int:
     )
     async with db.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
+
+
+async def recognition_by_lot_age(db: Database, period: Period) -> dict[tuple[str, bool], int]:
+    """(currency, lot granted before `from`) → value recognised on tickets in the period
+    (debits of deferred revenue by charges)."""
+    older = case((Lot.created_at < period.start, 1), else_=0)
+    lines = (
+        select(L.unit, older.label("older"), L.amount)
+        .join(T, T.seq == L.transaction_seq)
+        .join(Lot, Lot.id == L.lot_id)
+        .where(
+            T.kind == "charge",
+            L.account == acc.DEFERRED,
+            T.posted_at >= period.start,
+            T.posted_at < period.end,
+        )
+        .subquery()
+    )
+    stmt = select(lines.c.unit, lines.c.older, func.sum(lines.c.amount)).group_by(
+        lines.c.unit, lines.c.older
+    )
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
+    return {(str(unit), bool(old)): int(total) for unit, old, total in rows}
 
 
 # ---------------------------------------------------------------- statements

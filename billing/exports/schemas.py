@@ -38,9 +38,16 @@ class RollForward(BaseModel):
 
 
 class MoneyRollForward(RollForward):
-    """Amounts in integer minor units (cents) of `currency`."""
+    """Amounts in integer minor units (cents) of `currency`, net of VAT."""
 
     currency: str
+    recognised_from_opening: int = Field(
+        description="of `recognised`: out of the opening balance (lots granted before "
+        "`from`), IFRS 15.116(b)"
+    )
+    recognised_from_sales: int = Field(
+        description="of `recognised`: from lots granted in the period"
+    )
 
 
 class DeferredRevenueRead(BaseModel):

@@ -307,11 +307,17 @@ async def deferred_revenue(
     credits["sales"] = paid
     for currency in currencies:  # the house currency is listed even when nothing moved
         money.setdefault(currency, defaultdict(int))
+    by_age = await repository.recognition_by_lot_age(db, period)
     return DeferredRevenueRead(
         from_=period.start,
         to=period.end,
         money=[
-            MoneyRollForward(currency=currency, **_roll_forward(money[currency]).model_dump())
+            MoneyRollForward(
+                currency=currency,
+                **_roll_forward(money[currency]).model_dump(),
+                recognised_from_opening=by_age.get((currency, True), 0),
+                recognised_from_sales=by_age.get((currency, False), 0),
+            )
             for currency in sorted(money)
         ],
         credits=_roll_forward(credits),
@@ -325,6 +331,10 @@ def deferred_revenue_csv(report: DeferredRevenueRead) -> bytes:
     """The roll-forward as a small CSV: one row per line and currency, money as decimals."""
     writer = CsvWriter(ROLL_FORWARD_CSV_COLUMNS)
     lines = ["opening", *(line for line, _ in ROLL_FORWARD_LINES), "closing"]
+    lines[lines.index("recognised") + 1 : lines.index("recognised") + 1] = [
+        "recognised_from_opening",
+        "recognised_from_sales",
+    ]
     rows: list[Row] = []
     moneys: list[MoneyRollForward | None] = [*report.money] or [None]
     for money in moneys:
@@ -334,7 +344,7 @@ def deferred_revenue_csv(report: DeferredRevenueRead) -> bytes:
                     line,
                     money.currency if money else None,
                     decimal_string(getattr(money, line), money.currency) if money else None,
-                    getattr(report.credits, line),
+                    getattr(report.credits, line, None),
                 )
             )
     return writer.header() + writer.rows(rows)

@@ -186,7 +186,7 @@ async def test_deferred_revenue_roll_forward(api: Api) -> None:
     assert eur == {
         "currency": "EUR", "opening": 0, "sales": 10000, "free_grants": 0, "recognised": 2000,
         "reversed": 0, "breakage": 0, "refunded": 0, "adjustments": 0, "other": 0,
-        "closing": 8000,
+        "closing": 8000, "recognised_from_opening": 0, "recognised_from_sales": 2000,
     }  # fmt: skip
     assert body["credits"] == {
         "opening": 0, "sales": 5, "free_grants": 2, "recognised": 1, "reversed": 0,

@@ -140,6 +140,11 @@ def assert_balanced(rows: list[dict[str, str]]) -> None:
 def money(report: DeferredRevenueRead) -> RollForward:
     [eur] = report.money
     assert eur.currency == "EUR"
+    # IFRS 15.116(b): recognition splits into out of the opening balance and from sales
+    # (a charge refunded back into an old lot and charged again counts twice, as in
+    # `recognised`).
+    assert eur.recognised_from_opening + eur.recognised_from_sales == eur.recognised
+    assert eur.recognised_from_opening >= 0 and eur.recognised_from_sales >= 0
     return eur
 
 

@@ -44,6 +44,8 @@ async def test_every_event_lands_on_its_line(db: Database, clock: FrozenClock) -
         "currency": "EUR", "opening": 10000, "sales": 1000, "free_grants": 0,
         "recognised": 334 + 2000, "reversed": 334, "breakage": 1000, "refunded": 6000,
         "adjustments": 2000, "other": 0, "closing": 0,
+        # Alice's €20.00 came out of the opening balance, Bob's 3.34 from the period's sale.
+        "recognised_from_opening": 2000, "recognised_from_sales": 334,
     }  # fmt: skip
     assert report.credits.model_dump() == {
         "opening": 5, "sales": 3, "free_grants": 2, "recognised": 4, "reversed": 1,
