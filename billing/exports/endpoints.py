@@ -22,8 +22,9 @@ from app.kit.errors import NotFound, ValidationFailed, problem_responses
 from app.settings import Settings
 from billing.exports import service
 from billing.exports.account_map import AccountMapRead, load_account_map
+from billing.exports.aging import LotAgingRead, lot_aging, lot_aging_csv
 from billing.exports.books import Summary
-from billing.exports.periods import Period, parse_period
+from billing.exports.periods import Period, parse_moment, parse_period
 from billing.exports.schemas import DeferredRevenueRead
 from billing.exports.writers import BOOKS_FORMATS, CONTENT_TYPES, BooksFormat, Format
 
@@ -228,6 +229,39 @@ async def export_deferred_revenue(
             service.deferred_revenue_csv(report),
             media_type=CONTENT_TYPES["csv"],
             headers=_attachment(f"deferred_revenue_{period.slug()}.csv"),
+        )
+    return report
+
+
+@router.get(
+    "/exports/lot-aging",
+    response_model=LotAgingRead,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "the liability by lot age"},
+        **problem_responses(401, 403, 422, 503),
+    },
+)
+async def export_lot_aging(
+    request: Request,
+    at: str | None = Query(
+        None, max_length=40, description="the moment (date or RFC 3339); default: now"
+    ),
+    format: Literal["json", "csv"] = Query("json", description="json or csv"),
+    _: Principal = Depends(finance_principal),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> LotAgingRead | Response:
+    """The contract liability at `at` by the age of the lots holding it (0–30, 31–90,
+    91–180, 181–365, > 365 days), by source and by time to expiry, in money (net of VAT)
+    and credits."""
+    clock: Clock = request.app.state.clock
+    moment = clock.now() if at is None else parse_moment(at, "at", settings.books_zone)
+    report = await lot_aging(db, moment, settings.currency)
+    if format == "csv":
+        return Response(
+            lot_aging_csv(report),
+            media_type=CONTENT_TYPES["csv"],
+            headers=_attachment(f"lot_aging_{moment:%Y-%m-%dT%H%M%SZ}.csv"),
         )
     return report
 
