@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from app.kit.clock import FrozenClock
+from app.kit.clock import FrozenClock, rfc3339
 from app.kit.db import Database
 from billing.exports import service
 from billing.exports.aging import lot_aging
@@ -119,6 +119,12 @@ def padded(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return row + (None,) * (len(JOURNAL_COLUMNS) - len(row))
 
 
+def xlsx_time(value: Any) -> str:
+    """A date cell (naive UTC; a spreadsheet keeps about a microsecond) → RFC 3339."""
+    assert isinstance(value, datetime)
+    return rfc3339(value.replace(tzinfo=UTC))
+
+
 def as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -204,7 +210,11 @@ async def test_journal_and_roll_forward_on_random_histories(
     assert header == JOURNAL_COLUMNS
     assert [
         tuple(
-            xlsx_money(v, str(row[4])) if col in ("debit", "credit") and row[4] != "CREDIT" else v
+            xlsx_money(v, str(row[4]))
+            if col in ("debit", "credit") and row[4] != "CREDIT"
+            else xlsx_time(v)
+            if col == "posted_at"
+            else v
             for col, v in zip(JOURNAL_COLUMNS, padded(row), strict=True)
         )
         for row in cells
