@@ -206,7 +206,7 @@ async def journal_books_text(
             account_length=settings.datev_account_length,
             first_day=first,
             last_day=last,
-            label=f"CreditDesk {first:%d.%m.%Y}-{last:%d.%m.%Y}",
+            label=f"CreditDesk {first:%d.%m.}-{last:%d.%m.%Y}",
             currency=settings.currency,
             chart=account_map.chart,
             created=min(now, period.end).astimezone(zone),
