@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.exports.account_map import AccountMap, CHARTS
+from billing.exports.account_map import CHARTS, AccountMap
 from billing.exports.books import BookJournals, Summary
 from billing.exports.books_writers import DatevWriter, QuickBooksWriter, XeroFiles
 from billing.exports.periods import parse_period
