@@ -144,8 +144,9 @@ class BookJournals:
     def _close(self, txn: _Transaction, out: list[BookJournal]) -> None:
         self.transactions += 1
         names = self._code_names
+        description = _description(txn)
         lines = [
-            BookLine(code, names[code], amount, _description(txn))
+            BookLine(code, names[code], amount, description)
             for code, amount in txn.nets.items()
             if amount != 0
         ]

@@ -36,6 +36,8 @@ class XeroFiles:
     def __init__(self, tax_rate: str, max_lines: int = XERO_MAX_LINES) -> None:
         self._tax_rate = tax_rate
         self._max_rows = max_lines - 1
+        self._days = _Dates("%d/%m/%Y")
+        self._money = _Amounts()
         self._buffer = io.StringIO()
         self._csv = csv.writer(self._buffer, lineterminator="\r\n")
         self._rows = 0
@@ -49,13 +51,16 @@ class XeroFiles:
                 self._close_file()
             if self._rows == 0:
                 self._csv.writerow(XERO_COLUMNS)
-            day = f"{journal.day:%d/%m/%Y}"
+            day = self._days.text(journal.day)
             narration = _text(journal.narration)
-            for line in journal.lines:
-                self._csv.writerow(
-                    (narration, day, _text(line.description), line.code, self._tax_rate,
-                     decimal_string(line.amount, journal.currency), "", "", "", "")
-                )  # fmt: skip
+            texts: dict[str, str] = {}
+            money = self._money.text
+            self._csv.writerows(
+                (narration, day, texts.get(line.description) or texts.setdefault(
+                    line.description, _text(line.description)), line.code, self._tax_rate,
+                 money(line.amount, journal.currency), "", "", "", "")
+                for line in journal.lines
+            )  # fmt: skip
             self._rows += len(journal.lines)
 
     def finish(self) -> None:
@@ -81,7 +86,8 @@ _QUICKBOOKS_DATES = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y"}
 
 class QuickBooksWriter:
     def __init__(self, date_format: str) -> None:
-        self._date = _QUICKBOOKS_DATES[date_format]
+        self._days = _Dates(_QUICKBOOKS_DATES[date_format])
+        self._money = _Amounts()
         self._buffer = io.StringIO()
         self._csv = csv.writer(self._buffer, lineterminator="\r\n")
 
@@ -90,14 +96,22 @@ class QuickBooksWriter:
         return self._drain()
 
     def rows(self, journals: Iterable[BookJournal]) -> bytes:
+        money = self._money.text
         for journal in journals:
-            day = journal.day.strftime(self._date)
+            day = self._days.text(journal.day)
+            currency = journal.currency
+            description = ""
+            last = None
+            rows = []
             for line in journal.lines:
-                size = decimal_string(abs(line.amount), journal.currency)
-                self._csv.writerow(
+                if line.description is not last:
+                    last, description = line.description, _text(line.description)
+                size = money(abs(line.amount), currency)
+                rows.append(
                     (journal.number, day, line.name, size if line.amount > 0 else "",
-                     size if line.amount < 0 else "", _text(line.description), "")
+                     size if line.amount < 0 else "", description, "")
                 )  # fmt: skip
+            self._csv.writerows(rows)
         return self._drain()
 
     def _drain(self) -> bytes:
@@ -152,6 +166,8 @@ class DatevWriter:
             '"03"' if chart == "skr03" else '""', "", "", '""', '""',
         ]  # fmt: skip
         assert len(self._fields) == DATEV_HEADER_FIELDS
+        self._days = _Dates("%d%m")
+        self._money = _Amounts()
 
     def header(self) -> bytes:
         columns = ";".join(_datev_text(c, 60) for c in DATEV_COLUMNS)
@@ -159,18 +175,53 @@ class DatevWriter:
 
     def rows(self, journals: Iterable[BookJournal]) -> bytes:
         out: list[str] = []
+        money = self._money.text
         for journal in journals:
-            day = f"{journal.day:%d%m}"
+            day = self._days.text(journal.day)
             reference = _datev_text(_BELEGFELD.sub("", journal.reference), 36)
             text = _datev_text(journal.narration, 60)
             currency = f'"{journal.currency}"'
             for debit, credit, amount in journal.pairs():
-                umsatz = decimal_string(amount, journal.currency).replace(".", ",")
+                umsatz = money(amount, journal.currency).replace(".", ",")
                 out.append(
                     f'{umsatz};"S";{currency};;;;{debit.code};{credit.code};"";{day};'
                     f'{reference};"";;{text}\r\n'
                 )
         return "".join(out).encode(DATEV_ENCODING, errors="replace")
+
+
+class _Dates:
+    """date → text in one format, remembering the last (journals come in date order)."""
+
+    __slots__ = ("_format", "_last", "_text")
+
+    def __init__(self, fmt: str) -> None:
+        self._format = fmt
+        self._last: date | None = None
+        self._text = ""
+
+    def text(self, day: date) -> str:
+        if day != self._last:
+            self._last, self._text = day, day.strftime(self._format)
+        return self._text
+
+
+class _Amounts:
+    """Minor units → decimal text, cached (prices and unit values repeat)."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, str], str] = {}
+
+    def text(self, amount: int, currency: str) -> str:
+        key = (amount, currency)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            found = self._cache[key] = decimal_string(amount, currency)
+        return found
 
 
 def _text(value: str) -> str:
