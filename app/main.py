@@ -16,10 +16,8 @@ from starlette.responses import JSONResponse, Response
 
 from app import tasks
 from app.customers import service as customers_service
-from app.customers.endpoints import router as customers_router
-from app.desk.endpoints import router as desk_router
-from app.desk.sla.endpoints import router as sla_router
-from app.email.endpoints import router as email_router
+from app.features import FEATURES, wire_subscriptions
+from app.kit import registry
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
@@ -30,23 +28,12 @@ from app.kit.observability import (
     configure_logging,
 )
 from app.settings import Settings
-from billing import runtime as billing_runtime
-from billing.endpoints import router as billing_router
-from billing.exports.account_map import load_account_map
-from billing.exports.endpoints import router as exports_router
-from credits.endpoints import router as credits_router
 
 logger = logging.getLogger("creditdesk")
-
-FEATURE_ROUTERS = [
-    customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router,
-]  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    load_account_map(settings)  # a bad account map file stops the service here, with why
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -62,7 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if settings.periodic_tasks_enabled:
             background = asyncio.create_task(tasks.run_periodically(db, app.state.clock, settings))
         try:
-            async with billing_runtime.lifespan(app, settings):
+            async with registry.lifespans(FEATURES, app, settings):
                 yield
         finally:
             if background is not None:
@@ -85,8 +72,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     _add_operational_routes(app, settings, metrics)
-    for router in FEATURE_ROUTERS:
+    for router in registry.routers(FEATURES):
         app.include_router(router)
+    wire_subscriptions()
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,11 +1,11 @@
-"""`creditdesk export …`: the finance exports from the command line (registered by app.cli).
+"""`creditdesk export …`: the finance exports from the command line (registered through
+billing/exports/feature.py).
 
 Files are written next to their destination as `NAME.partial` and renamed when complete,
 so an interrupted export never leaves a file that looks whole."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -17,9 +17,9 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from app.kit.cli import load_settings, with_db
 from app.kit.db import Database
 from app.kit.errors import AppError
-from app.settings import Settings
 from billing.exports import service
 from billing.exports.account_map import AccountMapError, load_account_map
 from billing.exports.books import SUMMARIES, Summary
@@ -29,16 +29,9 @@ from billing.exports.writers import BOOKS_FORMATS
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
-
-
 def _period(raw_from: str, raw_to: str, *, books: bool = False) -> Period:
     # The operator's command has no length limit (the HTTP API has export_max_days).
-    zone = _settings().books_zone if books else None
+    zone = load_settings().books_zone if books else None
     try:
         if zone is not None:
             return parse_period(raw_from, raw_to, max_days=None, zone=zone)
@@ -48,16 +41,8 @@ def _period(raw_from: str, raw_to: str, *, books: bool = False) -> Period:
 
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    settings = _settings()
-
-    async def main() -> T:
-        db = Database(settings.database_url, pool_size=2)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+    # no database-error translation: an OSError here may be the output file's
+    return with_db(load_settings(), work, explain_db_errors=False)
 
 
 @contextlib.contextmanager
@@ -170,7 +155,7 @@ async def _write_journal(
 
 
 def _export_books(raw_from: str, raw_to: str, fmt: str, summary: Summary, output: str) -> None:
-    settings = _settings()
+    settings = load_settings()
     try:
         load_account_map(settings)
     except AccountMapError as exc:
@@ -214,7 +199,7 @@ def _export_books(raw_from: str, raw_to: str, fmt: str, summary: Summary, output
 def export_deferred_revenue(raw_from: str, raw_to: str, fmt: str, output: str) -> None:
     """The deferred-revenue roll-forward of [from, to), in money and credits."""
     period = _period(raw_from, raw_to)
-    currency = _settings().currency
+    currency = load_settings().currency
     report = _run(lambda db: service.deferred_revenue(db, period, currencies=[currency]))
     if fmt == "csv":
         data = service.deferred_revenue_csv(report)

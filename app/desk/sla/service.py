@@ -376,7 +376,8 @@ async def current_urgent(session: AsyncSession, customer_id: str) -> UrgentPerio
 
 async def name_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """The customer names this ticket the most urgent (the previous one stops being so).
-    The caller holds the customer's wallet lock, so two namings cannot both start."""
+    The caller holds the customer's lock (`credits.service.lock_customer`), so two
+    namings cannot both start."""
     current = await current_urgent(session, ticket.customer_id)
     if current is not None and current.ticket_id == ticket.id:
         return
