@@ -167,7 +167,9 @@ def _export_books(raw_from: str, raw_to: str, fmt: str, summary: Summary, output
             account_map = await service.books_account_map(db, period, settings, fmt)  # type: ignore[arg-type]
         except AppError as exc:
             raise click.ClickException(exc.detail) from exc
-        total = await service.count_journal_lines(db, period) if _watching() else None
+        total = (
+            await service.count_journal_lines(db, period, money_only=True) if _watching() else None
+        )
         progress = _Progress(total, fmt)
         try:
             with _destination(output, binary_ok_on_tty=fmt != "xero") as out:

@@ -129,12 +129,14 @@ async def _journal_stream(
                     await pending
 
 
-async def count_journal_lines(db: Database, period: Period) -> int:
+async def count_journal_lines(db: Database, period: Period, *, money_only: bool = False) -> int:
     stmt = (
         select(func.count(L.id))
         .join(T, T.seq == L.transaction_seq)
         .where(T.posted_at >= period.start, T.posted_at < period.end)
     )
+    if money_only:
+        stmt = stmt.where(L.unit != acc.CREDIT)
     async with db.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
 

@@ -109,8 +109,8 @@ async def journal_xlsx(
     await asyncio.to_thread(writer.save, target, period.end)
 
 
-async def count_journal_lines(db: Database, period: Period) -> int:
-    return await repository.count_journal_lines(db, period)
+async def count_journal_lines(db: Database, period: Period, *, money_only: bool = False) -> int:
+    return await repository.count_journal_lines(db, period, money_only=money_only)
 
 
 def journal_filename(period: Period, fmt: Format | BooksFormat, kind: str | None = None) -> str:
