@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.ids import new_id
 from credits import accounts as acc
+from credits import hooks
 from credits.catalogue import split_value, vat_share
 from credits.errors import AlreadyRefunded, InsufficientCredits, LedgerImbalance
 from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
@@ -150,6 +151,14 @@ async def _post(
     )
     session.add(txn)
     await session.flush()
+    if wallet is not None and credits < 0:
+        await hooks.BALANCE_DROPPED.publish(
+            session,
+            hooks.BalanceDrop(
+                customer_id=wallet.customer_id, before=wallet.available - credits,
+                after=wallet.available, entry_id=txn.id, kind=kind, now=now,
+            ),
+        )  # fmt: skip
     session.add_all(
         JournalLine(
             transaction_seq=txn.seq,

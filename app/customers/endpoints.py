@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers import service
-from app.customers.models import Customer
+from app.customers import repository, service
 from app.customers.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -18,16 +17,27 @@ from app.customers.schemas import (
     VerifyCallerIn,
     VerifyCallerOut,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authenticate, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import (
+    STAFF,
+    Admin,
+    Principal,
+    Role,
+    Staff,
+    StaffOrBackOffice,
+    authenticate,
+    require_roles,
+)
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
 from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 
+AdminOrCrAgent = Annotated[Principal, Depends(require_roles(Role.admin, Role.cr_agent))]
+
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-CustomerId = Path(max_length=40, description="`cus_…`")
+CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
 
 
 @router.post(
@@ -39,33 +49,34 @@ CustomerId = Path(max_length=40, description="`cus_…`")
 )
 async def create_customer(
     body: CustomerCreate,
-    _: Principal = Depends(require_roles(Role.admin, Role.cr_agent)),
+    _: AdminOrCrAgent,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
+    settings: Settings = Depends(get_settings),
 ) -> CustomerRead:
     """Create a customer (and its empty credit wallet)."""
-    return service.to_read(await service.create_customer(session, body, now))
+    customer = await service.create_customer(
+        session, body, now, default_low_balance_threshold=settings.low_balance_threshold
+    )
+    return service.to_read(customer)
 
 
 @router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
 async def list_customers(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    _: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
+    _: StaffOrBackOffice,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail or external reference."""
-    stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
     position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(Customer.id > position["after"])
-    if email is not None:
-        stmt = stmt.where(Customer.email == email)
-    if external_ref is not None:
-        stmt = stmt.where(Customer.external_ref == external_ref)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = await repository.list_customers(
+        session, after=position["after"] if position is not None else None, limit=limit + 1,
+        email=email, external_ref=external_ref,
+    )  # fmt: skip
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
@@ -81,7 +92,7 @@ async def list_customers(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerRead:
@@ -98,16 +109,19 @@ async def get_customer(
 )
 async def update_customer(
     body: CustomerUpdate,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
-    """Change a customer. A customer key may change only its own `auto_accept_transfers`."""
+    """Change a customer. A customer key may change only its own `auto_accept_transfers`
+    and `low_balance_threshold`."""
     principal.check_customer(customer_id)
     if principal.is_customer:
-        if set(body.model_fields_set) - {"auto_accept_transfers"}:
-            raise Forbidden("A customer may change only `auto_accept_transfers`.")
+        if set(body.model_fields_set) - CUSTOMER_EDITABLE:
+            raise Forbidden(
+                "A customer may change only `auto_accept_transfers` and `low_balance_threshold`."
+            )
     else:
         principal.require(*STAFF)
     customer = await service.get_customer(session, customer_id, lock=True)
@@ -122,8 +136,8 @@ async def update_customer(
 )
 async def verify_caller(
     body: VerifyCallerIn,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.cr_agent, Role.engineer, Role.admin)),
+    customer_id: CustomerId,
+    _: Staff,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -150,7 +164,7 @@ async def verify_caller(
 async def create_api_key(
     body: ApiKeyCreate,
     request: Request,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyCreated:
@@ -165,17 +179,16 @@ async def create_api_key(
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead], tags=["api keys"])
 async def list_api_keys(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
-    stmt = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
     position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(ApiKey.id > position["after"])
-    rows = list((await session.execute(stmt)).scalars())
+    after = position["after"] if position is not None else None
+    rows = await repository.list_api_keys(session, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
@@ -191,8 +204,9 @@ async def list_api_keys(
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_api_key(
+    *,
     key_id: str = Path(max_length=40),
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyRead:

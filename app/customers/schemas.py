@@ -18,6 +18,13 @@ class CustomerCreate(Strict):
     auto_accept_transfers: bool = False
     code_word: str | None = Field(default=None, min_length=4, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    low_balance_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="credits; `balance.low` and a mail when the balance falls to it or below "
+        "(null = off; when omitted, CREDITDESK_LOW_BALANCE_THRESHOLD)",
+    )
 
 
 class CustomerUpdate(Strict):
@@ -27,6 +34,9 @@ class CustomerUpdate(Strict):
     auto_accept_transfers: bool | None = None
     code_word: str | None = Field(default=None, min_length=4, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    low_balance_threshold: int | None = Field(
+        default=None, ge=0, le=100_000, description="credits; null turns the alert off"
+    )
 
 
 class CustomerRead(BaseModel):
@@ -39,6 +49,7 @@ class CustomerRead(BaseModel):
     auto_accept_transfers: bool
     external_ref: str | None
     has_code_word: bool
+    low_balance_threshold: int | None
     created_at: datetime
     updated_at: datetime
 

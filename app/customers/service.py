@@ -17,6 +17,7 @@ from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.kit.auth import KEY_PREFIX, ApiKey, Role, generate_secret, hash_secret
 from app.kit.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from app.kit.ids import new_id
+from billing.hooks import CustomerByExternalRef
 from credits import service as ledger
 
 # scrypt parameters: 16 MiB and ~50 ms per check; stored with the hash so they can change.
@@ -56,12 +57,19 @@ def to_read(customer: Customer) -> CustomerRead:
         auto_accept_transfers=customer.auto_accept_transfers,
         external_ref=customer.external_ref,
         has_code_word=customer.code_word_hash is not None,
+        low_balance_threshold=customer.low_balance_threshold,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
     )
 
 
-async def create_customer(session: AsyncSession, data: CustomerCreate, now: datetime) -> Customer:
+async def create_customer(
+    session: AsyncSession,
+    data: CustomerCreate,
+    now: datetime,
+    *,
+    default_low_balance_threshold: int | None = None,
+) -> Customer:
     code_hash = await asyncio.to_thread(hash_code_word, data.code_word) if data.code_word else None
     customer = Customer(
         id=new_id("cus"),
@@ -71,6 +79,11 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, now: date
         auto_accept_transfers=data.auto_accept_transfers,
         external_ref=data.external_ref,
         code_word_hash=code_hash,
+        low_balance_threshold=(
+            data.low_balance_threshold
+            if "low_balance_threshold" in data.model_fields_set
+            else default_low_balance_threshold
+        ),
         verify_failures=0,
         created_at=now,
         updated_at=now,
@@ -96,9 +109,10 @@ async def update_customer(
     session: AsyncSession, customer: Customer, data: CustomerUpdate, now: datetime
 ) -> Customer:
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "partner", "auto_accept_transfers", "external_ref"):
+    nullable = ("external_ref", "low_balance_threshold")
+    for field in ("name", "partner", "auto_accept_transfers", *nullable):
         if field in changes:
-            if changes[field] is None and field != "external_ref":
+            if changes[field] is None and field not in nullable:
                 raise ValidationFailed(f"`{field}` cannot be null.")
             setattr(customer, field, changes[field])
     if "email" in changes:
@@ -131,7 +145,6 @@ async def verify_caller(
         retry = int((customer.verify_locked_until - now).total_seconds()) + 1
         raise RateLimited(
             "Too many failed verification attempts for this customer; try again later.",
-            headers={"Retry-After": str(retry)},
             retry_after=retry,
         )
     verified = await asyncio.to_thread(check_code_word, code_word, customer.code_word_hash)
@@ -205,3 +218,12 @@ async def _flush_unique(session: AsyncSession, external_ref: str | None) -> None
             f"Another customer already has external_ref {external_ref!r}.",
             code="external_ref_taken",
         ) from exc
+
+
+async def answer_external_ref(session: AsyncSession, question: CustomerByExternalRef) -> None:
+    """Billing's question (`billing.hooks.FIND_CUSTOMER`): the customer with this
+    `external_ref` (unique), if any."""
+    found = await session.execute(
+        select(Customer.id).where(Customer.external_ref == question.external_ref)
+    )
+    question.customer_id = found.scalar_one_or_none()

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from credits.schemas import Money
+
 # The roll-forward's lines, in order, with the sign each takes towards `closing`.
 ROLL_FORWARD_LINES: tuple[tuple[str, int], ...] = (
     ("sales", +1),
@@ -37,17 +39,50 @@ class RollForward(BaseModel):
     closing: int = Field(description="balance at `to`")
 
 
-class MoneyRollForward(RollForward):
-    """Amounts in integer minor units (cents) of `currency`, net of VAT."""
+class MoneyRollForward(BaseModel):
+    """The roll-forward of one currency's deferred revenue, net of VAT: every line a Money
+    object (`{amount, currency}`, amount in minor units), like money everywhere in the API."""
 
     currency: str
-    recognised_from_opening: int = Field(
+    opening: Money
+    sales: Money
+    free_grants: Money
+    recognised: Money
+    reversed: Money
+    breakage: Money
+    refunded: Money
+    adjustments: Money
+    other: Money
+    closing: Money
+    recognised_from_opening: Money = Field(
         description="of `recognised`: out of the opening balance (lots granted before "
         "`from`), IFRS 15.116(b)"
     )
-    recognised_from_sales: int = Field(
+    recognised_from_sales: Money = Field(
         description="of `recognised`: from lots granted in the period"
     )
+
+    @classmethod
+    def of(
+        cls,
+        currency: str,
+        figures: RollForward,
+        *,
+        recognised_from_opening: int = 0,
+        recognised_from_sales: int = 0,
+    ) -> MoneyRollForward:
+        lines = {
+            **figures.model_dump(),
+            "recognised_from_opening": recognised_from_opening,
+            "recognised_from_sales": recognised_from_sales,
+        }
+        return cls(
+            currency=currency,
+            **{k: Money(amount=v, currency=currency) for k, v in lines.items()},
+        )
+
+    def in_minor_units(self) -> RollForward:
+        return RollForward(**{k: getattr(self, k).amount for k in RollForward.model_fields})
 
 
 class DeferredRevenueRead(BaseModel):

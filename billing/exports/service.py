@@ -312,9 +312,9 @@ async def deferred_revenue(
         from_=period.start,
         to=period.end,
         money=[
-            MoneyRollForward(
-                currency=currency,
-                **_roll_forward(money[currency]).model_dump(),
+            MoneyRollForward.of(
+                currency,
+                _roll_forward(money[currency]),
                 recognised_from_opening=by_age.get((currency, True), 0),
                 recognised_from_sales=by_age.get((currency, False), 0),
             )
@@ -343,7 +343,7 @@ def deferred_revenue_csv(report: DeferredRevenueRead) -> bytes:
                 (
                     line,
                     money.currency if money else None,
-                    decimal_string(getattr(money, line), money.currency) if money else None,
+                    decimal_string(getattr(money, line).amount, money.currency) if money else None,
                     getattr(report.credits, line, None),
                 )
             )

@@ -150,9 +150,10 @@ def money(report: DeferredRevenueRead) -> RollForward:
     # IFRS 15.116(b): recognition splits into out of the opening balance and from sales
     # (a charge refunded back into an old lot and charged again counts twice, as in
     # `recognised`).
-    assert eur.recognised_from_opening + eur.recognised_from_sales == eur.recognised
-    assert eur.recognised_from_opening >= 0 and eur.recognised_from_sales >= 0
-    return eur
+    from_opening, from_sales = eur.recognised_from_opening.amount, eur.recognised_from_sales.amount
+    assert from_opening + from_sales == eur.recognised.amount
+    assert from_opening >= 0 and from_sales >= 0
+    return eur.in_minor_units()
 
 
 def assert_chains(ab: RollForward, bc: RollForward, ac: RollForward) -> None:
