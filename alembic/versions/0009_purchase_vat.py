@@ -1,7 +1,7 @@
 """Purchases: the VAT in the price (CREDITDESK_VAT_RATE at purchase time)
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0012"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,7 +29,7 @@ from app.kit.auth import (
 )
 from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
-from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.kit.pagination import Cursor, Limit, Page, cursor_text, keyset_page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
@@ -72,17 +72,11 @@ async def list_customers(
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail or external reference."""
-    position = decode_cursor(cursor, "after")
     rows = await repository.list_customers(
-        session, after=position["after"] if position is not None else None, limit=limit + 1,
+        session, after=cursor_text(cursor, "after"), limit=limit + 1,
         email=email, external_ref=external_ref,
     )  # fmt: skip
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[service.to_read(c) for c in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
-    )
+    return keyset_page(rows, limit, key="after", position=lambda c: c.id, read=service.to_read)
 
 
 @router.get(
@@ -186,14 +180,11 @@ async def list_api_keys(
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
-    position = decode_cursor(cursor, "after")
-    after = position["after"] if position is not None else None
-    rows = await repository.list_api_keys(session, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[ApiKeyRead.model_validate(k) for k in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
+    rows = await repository.list_api_keys(
+        session, after=cursor_text(cursor, "after"), limit=limit + 1
+    )
+    return keyset_page(
+        rows, limit, key="after", position=lambda k: k.id, read=ApiKeyRead.model_validate
     )
 
 
