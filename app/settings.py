@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +76,18 @@ class Settings(BaseSettings):
     reward_threshold_cents: int = Field(default=10_000, gt=0)
     export_max_days: int = Field(default=400, ge=1, description="longest finance-export period")
 
+    # VAT and the books (docs/exports.md): pack prices include VAT at `vat_rate`.
+    vat_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, max_digits=6, decimal_places=4)
+    books_timezone: str = "Europe/Berlin"
+    account_chart: Literal["generic", "skr03"] = "generic"
+    account_map_file: Path | None = None
+    xero_tax_rate: str = Field(default="Tax Exempt", min_length=1, max_length=50)
+    quickbooks_date_format: Literal["MM/DD/YYYY", "DD/MM/YYYY"] = "MM/DD/YYYY"
+    datev_adviser_number: int = Field(default=1001, ge=1001, le=9_999_999)
+    datev_client_number: int = Field(default=1, ge=1, le=99_999)
+    datev_fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    datev_account_length: int = Field(default=4, ge=4, le=8)
+
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
@@ -137,8 +151,6 @@ class Settings(BaseSettings):
     stripe_publishable_key: str | None = None
     low_balance_threshold: int | None = Field(default=None, ge=0, le=100_000)
 
-    # VAT and the books (docs/exports.md): pack prices include VAT at `vat_rate`.
-    vat_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, max_digits=6, decimal_places=4)
     # Receipts (docs/cabinet.md): the seller printed on every receipt.
     receipt_seller_name: str = "CreditDesk"
     receipt_seller_address: str = ""
@@ -171,6 +183,18 @@ class Settings(BaseSettings):
         if len(codes) != len(set(codes)):
             raise ValueError("pack codes must be unique")
         return self
+
+    @model_validator(mode="after")
+    def _known_books_timezone(self) -> Settings:
+        try:
+            ZoneInfo(self.books_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.books_timezone!r}") from None
+        return self
+
+    @property
+    def books_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.books_timezone)
 
     @cached_property
     def payment_provider(self) -> Literal["stripe", "offline"]:

@@ -14,7 +14,11 @@
    `--repeat` rounds alternate the two, and the medians are reported. Then once per size
    through HTTP: `creditdesk serve` in a subprocess and `GET /v1/exports/journal` streamed
    to a file (checked byte for byte against the command's), with the server's peak RSS.
-3. Prints a Markdown table (and JSON with --json) and drops the scratch database.
+3. The books' formats (`--books xero,quickbooks,datev`): the same command with
+   `--format xero|quickbooks|datev` (summary none: one journal per transaction), once per
+   size, its time and peak RSS beside the COPY of the same period; the files are checked
+   (rows per transaction, a Xero ZIP's files within 300 lines).
+4. Prints Markdown tables (and JSON with --json) and drops the scratch database.
 """
 
 from __future__ import annotations
@@ -158,7 +162,7 @@ def rfc(moment: datetime) -> str:
 
 
 def run_export(
-    url: str, start: datetime, end: datetime, output: Path
+    url: str, start: datetime, end: datetime, output: Path, fmt: str = "csv"
 ) -> tuple[float, float, float]:
     """The CLI in a subprocess: (its export seconds, process seconds, peak RSS in MiB)."""
     env = {**os.environ, "CREDITDESK_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
@@ -169,7 +173,7 @@ def run_export(
         "print(f'EXPORT_SECONDS {time.perf_counter() - began:.6f}', file=sys.stderr); "
         "print(open('/proc/self/status').read(), file=sys.stderr)",
         "export", "journal", "--from", rfc(start), "--to", rfc(end),
-        "--format", "csv", "--output", str(output),
+        "--format", fmt, "--output", str(output),
     ]  # fmt: skip
     began = time.perf_counter()
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, cwd=ROOT)
@@ -289,6 +293,64 @@ def measure(url: str, dsn: str, lines: int, workdir: Path, repeat: int) -> Run:
     )  # fmt: skip
 
 
+@dataclass
+class BooksRun:
+    format: str
+    lines: int
+    export_seconds: float
+    export_peak_rss_mb: float
+    export_bytes: int
+    copy_seconds: float
+
+    @property
+    def ratio(self) -> float:
+        return self.export_seconds / self.copy_seconds
+
+
+def books_rows(path: Path, fmt: str) -> int:
+    """Data rows of a books file (a Xero ZIP: over its files, each within 300 lines)."""
+    import zipfile
+
+    if fmt == "xero" and zipfile.is_zipfile(path):
+        total = 0
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                lines = archive.read(name).count(b"\r\n")
+                if lines > 300:
+                    raise SystemExit(f"{name} has {lines} lines")
+                total += lines - 1
+        return total
+    header = 2 if fmt == "datev" else 1
+    return count_rows(path) + 1 - header
+
+
+def measure_books(url: str, lines: int, workdir: Path, fmt: str, copy_seconds: float) -> BooksRun:
+    start, end = period_for(lines)
+    output = workdir / f"{fmt}_{lines}.out"
+    seconds, _, peak = run_export(url, start, end, output, fmt)
+    txns = lines // LINES_PER_TXN  # 2 money lines a transaction: DATEV 1 row, the others 2
+    expected = txns if fmt == "datev" else 2 * txns
+    if (found := books_rows(output, fmt)) != expected:
+        raise SystemExit(f"{fmt}: {found} rows, expected {expected}")
+    print(f"{lines:,} lines: {fmt} {seconds:.2f} s, peak RSS {peak:.0f} MiB", file=sys.stderr)
+    return BooksRun(fmt, lines, seconds, peak, output.stat().st_size, copy_seconds)
+
+
+def books_table(runs: list[BooksRun]) -> str:
+    out = [
+        "| format | journal lines | export s | lines/s | COPY s (same period) | export ÷ COPY "
+        "| peak RSS MiB | file MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        out.append(
+            f"| {r.format} | {r.lines:,} | {r.export_seconds:.2f} "
+            f"| {r.lines / r.export_seconds:,.0f} | {r.copy_seconds:.2f} | {r.ratio:.2f}× "
+            f"| {r.export_peak_rss_mb:.0f} | {r.export_bytes / 1e6:.1f} |"
+        )
+    return "\n".join(out)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -326,6 +388,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds per size (medians)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--books", default="xero,quickbooks,datev", help="books formats to measure ('' for none)"
+    )
     args = parser.parse_args()
 
     name = f"creditdesk_bench_{uuid.uuid4().hex[:8]}"
@@ -339,6 +404,11 @@ def main() -> None:
         before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="export_bench_") as tmp:
             runs = [measure(url, dsn, n, Path(tmp), args.repeat) for n in (args.small, args.lines)]
+            books = [
+                measure_books(url, run.lines, Path(tmp), fmt, run.copy_seconds)
+                for run in runs
+                for fmt in filter(None, args.books.split(","))
+            ]
             # What every export pays whatever its size: settings, engine, connection, plan.
             empty = START - timedelta(days=1)
             fixed = statistics.median(
@@ -358,8 +428,11 @@ def main() -> None:
     print(table(runs))
     print()
     print(f"fixed cost of one export (an empty period, same command): {fixed:.2f} s")
+    if books:
+        print()
+        print(books_table(books))
     if args.json:
-        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in runs], indent=2))
+        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in [*runs, *books]], indent=2))
 
 
 if __name__ == "__main__":

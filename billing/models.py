@@ -43,7 +43,8 @@ class Purchase(Base):
     customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"), index=True)
     pack: Mapped[str] = mapped_column(String(32))
     credits: Mapped[int] = mapped_column(Integer)
-    amount: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)  # what the customer pays, VAT included
+    vat_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     valid_days: Mapped[int | None] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(20))

@@ -6,7 +6,6 @@ details and the net / VAT / gross split fixed at that moment."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import String, column, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,16 +21,6 @@ from billing.models import Purchase, Receipt, ReceiptCounter
 _customers = table(
     "customers", column("id", String), column("name", String), column("email", String)
 )
-
-
-def split_vat(gross: int, rate: Decimal) -> tuple[int, int]:
-    """A VAT-inclusive price in cents → (net, VAT): the net is gross / (1 + rate) rounded
-    half up to the cent and the VAT the rest, so net + VAT is always the gross (the same rule
-    as the journal's VAT posting: €100.00 at 19 % is 84.03 + 15.97)."""
-    if rate == 0 or gross == 0:
-        return gross, 0
-    net = int((Decimal(gross) / (1 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return net, gross - net
 
 
 async def next_number(session: AsyncSession, year: int) -> int:
@@ -63,7 +52,10 @@ async def issue(
     ).one()
     year = now.year
     seq = await next_number(session, year)
-    net, vat = split_vat(purchase.amount, settings.vat_rate)
+    # The split the sale posted (credits.catalogue.split_vat when the purchase was made, at
+    # CREDITDESK_VAT_RATE): the receipt's VAT is what went to vat:payable.
+    vat = purchase.vat_amount
+    net = purchase.amount - vat
     receipt = Receipt(
         id=new_id("rct"), number=f"{year}-{seq:06d}", year=year, seq=seq,
         purchase_id=purchase.id, customer_id=purchase.customer_id, issued_at=now,

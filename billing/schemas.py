@@ -25,7 +25,9 @@ class PurchaseRead(BaseModel):
     customer_id: str
     pack: str
     credits: int
-    amount: Money
+    amount: Money = Field(description="the price paid, VAT included")
+    net: Money = Field(description="the price without VAT (what the credits are worth)")
+    vat: Money = Field(description="the VAT in the price (CREDITDESK_VAT_RATE at purchase)")
     valid_days: int | None
     status: Literal[
         "pending", "succeeded", "failed", "partially_refunded", "refunded", "disputed"
@@ -69,6 +71,8 @@ def purchase_read(purchase: Purchase) -> PurchaseRead:
         pack=purchase.pack,
         credits=purchase.credits,
         amount=Money(amount=purchase.amount, currency=purchase.currency),
+        net=Money(amount=purchase.amount - purchase.vat_amount, currency=purchase.currency),
+        vat=Money(amount=purchase.vat_amount, currency=purchase.currency),
         valid_days=purchase.valid_days,
         status=purchase.status,
         provider=purchase.provider,

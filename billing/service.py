@@ -34,7 +34,7 @@ from credits import accounts as acc
 from credits import queries as ledger_queries
 from credits import refunds as money_refunds
 from credits import service as ledger
-from credits.catalogue import find_pack
+from credits.catalogue import find_pack, split_vat
 
 PAID = (
     PurchaseStatus.succeeded.value,
@@ -70,6 +70,7 @@ async def open_purchase(
         pack=pack.code,
         credits=pack.credits,
         amount=pack.price,
+        vat_amount=split_vat(pack.price, settings.vat_rate)[1],
         currency=settings.currency,
         valid_days=pack.valid_days,
         provider=settings.payment_provider,
@@ -159,7 +160,8 @@ async def settle(
         session,
         purchase.customer_id,
         credits=purchase.credits,
-        amount=purchase.amount,
+        amount=purchase.amount - purchase.vat_amount,
+        vat=purchase.vat_amount,
         currency=purchase.currency,
         source="purchase",
         now=now,
@@ -325,7 +327,7 @@ async def refund_purchase(
         session, purchase.id, customer_id=purchase.customer_id, refunded_total=total,
         refund_amount=delta, cash_account=acc.CASH_STRIPE if purchase.provider == "stripe"
         else acc.CASH_OFFLINE, currency=purchase.currency, now=now, reference=reference,
-        dedupe_key=f"refund:{purchase.id}:{total}",
+        dedupe_key=f"refund:{purchase.id}:{total}", paid=purchase.amount, vat=purchase.vat_amount,
     )  # fmt: skip
     purchase.amount_refunded = total
     purchase.updated_at = now

@@ -15,6 +15,13 @@ REVENUE_REFUNDS = "revenue:refunds"
 REVENUE_ADJUSTMENTS = "revenue:adjustments"
 CASH_STRIPE = "cash:stripe"
 CASH_OFFLINE = "cash:offline"
+VAT_PAYABLE = "vat:payable"
+
+# Every money account the ledger posts to (CREDIT-unit accounts are not money).
+MONEY_ACCOUNTS = (
+    CASH_STRIPE, CASH_OFFLINE, DEFERRED, VAT_PAYABLE, REVENUE_SUPPORT, REVENUE_BREAKAGE,
+    REVENUE_REFUNDS, REVENUE_ADJUSTMENTS,
+)  # fmt: skip
 
 
 def available(customer_id: str) -> str:

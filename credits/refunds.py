@@ -16,6 +16,7 @@ Journal of one refund of `d` cents that revokes credits worth `v`:
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,12 +70,22 @@ async def revoke_for_refund(
     now: datetime,
     reference: str | None = None,
     dedupe_key: str | None = None,
+    paid: int = 0,
+    vat: int = 0,
 ) -> Posted:
     """Applies the refund rule for a refund of `refund_amount` that brings the purchase's
     refunds to `refunded_total`: one `revoke` transaction. The caller holds the purchase
-    row and has checked that `refund_amount > 0` is new."""
+    row and has checked that `refund_amount > 0` is new.
+
+    VAT (a purchase of `paid` gross holding `vat`): the refunded money carries its share of
+    the VAT, counted cumulatively (`vat_refunded(total)` minus `vat_refunded(total before)`,
+    so refunds in any number of parts give back exactly `vat`), which leaves `vat:payable`;
+    the credits revoked cover the net part only (their value is net)."""
     if refund_amount <= 0 or refunded_total < refund_amount:
         raise ValueError("a refund needs 0 < refund_amount <= refunded_total")
+    vat_back = vat_refunded(refunded_total, vat, paid) - vat_refunded(
+        refunded_total - refund_amount, vat, paid
+    )
     wallet = await lock_customer(session, customer_id)
     await expire_locked(session, wallet, now)  # lapsed credits are not there to revoke
     stmt = (
@@ -87,7 +98,8 @@ async def revoke_for_refund(
     if not lots:
         raise LedgerImbalance(f"purchase {purchase_id} was paid but has no lot")
     origin = min(lots, key=lambda lot: (lot.created_at, lot.id))
-    need = refunded_total - await covered_by_refunds(session, purchase_id)
+    net_refunded = refunded_total - vat_refunded(refunded_total, vat, paid)
+    need = net_refunded - await covered_by_refunds(session, purchase_id)
     lines: list[Line] = []
     takes: list[Take] = []
     for lot in lots:
@@ -107,7 +119,14 @@ async def revoke_for_refund(
     wallet.available -= revoked
     revoked_value = sum(t.value for t in takes)
     lines += [
-        Line(acc.REVENUE_REFUNDS, currency, refund_amount - revoked_value, origin.id, customer_id),
+        Line(acc.VAT_PAYABLE, currency, vat_back, origin.id, customer_id),
+        Line(
+            acc.REVENUE_REFUNDS,
+            currency,
+            refund_amount - vat_back - revoked_value,
+            origin.id,
+            customer_id,
+        ),
         Line(cash_account, currency, -refund_amount, origin.id, customer_id),
     ]
     txn = await _post(
@@ -118,3 +137,13 @@ async def revoke_for_refund(
     )  # fmt: skip
     REFUNDS.labels(REFUND_REASON).inc()
     return Posted(txn, takes, origin)
+
+
+def vat_refunded(refunded: int, vat: int, paid: int) -> int:
+    """The VAT in the first `refunded` cents given back of a payment of `paid` holding
+    `vat`: proportional, rounded half up, all of it once everything is back."""
+    if vat <= 0 or paid <= 0:
+        return 0
+    if refunded >= paid:
+        return vat
+    return min(vat, int((Decimal(refunded) * vat / paid).quantize(Decimal(1), ROUND_HALF_UP)))

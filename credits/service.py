@@ -17,7 +17,7 @@ from app.kit.ids import new_id
 from app.kit.observability import CREDITS_GRANTED, REFUNDS
 from credits import accounts as acc
 from credits import hooks
-from credits.catalogue import split_value
+from credits.catalogue import split_value, vat_share
 from credits.errors import (
     AlreadyRefunded,
     CreditLimit,
@@ -229,11 +229,14 @@ async def grant(
     actor: str | None = None,
     wallet: Wallet | None = None,
     kind: str = "grant",
+    vat: int = 0,
 ) -> Posted:
-    """A new lot of `credits` worth `amount` cents in all (0 for free credits)."""
-    if credits <= 0 or amount < 0:
-        raise ValueError("a grant needs credits > 0 and amount >= 0")
-    if amount > 0 and cash_account is None:
+    """A new lot of `credits` worth `amount` cents in all (0 for free credits). `vat`: the
+    VAT the customer paid on top of `amount` (the net): cash takes both, deferred revenue
+    the net, `vat:payable` the VAT."""
+    if credits <= 0 or amount < 0 or vat < 0:
+        raise ValueError("a grant needs credits > 0 and amount, vat >= 0")
+    if amount + vat > 0 and cash_account is None:
         raise ValueError("a paid grant needs the cash account the money came into")
     wallet = wallet or await lock_customer(session, customer_id)
     if wallet.available + wallet.frozen + credits > MAX_WALLET_CREDITS:
@@ -263,10 +266,12 @@ async def grant(
     lines = _credit_move(
         customer_id, lot.id, credits, debit=acc.available(customer_id), credit=acc.ISSUED
     )
-    if amount and cash_account:
-        lines += _money_move(
-            customer_id, lot.id, amount, currency, debit=cash_account, credit=acc.DEFERRED
-        )
+    if (amount or vat) and cash_account:
+        lines += [
+            Line(cash_account, currency, amount + vat, lot.id, customer_id),
+            Line(acc.DEFERRED, currency, -amount, lot.id, customer_id),
+            Line(acc.VAT_PAYABLE, currency, -vat, lot.id, customer_id),
+        ]
     txn = await _post(
         session, wallet, lines, kind=kind, reason=source, now=now, credits=credits,
         lot_id=lot.id, purchase_id=purchase_id, reference=reference, memo=memo,
@@ -696,12 +701,7 @@ async def revoke_lot(
     lines: list[Line] = []
     if k:
         lines += _credit_move(cid, lot.id, k, debit=acc.REVOKED, credit=held)
-    cash = lot.cash_account or acc.CASH_OFFLINE
-    lines += [
-        Line(acc.DEFERRED, lot.currency, value, lot.id, cid),
-        Line(acc.REVENUE_REFUNDS, lot.currency, refund_amount - value, lot.id, cid),
-        Line(cash, lot.currency, -refund_amount, lot.id, cid),
-    ]
+    lines += await _refund_money_lines(session, lot, value, refund_amount)
     lines = [line for line in lines if line.amount]
     if not lines:
         return None
@@ -711,6 +711,39 @@ async def revoke_lot(
         reference=reference, dedupe_key=dedupe_key,
     )  # fmt: skip
     return Posted(txn, [Take(lot.id, k, value)], lot)
+
+
+async def _refund_money_lines(
+    session: AsyncSession, lot: Lot, value: int, refund_amount: int
+) -> list[Line]:
+    """The money lines of giving `refund_amount` back on `lot`, whose revoked credits were
+    worth `value` (net): cash pays it out; the VAT in it (its share of what is still
+    unrefunded of the payment, all of it when the rest goes back) leaves `vat:payable`;
+    `value` leaves deferred revenue; the rest is `revenue:refunds`. A full refund of an
+    unused lot reverses its sale exactly. Every refund of money goes through here."""
+    cash = lot.cash_account or acc.CASH_OFFLINE
+    vat = 0
+    if refund_amount:
+        paid, vat_owed = await _payment_left(session, lot.id, cash)
+        vat = vat_share(refund_amount, vat_owed, paid)
+    cid = lot.customer_id
+    return [
+        Line(acc.DEFERRED, lot.currency, value, lot.id, cid),
+        Line(acc.VAT_PAYABLE, lot.currency, vat, lot.id, cid),
+        Line(acc.REVENUE_REFUNDS, lot.currency, refund_amount - value - vat, lot.id, cid),
+        Line(cash, lot.currency, -refund_amount, lot.id, cid),
+    ]
+
+
+async def _payment_left(session: AsyncSession, lot_id: str, cash: str) -> tuple[int, int]:
+    """(cash still held from the lot's payment, VAT on it still owed), from its lines."""
+    rows = await session.execute(
+        select(JournalLine.account, func.sum(JournalLine.amount))
+        .where(JournalLine.lot_id == lot_id, JournalLine.account.in_((cash, acc.VAT_PAYABLE)))
+        .group_by(JournalLine.account)
+    )
+    sums = {account: int(total) for account, total in rows}
+    return sums.get(cash, 0), -sums.get(acc.VAT_PAYABLE, 0)
 
 
 # ---------------------------------------------------------------- spend rewards

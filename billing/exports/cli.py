@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -20,14 +21,20 @@ from app.kit.cli import load_settings, with_db
 from app.kit.db import Database
 from app.kit.errors import AppError
 from billing.exports import service
+from billing.exports.account_map import AccountMapError, load_account_map
+from billing.exports.books import SUMMARIES, Summary
 from billing.exports.periods import Period, parse_period
+from billing.exports.writers import BOOKS_FORMATS
 
 T = TypeVar("T")
 
 
-def _period(raw_from: str, raw_to: str) -> Period:
+def _period(raw_from: str, raw_to: str, *, books: bool = False) -> Period:
     # The operator's command has no length limit (the HTTP API has export_max_days).
+    zone = load_settings().books_zone if books else None
     try:
+        if zone is not None:
+            return parse_period(raw_from, raw_to, max_days=None, zone=zone)
         return parse_period(raw_from, raw_to, max_days=None)
     except AppError as exc:
         raise click.BadParameter(exc.detail) from exc
@@ -91,11 +98,28 @@ def export() -> None:
 @click.option("--from", "raw_from", required=True, help="start, inclusive (2026-11-01 or RFC 3339)")
 @click.option("--to", "raw_to", required=True, help="end, exclusive")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "xlsx", *BOOKS_FORMATS]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "--summary",
+    type=click.Choice(SUMMARIES),
+    default="none",
+    show_default=True,
+    help="books formats: one journal per transaction, or per day or month and account pair",
 )
 @click.option("--output", "-o", default="-", show_default=True, help="file, or - for stdout")
-def export_journal(raw_from: str, raw_to: str, fmt: str, output: str) -> None:
-    """One row per journal line posted in [from, to)."""
+def export_journal(raw_from: str, raw_to: str, fmt: str, summary: str, output: str) -> None:
+    """One row per journal line posted in [from, to); or, with xero, quickbooks or datev,
+    its money lines as the books import them (dates in the books' time zone)."""
+    if fmt in BOOKS_FORMATS:
+        _export_books(raw_from, raw_to, fmt, summary, output)  # type: ignore[arg-type]
+        return
+    if summary != "none":
+        raise click.UsageError("--summary applies to xero, quickbooks and datev")
     period = _period(raw_from, raw_to)
 
     async def work(db: Database) -> int:
@@ -128,6 +152,43 @@ async def _write_journal(
     async for chunk in chunks:
         out.write(chunk)
     return written
+
+
+def _export_books(raw_from: str, raw_to: str, fmt: str, summary: Summary, output: str) -> None:
+    settings = load_settings()
+    try:
+        load_account_map(settings)
+    except AccountMapError as exc:
+        raise click.ClickException(str(exc)) from exc
+    period = _period(raw_from, raw_to, books=True)
+
+    async def work(db: Database) -> str:
+        try:
+            account_map = await service.books_account_map(db, period, settings, fmt)  # type: ignore[arg-type]
+        except AppError as exc:
+            raise click.ClickException(exc.detail) from exc
+        total = (
+            await service.count_journal_lines(db, period, money_only=True) if _watching() else None
+        )
+        progress = _Progress(total, fmt)
+        try:
+            with _destination(output, binary_ok_on_tty=fmt != "xero") as out:
+                if fmt == "xero":
+                    kind, files = await service.journal_xero(
+                        db, period, settings, account_map, summary, out, on_rows=progress
+                    )
+                    return f"a ZIP of {files} Xero files" if kind == "zip" else "one Xero file"
+                async for chunk in service.journal_books_text(
+                    db, period, fmt, settings, account_map, summary,  # type: ignore[arg-type]
+                    now=datetime.now(UTC), on_rows=progress,
+                ):  # fmt: skip
+                    out.write(chunk)
+                return f"a {fmt} file"
+        finally:
+            progress.close()
+
+    what = _run(work)
+    click.echo(f"exported {what}, {period.label}", err=True)
 
 
 @export.command("deferred-revenue")

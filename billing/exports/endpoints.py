@@ -15,14 +15,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.kit.auth import STAFF, Principal, Role, authenticate
+from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.deps import CustomerId, get_settings
-from app.kit.errors import NotFound, problem_responses
+from app.kit.errors import NotFound, ValidationFailed, problem_responses
 from app.settings import Settings
 from billing.exports import service
-from billing.exports.periods import Period, parse_period
+from billing.exports.account_map import AccountMapRead, load_account_map
+from billing.exports.aging import LotAgingRead, lot_aging, lot_aging_csv
+from billing.exports.books import Summary
+from billing.exports.periods import Period, parse_moment, parse_period
 from billing.exports.schemas import DeferredRevenueRead
-from billing.exports.writers import CONTENT_TYPES, Format
+from billing.exports.writers import BOOKS_FORMATS, CONTENT_TYPES, BooksFormat, Format
 
 router = APIRouter(prefix="/v1", tags=["finance exports"])
 
@@ -96,27 +100,91 @@ def _file_response(content_type: str) -> dict[int | str, dict[str, object]]:
     response_class=Response,
     responses={
         200: {
-            "description": "one row per journal line, streamed",
+            "description": "one row per journal line (or journal line in the books), streamed",
             "content": {t: {} for t in CONTENT_TYPES.values()},
         },
         **problem_responses(401, 403, 422, 503),
     },
 )
 async def export_journal(
+    request: Request,
     from_: From = None,
     to: To = None,
-    format: Format = Query("csv", description="csv, jsonl or xlsx"),
+    format: Format | BooksFormat = Query(
+        "csv", description="csv, jsonl, xlsx (the journal) or xero, quickbooks, datev (the books)"
+    ),
+    summary: Summary = Query(
+        "none",
+        description="books formats: one journal per transaction (`none`), or per day or "
+        "month and account pair",
+    ),
     _: Principal = Depends(finance_principal),
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    """The journal of `[from, to)`: one row per line, in posting order, streamed."""
+    """The journal of `[from, to)`, streamed: one row per line, in posting order (csv,
+    jsonl, xlsx); or its money lines as the books import them (xero: one CSV, or a ZIP of
+    CSV files of at most 300 lines each when the period needs more; quickbooks; datev),
+    dated and bounded in the books' time zone."""
+    if format in BOOKS_FORMATS:
+        return await _books_response(request, db, settings, from_, to, format, summary)
+    if summary != "none":
+        raise ValidationFailed("`summary` applies to xero, quickbooks and datev.", field="summary")
     period = parse_period(from_, to, max_days=settings.export_max_days)
     headers = _attachment(service.journal_filename(period, format))
     if format == "xlsx":
         return await _xlsx_response(db, period, headers)
-    chunks = await _primed(service.journal_text(db, period, format))
+    chunks = await _primed(service.journal_text(db, period, format))  # type: ignore[arg-type]
     return StreamingResponse(chunks, media_type=CONTENT_TYPES[format], headers=headers)
+
+
+async def _books_response(
+    request: Request,
+    db: Database,
+    settings: Settings,
+    from_: str | None,
+    to: str | None,
+    fmt: BooksFormat,
+    summary: Summary,
+) -> Response:
+    zone = settings.books_zone
+    period = parse_period(from_, to, max_days=settings.export_max_days, zone=zone)
+    account_map = await service.books_account_map(db, period, settings, fmt)
+    if fmt == "xero":
+        file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _file_chunks
+        try:
+            kind, _ = await service.journal_xero(db, period, settings, account_map, summary, file)
+            size = file.tell()
+            file.seek(0)
+        except BaseException:
+            file.close()
+            raise
+        headers = _attachment(service.journal_filename(period, fmt, kind))
+        return StreamingResponse(
+            _file_chunks(file),
+            media_type=CONTENT_TYPES[kind],
+            headers={**headers, "Content-Length": str(size)},
+        )
+    clock: Clock = request.app.state.clock
+    chunks = await _primed(
+        service.journal_books_text(db, period, fmt, settings, account_map, summary, now=clock.now())
+    )
+    headers = _attachment(service.journal_filename(period, fmt))
+    return StreamingResponse(chunks, media_type=CONTENT_TYPES[fmt], headers=headers)
+
+
+@router.get(
+    "/exports/account-map",
+    response_model=AccountMapRead,
+    responses={**problem_responses(401, 403)},
+)
+async def read_account_map(
+    _: Principal = Depends(finance_principal),
+    settings: Settings = Depends(get_settings),
+) -> AccountMapRead:
+    """The account map in force: each CreditDesk money account → its code and name in the
+    books (the default chart, with the file's accounts over it)."""
+    return load_account_map(settings).read()
 
 
 async def _xlsx_response(db: Database, period: Period, headers: dict[str, str]) -> Response:
@@ -161,6 +229,39 @@ async def export_deferred_revenue(
             service.deferred_revenue_csv(report),
             media_type=CONTENT_TYPES["csv"],
             headers=_attachment(f"deferred_revenue_{period.slug()}.csv"),
+        )
+    return report
+
+
+@router.get(
+    "/exports/lot-aging",
+    response_model=LotAgingRead,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "the liability by lot age"},
+        **problem_responses(401, 403, 422, 503),
+    },
+)
+async def export_lot_aging(
+    request: Request,
+    at: str | None = Query(
+        None, max_length=40, description="the moment (date or RFC 3339); default: now"
+    ),
+    format: Literal["json", "csv"] = Query("json", description="json or csv"),
+    _: Principal = Depends(finance_principal),
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings),
+) -> LotAgingRead | Response:
+    """The contract liability at `at` by the age of the lots holding it (0–30, 31–90,
+    91–180, 181–365, > 365 days), by source and by time to expiry, in money (net of VAT)
+    and credits."""
+    clock: Clock = request.app.state.clock
+    moment = clock.now() if at is None else parse_moment(at, "at", settings.books_zone)
+    report = await lot_aging(db, moment, settings.currency)
+    if format == "csv":
+        return Response(
+            lot_aging_csv(report),
+            media_type=CONTENT_TYPES["csv"],
+            headers=_attachment(f"lot_aging_{moment:%Y-%m-%dT%H%M%SZ}.csv"),
         )
     return report
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from app.kit.clock import rfc3339
 from app.kit.errors import ValidationFailed
@@ -13,6 +13,7 @@ from app.kit.errors import ValidationFailed
 class Period:
     start: datetime
     end: datetime
+    zone: tzinfo = UTC  # where dates were read (file names show local dates)
 
     @property
     def label(self) -> str:
@@ -22,6 +23,9 @@ class Period:
         """For file names: `2026-11-01_2026-12-01`."""
 
         def part(moment: datetime) -> str:
+            local = moment.astimezone(self.zone)
+            if local.time() == datetime.min.time():
+                return local.date().isoformat()
             if moment.time() == datetime.min.time():
                 return moment.date().isoformat()
             return moment.strftime("%Y-%m-%dT%H%M%SZ")
@@ -29,15 +33,16 @@ class Period:
         return f"{part(self.start)}_{part(self.end)}"
 
 
-def parse_moment(raw: str | None, field: str) -> datetime:
-    """`2026-11-01` (midnight UTC) or `2026-11-01T10:00:00Z` / with an offset. A timestamp
-    without an offset is read as UTC."""
+def parse_moment(raw: str | None, field: str, zone: tzinfo = UTC) -> datetime:
+    """`2026-11-01` (midnight in `zone`, UTC unless the books' zone is given) or
+    `2026-11-01T10:00:00Z` / with an offset. A timestamp without an offset is read as UTC."""
     if raw is None or not raw.strip():
         raise ValidationFailed(f"`{field}` is required (a date or an RFC 3339 time).", field=field)
     text = raw.strip()
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=zone)
+            return day.astimezone(UTC)
         moment = datetime.fromisoformat(text.replace("z", "Z"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
@@ -50,10 +55,13 @@ def parse_moment(raw: str | None, field: str) -> datetime:
         ) from None
 
 
-def parse_period(raw_from: str | None, raw_to: str | None, *, max_days: int | None) -> Period:
-    """Validated `[from, to)`; `max_days` None means no upper bound on the length."""
-    start = parse_moment(raw_from, "from")
-    end = parse_moment(raw_to, "to")
+def parse_period(
+    raw_from: str | None, raw_to: str | None, *, max_days: int | None, zone: tzinfo = UTC
+) -> Period:
+    """Validated `[from, to)`; `max_days` None means no upper bound on the length. Dates
+    are midnight in `zone` (the books' exports give the books' time zone)."""
+    start = parse_moment(raw_from, "from", zone)
+    end = parse_moment(raw_to, "to", zone)
     if end < start:
         raise ValidationFailed("`to` is before `from`; the period is [from, to).", field="to")
     if max_days is not None and end - start > timedelta(days=max_days):
@@ -62,4 +70,4 @@ def parse_period(raw_from: str | None, raw_to: str | None, *, max_days: int | No
             field="to",
             max_days=max_days,
         )
-    return Period(start, end)
+    return Period(start, end, zone)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from app.kit.db import Database
 from billing.exports.periods import Period
 from credits import accounts as acc
-from credits.models import JournalLine, JournalTransaction, Wallet
+from credits.models import JournalLine, JournalTransaction, Lot, Wallet
 
 T = JournalTransaction
 L = JournalLine
@@ -33,25 +33,41 @@ JOURNAL_FIELDS = (
 )  # fmt: skip
 
 
-def journal_select(period: Period) -> Select[*tuple[Any, ...]]:
+# The books' view (billing.exports.books): money lines only.
+BOOKS_FIELDS = (
+    T.seq, T.id, T.posted_at, T.kind, T.reason, L.account, L.unit, L.amount, L.customer_id,
+    T.ticket_number,
+)  # fmt: skip
+
+
+def journal_select(
+    period: Period, fields: tuple[Any, ...] = JOURNAL_FIELDS, *, money_only: bool = False
+) -> Select[*tuple[Any, ...]]:
     """One row per journal line posted in `[start, end)`, in (posted_at, seq, line id)
-    order; the last two columns are the keyset."""
-    return (
-        select(*JOURNAL_FIELDS, T.seq, L.id)
+    order; the last three columns are the keyset."""
+    stmt = (
+        select(*fields, T.posted_at.label("k_posted_at"), T.seq.label("k_seq"), L.id)
         .join(T, T.seq == L.transaction_seq)
         .where(T.posted_at >= period.start, T.posted_at < period.end)
         .order_by(T.posted_at, T.seq, L.id)
     )
+    return stmt.where(L.unit != acc.CREDIT) if money_only else stmt
 
 
 async def journal_batches(
-    db: Database, period: Period, batch_size: int = BATCH_SIZE
+    db: Database,
+    period: Period,
+    batch_size: int = BATCH_SIZE,
+    *,
+    fields: tuple[Any, ...] = JOURNAL_FIELDS,
+    money_only: bool = False,
 ) -> AsyncIterator[Sequence[Any]]:
+    """Rows of `fields` (and, on SQLite, the keyset after them) in posting order."""
     if db.dialect == "postgresql":
-        async for batch in _journal_stream(db, period, batch_size):
+        async for batch in _journal_stream(db, period, batch_size, fields, money_only):
             yield batch
         return
-    stmt = journal_select(period)
+    stmt = journal_select(period, fields, money_only=money_only)
     after: tuple[Any, int, int] | None = None
     while True:
         page = stmt
@@ -75,11 +91,11 @@ async def journal_batches(
         if len(batch) < batch_size:
             return
         last = batch[-1]
-        after = (last.posted_at, last.seq, last[-1])
+        after = (last[-3], last[-2], last[-1])
 
 
 async def _journal_stream(
-    db: Database, period: Period, batch_size: int
+    db: Database, period: Period, batch_size: int, fields: tuple[Any, ...], money_only: bool
 ) -> AsyncIterator[Sequence[Any]]:
     """One server-side cursor, in a read-only transaction of its own.
 
@@ -88,7 +104,9 @@ async def _journal_stream(
     each batch is one `FETCH` (SQLAlchemy's adapter makes two), and the next `FETCH` is
     sent before this batch is handed out, so PostgreSQL produces and sends it while the
     caller formats this one. Measured in bench/export_bench.py."""
-    stmt = journal_select(period).with_only_columns(*JOURNAL_FIELDS, maintain_column_froms=True)
+    stmt = journal_select(period, fields, money_only=money_only).with_only_columns(
+        *fields, maintain_column_froms=True
+    )
     async with db.engine.connect() as conn:
         compiled = stmt.compile(dialect=conn.dialect)
         params = compiled.construct_params()
@@ -111,14 +129,28 @@ async def _journal_stream(
                     await pending
 
 
-async def count_journal_lines(db: Database, period: Period) -> int:
+async def count_journal_lines(db: Database, period: Period, *, money_only: bool = False) -> int:
     stmt = (
         select(func.count(L.id))
         .join(T, T.seq == L.transaction_seq)
         .where(T.posted_at >= period.start, T.posted_at < period.end)
     )
+    if money_only:
+        stmt = stmt.where(L.unit != acc.CREDIT)
     async with db.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
+
+
+async def money_accounts(db: Database, period: Period) -> list[str]:
+    """The money accounts with lines in `[start, end)` (to check the account map first)."""
+    stmt = (
+        select(L.account)
+        .join(T, T.seq == L.transaction_seq)
+        .where(T.posted_at >= period.start, T.posted_at < period.end, L.unit != acc.CREDIT)
+        .distinct()
+    )
+    async with db.engine.connect() as conn:
+        return sorted(str(a) for a in (await conn.execute(stmt)).scalars())
 
 
 # ---------------------------------------------------------------- roll-forward sums
@@ -180,6 +212,30 @@ async def paid_grant_credits(db: Database, period: Period) -> int:
     )
     async with db.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
+
+
+async def recognition_by_lot_age(db: Database, period: Period) -> dict[tuple[str, bool], int]:
+    """(currency, lot granted before `from`) → value recognised on tickets in the period
+    (debits of deferred revenue by charges)."""
+    older = case((Lot.created_at < period.start, 1), else_=0)
+    lines = (
+        select(L.unit, older.label("older"), L.amount)
+        .join(T, T.seq == L.transaction_seq)
+        .join(Lot, Lot.id == L.lot_id)
+        .where(
+            T.kind == "charge",
+            L.account == acc.DEFERRED,
+            T.posted_at >= period.start,
+            T.posted_at < period.end,
+        )
+        .subquery()
+    )
+    stmt = select(lines.c.unit, lines.c.older, func.sum(lines.c.amount)).group_by(
+        lines.c.unit, lines.c.older
+    )
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
+    return {(str(unit), bool(old)): int(total) for unit, old, total in rows}
 
 
 # ---------------------------------------------------------------- statements

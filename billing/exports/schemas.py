@@ -40,8 +40,8 @@ class RollForward(BaseModel):
 
 
 class MoneyRollForward(BaseModel):
-    """The roll-forward of one currency's deferred revenue: every line a Money object
-    (`{amount, currency}`, amount in minor units), like money everywhere in the API."""
+    """The roll-forward of one currency's deferred revenue, net of VAT: every line a Money
+    object (`{amount, currency}`, amount in minor units), like money everywhere in the API."""
 
     currency: str
     opening: Money
@@ -54,11 +54,32 @@ class MoneyRollForward(BaseModel):
     adjustments: Money
     other: Money
     closing: Money
+    recognised_from_opening: Money = Field(
+        description="of `recognised`: out of the opening balance (lots granted before "
+        "`from`), IFRS 15.116(b)"
+    )
+    recognised_from_sales: Money = Field(
+        description="of `recognised`: from lots granted in the period"
+    )
 
     @classmethod
-    def of(cls, currency: str, figures: RollForward) -> MoneyRollForward:
-        lines = {k: Money(amount=v, currency=currency) for k, v in figures.model_dump().items()}
-        return cls(currency=currency, **lines)
+    def of(
+        cls,
+        currency: str,
+        figures: RollForward,
+        *,
+        recognised_from_opening: int = 0,
+        recognised_from_sales: int = 0,
+    ) -> MoneyRollForward:
+        lines = {
+            **figures.model_dump(),
+            "recognised_from_opening": recognised_from_opening,
+            "recognised_from_sales": recognised_from_sales,
+        }
+        return cls(
+            currency=currency,
+            **{k: Money(amount=v, currency=currency) for k, v in lines.items()},
+        )
 
     def in_minor_units(self) -> RollForward:
         return RollForward(**{k: getattr(self, k).amount for k in RollForward.model_fields})

@@ -22,6 +22,8 @@ from app.kit.clock import rfc3339
 from app.kit.money import decimal_string, minor_units
 
 Format = Literal["csv", "jsonl", "xlsx"]
+BooksFormat = Literal["xero", "quickbooks", "datev"]
+BOOKS_FORMATS: tuple[BooksFormat, ...] = ("xero", "quickbooks", "datev")
 Value = str | int | None
 Row = tuple[Value, ...]
 
@@ -47,6 +49,9 @@ CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/jsonl; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "quickbooks": "text/csv; charset=utf-8",
+    "datev": "text/csv; charset=windows-1252",
+    "zip": "application/zip",
 }
 
 
@@ -239,6 +244,8 @@ class JsonLinesWriter:
 
 # ---------------------------------------------------------------- XLSX
 
+TIME_COLUMNS = frozenset({"posted_at"})
+XLSX_TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 XLSX_MAX_ROWS = 1_048_576  # a sheet's limit, header included; more rows go to a next sheet
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -246,7 +253,8 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 class XlsxWriter:
     """openpyxl's write-only workbook: rows go to a temporary file as they come, so memory
     does not grow with the period. Money cells are numbers written from `Decimal` with a
-    two-decimal format; ids and times are text; a cell never holds a formula."""
+    two-decimal format; times (`posted_at`, in UTC) are date cells; ids are text; a cell
+    never holds a formula."""
 
     def __init__(self, columns: Sequence[str], title: str, max_rows: int = XLSX_MAX_ROWS) -> None:
         from openpyxl import Workbook
@@ -255,6 +263,8 @@ class XlsxWriter:
         self._workbook = Workbook(write_only=True)
         self._columns = tuple(columns)
         self._money = [i for i, c in enumerate(columns) if c in MONEY_COLUMNS]
+        self._times = [i for i, c in enumerate(columns) if c in TIME_COLUMNS]
+        self._last_time: tuple[str, datetime] = ("", datetime.min)
         self._title = title
         self._sheets = 0
         self._rows_in_sheet = max_rows
@@ -268,6 +278,11 @@ class XlsxWriter:
             values: list[Any] = [
                 _ILLEGAL_XML.sub("\ufffd", v) if isinstance(v, str) else v for v in row
             ]
+            for i in self._times:
+                if isinstance(values[i], str):
+                    cell = WriteOnlyCell(self._sheet, value=self._time(values[i]))
+                    cell.number_format = XLSX_TIME_FORMAT
+                    values[i] = cell
             unit = values[4] if len(values) > 4 else CREDIT_UNIT
             if unit != CREDIT_UNIT:
                 for i in self._money:
@@ -277,6 +292,13 @@ class XlsxWriter:
                         values[i] = cell
             self._sheet.append(values)
             self._rows_in_sheet += 1
+
+    def _time(self, text: str) -> datetime:
+        """RFC 3339 text → a naive UTC datetime (a spreadsheet has no time zones)."""
+        if text != self._last_time[0]:
+            moment = datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
+            self._last_time = (text, moment)
+        return self._last_time[1]
 
     def _new_sheet(self) -> None:
         self._sheets += 1
@@ -337,8 +359,10 @@ def xlsx_money(value: Any, unit: str) -> str | None:
 
 
 __all__ = [
+    "BOOKS_FORMATS",
     "CONTENT_TYPES",
     "JOURNAL_COLUMNS",
+    "BooksFormat",
     "CsvWriter",
     "Format",
     "JournalRowMaker",

@@ -18,6 +18,7 @@ from app.kit.clock import FrozenClock
 from app.kit.db import Database
 from credits import accounts as acc
 from credits import service
+from credits.catalogue import split_vat
 from credits.errors import AlreadyRefunded, InsufficientCredits
 from credits.models import JournalLine, JournalTransaction, Lot
 
@@ -41,6 +42,8 @@ class Driver:
     charges: list[str] = field(default_factory=list)
     lots: list[str] = field(default_factory=list)
     paid_lots: list[str] = field(default_factory=list)
+    vat_rate: Decimal = Decimal(0)  # pack prices include VAT at this rate
+    gross: dict[str, int] = field(default_factory=dict)  # lot → price paid
 
     async def customer(self, name: str = "Acme Hosting") -> str:
         async with self.db.unit_of_work() as session:
@@ -51,10 +54,11 @@ class Driver:
         return customer.id
 
     async def buy(self, customer_id: str, pack: int, purchase: str | None = None) -> str:
-        credits, amount, valid_days = PACKS[pack % len(PACKS)]
+        credits, price, valid_days = PACKS[pack % len(PACKS)]
+        amount, vat = split_vat(price, self.vat_rate)
         async with self.db.unit_of_work() as session:
             posted = await service.grant(
-                session, customer_id, credits=credits, amount=amount, currency="EUR",
+                session, customer_id, credits=credits, amount=amount, vat=vat, currency="EUR",
                 source="purchase", now=self.clock.now(), valid_days=valid_days,
                 cash_account=acc.CASH_STRIPE, purchase_id=purchase,
                 memo="pack, paid", reference=f"pi_{len(self.lots)}",
@@ -62,6 +66,7 @@ class Driver:
         assert posted.lot is not None
         self.lots.append(posted.lot.id)
         self.paid_lots.append(posted.lot.id)
+        self.gross[posted.lot.id] = price
         return posted.lot.id
 
     async def free(self, customer_id: str, credits: int, valid_days: int | None = None) -> None:
@@ -113,7 +118,7 @@ class Driver:
             assert lot is not None
             await service.revoke_lot(
                 session, lot_id, now=self.clock.now(), reason="stripe_refund",
-                refund_amount=lot.amount * share // 4, reference=f"re_{lot_id}",
+                refund_amount=self.gross[lot_id] * share // 4, reference=f"re_{lot_id}",
             )  # fmt: skip
 
     async def freeze(self, lot_id: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -98,6 +98,7 @@ async def test_journal_jsonl_and_xlsx_carry_the_same_rows(api: Api) -> None:
     assert header == list(JOURNAL_COLUMNS)
     assert len(cells) == len(as_csv)
     assert cells[2][5] == 100 and cells[0][5] == 5 and cells[0][3].startswith("customer:")
+    assert cells[0][1] == datetime(2026, 11, 2, 9, 0)  # a date cell, UTC
     again = await api.client.get(
         "/v1/exports/journal", params={**PERIOD, "format": "xlsx"}, headers=finance
     )
@@ -189,6 +190,7 @@ async def test_deferred_revenue_roll_forward(api: Api) -> None:
         for line, amount in {
             "opening": 0, "sales": 10000, "free_grants": 0, "recognised": 2000, "reversed": 0,
             "breakage": 0, "refunded": 0, "adjustments": 0, "other": 0, "closing": 8000,
+            "recognised_from_opening": 0, "recognised_from_sales": 2000,
         }.items()
     }  # fmt: skip
     assert body["credits"] == {

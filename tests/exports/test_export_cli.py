@@ -106,3 +106,27 @@ def test_bad_periods_are_usage_errors(cli: CliRunner, tmp_path: Path) -> None:
     assert not target.exists()
     garbage = cli.invoke(main, ["export", "deferred-revenue", "--from", "x", "--to", "y"])
     assert garbage.exit_code == 2
+
+
+def test_books_formats_from_the_command(
+    cli: CliRunner, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(history(database_url))
+    args = ["export", "journal", "--from", "2026-11-01", "--to", "2026-12-01"]
+    xero = tmp_path / "nov.csv"
+    result = cli.invoke(main, [*args, "--format", "xero", "--summary", "daily", "-o", str(xero)])
+    assert result.exit_code == 0, result.output
+    assert "exported one Xero file" in result.stderr
+    lines = xero.read_bytes().decode().splitlines()
+    assert lines[0].startswith("*Narration,*Date") and len(lines) == 5  # 2 pairs, 2 lines each
+    assert all(",02/11/2026," in line for line in lines[1:])
+    datev = cli.invoke(main, [*args, "--format", "datev"])
+    assert datev.exit_code == 0, datev.output
+    assert datev.stdout_bytes.startswith(b'"EXTF";700;21;"Buchungsstapel";13;')
+    assert cli.invoke(main, [*args, "--summary", "daily"]).exit_code == 2  # csv: no summary
+    mapping = tmp_path / "map.json"
+    mapping.write_text('{"chart": "none", "accounts": {}}')
+    monkeypatch.setenv("CREDITDESK_ACCOUNT_MAP_FILE", str(mapping))
+    refused = cli.invoke(main, [*args, "--format", "quickbooks"])
+    assert refused.exit_code == 1
+    assert "No books account is mapped for: cash:stripe, deferred_revenue" in refused.stderr

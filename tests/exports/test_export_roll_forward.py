@@ -47,6 +47,11 @@ async def test_every_event_lands_on_its_line(db: Database, clock: FrozenClock) -
         "recognised": 334 + 2000, "reversed": 334, "breakage": 1000, "refunded": 6000,
         "adjustments": 2000, "other": 0, "closing": 0,
     }  # fmt: skip
+    # Alice's €20.00 came out of the opening balance, Bob's 3.34 from the period's sale.
+    assert (eur_money.recognised_from_opening.amount, eur_money.recognised_from_sales.amount) == (
+        2000,
+        334,
+    )
     assert report.credits.model_dump() == {
         "opening": 5, "sales": 3, "free_grants": 2, "recognised": 4, "reversed": 1,
         "breakage": 3, "refunded": 3, "adjustments": 1, "other": 0, "closing": 0,

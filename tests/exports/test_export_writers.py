@@ -141,6 +141,8 @@ def test_xlsx_money_cells_control_characters_and_sheet_rollover() -> None:
     first, second = book["journal"], book["journal (2)"]
     assert [c.value for c in first[1]] == list(JOURNAL_COLUMNS)
     assert first["F2"].value == 20 and first["F2"].number_format == "0.00"
+    assert first["B2"].is_date and first["B2"].value == datetime(2026, 11, 2, 9, 0)
+    assert first["B2"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert first["G3"].value == 20
     assert first["M2"].value == "bell\ufffdhere"
     assert [c.value for c in second[1]] == list(JOURNAL_COLUMNS)

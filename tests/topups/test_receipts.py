@@ -11,7 +11,7 @@ import pytest
 
 from app.kit.auth import Role
 from app.topups.receipts import mail_receipts
-from billing.receipts import split_vat
+from credits.catalogue import split_vat
 from tests.conftest import Api
 
 
