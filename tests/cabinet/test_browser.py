@@ -189,7 +189,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     page.get_by_label("Your reply").fill("Attached below: quota is 50 GB, the backup is 48 GB.")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_test_id("thread")).to_contain_text("quota is 50 GB")
-    page.get_by_role("button", name="Mark as most urgent").click()
+    # Seed 000: the newest ticket is the most urgent one until the customer names another.
     expect(page.locator("[data-page=ticket] .facts")).to_contain_text("Most urgent")
     _shot(page, "05-ticket")
 
@@ -213,6 +213,14 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     page.get_by_role("button", name="Accept for 1 credit").click()
     expect(page.get_by_test_id("transfer")).to_have_count(0)
     expect(page.locator("[data-page=ticket] .facts")).to_contain_text("1 credit")
+
+    # The transferred ticket is now the newest; the customer names the first one instead.
+    page.goto(f"{base}/cabinet/#/tickets/{ticket_id}")
+    page.get_by_role("button", name="Mark as most urgent").click()
+    expect(page.locator("[data-page=ticket] .facts")).to_contain_text("Most urgent")
+    _shot(page, "07b-urgent")
+    page.goto(f"{base}/cabinet/#/tickets/{moved['id']}")
+    expect(page.locator("[data-page=ticket] h1")).to_have_text("Plugin stopped syncing orders")
 
     # Closes a ticket.
     page.get_by_role("button", name="Close ticket").click()
