@@ -198,6 +198,20 @@ def expire() -> None:
     click.echo(f"expired {expired} credit(s)")
 
 
+@main.command("webhooks-send")
+@click.option("--loop", is_flag=True, help="Keep sending (every webhook_send_interval_seconds).")
+def webhooks_send(loop: bool) -> None:
+    """Fan events out to webhook endpoints and send the due deliveries."""
+    from app.webhooks import tasks as webhook_tasks
+
+    settings = _settings()
+    if loop:
+        _with_db(settings, lambda db: webhook_tasks.run_sender(db, Clock(), settings))
+        return
+    sent = _with_db(settings, lambda db: webhook_tasks.deliver_round(db, Clock(), settings))
+    click.echo(f"attempted {sent} deliver{'y' if sent == 1 else 'ies'}")
+
+
 def _register_feature_commands() -> None:
     from app.desk.cli import COMMANDS as desk_commands
     from app.email.cli import COMMANDS as email_commands

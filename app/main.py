@@ -30,6 +30,8 @@ from app.kit.observability import (
     configure_logging,
 )
 from app.settings import Settings
+from app.webhooks import tasks as webhook_tasks
+from app.webhooks.endpoints import router as webhooks_router
 from billing import runtime as billing_runtime
 from billing.endpoints import router as billing_router
 from billing.exports.endpoints import router as exports_router
@@ -39,7 +41,7 @@ logger = logging.getLogger("creditdesk")
 
 FEATURE_ROUTERS = [
     customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router,
+    sla_router, webhooks_router,
 ]  # fmt: skip
 
 
@@ -56,17 +58,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         app.state.db = db
         await _register_bootstrap_key(db, app.state.clock, settings)
-        background = None
+        background = []
         if settings.periodic_tasks_enabled:
-            background = asyncio.create_task(tasks.run_periodically(db, app.state.clock, settings))
+            clock = app.state.clock
+            background.append(asyncio.create_task(tasks.run_periodically(db, clock, settings)))
+            background.append(asyncio.create_task(webhook_tasks.run_sender(db, clock, settings)))
         try:
             async with billing_runtime.lifespan(app, settings):
                 yield
         finally:
-            if background is not None:
-                background.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await background
+                    await task
             await db.dispose()
 
     app = FastAPI(

@@ -2,7 +2,8 @@
 
 import app.desk.models
 import app.desk.sla.models
-import app.email.models  # noqa: F401
+import app.email.models
+import app.webhooks.models  # noqa: F401
 import billing.models  # noqa: F401
 from app.customers.models import Customer
 from app.kit.auth import ApiKey

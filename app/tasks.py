@@ -14,6 +14,7 @@ from app.kit import idempotency
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.settings import Settings
+from app.webhooks.tasks import purge_events
 from credits.tasks import sweep_expired
 
 logger = logging.getLogger("creditdesk.tasks")
@@ -33,7 +34,9 @@ async def expire_credits(db: Database, clock: Clock, settings: Settings) -> None
 
 
 Job = Callable[[Database, Clock, Settings], Awaitable[None]]
-JOBS: list[Job] = [expire_credits, purge_idempotency_keys, send_outbox, escalate_tickets]
+JOBS: list[Job] = [
+    expire_credits, purge_idempotency_keys, send_outbox, escalate_tickets, purge_events,
+]  # fmt: skip
 
 
 async def run_periodically(db: Database, clock: Clock, settings: Settings) -> None:

@@ -63,7 +63,7 @@ async def create_purchase(
         purchase, replayed = await service.open_purchase(
             session, customer_id=customer_id, pack_code=body.pack, settings=settings,
             now=request.app.state.clock.now(), idempotency_scope=principal.key_id,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, metadata=body.metadata,
         )  # fmt: skip
     if _needs_intent(purchase):
         purchase = await _create_intent(db, gateway, purchase, request, settings)

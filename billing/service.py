@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from app.kit.errors import AppError, NotFound
+from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from app.settings import Settings
 from billing.models import EventState, Purchase, PurchaseStatus
+from billing.schemas import purchase_read
 from credits import accounts as acc
 from credits import service as ledger
 from credits.catalogue import find_pack
@@ -64,6 +66,7 @@ async def open_purchase(
     now: datetime,
     idempotency_scope: str | None = None,
     idempotency_key: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> tuple[Purchase, bool]:
     """A new pending purchase, or (same Idempotency-Key) the one made before: `(purchase,
     replayed)`. With the offline provider it is paid at once, through the same grant."""
@@ -86,6 +89,7 @@ async def open_purchase(
         amount_refunded=0,
         idempotency_scope=idempotency_scope if idempotency_key is not None else None,
         idempotency_key=idempotency_key,
+        metadata_=metadata or None,
         created_at=now,
         updated_at=now,
     )
@@ -164,12 +168,28 @@ async def settle(
         reference=reference,
         dedupe_key=f"purchase:{purchase.id}",
     )
+    previous = {"status": purchase.status}
     purchase.status = PurchaseStatus.succeeded.value
     purchase.succeeded_at = now
     purchase.updated_at = now
     purchase.failure_reason = None
     await session.flush()
+    _emit(session, EventType.purchase_succeeded, purchase, now, previous)
     return True
+
+
+def _emit(
+    session: AsyncSession,
+    type: EventType,
+    purchase: Purchase,
+    now: datetime,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    """A `purchase.*` event. The payment's `client_secret` is never put in an event."""
+    obj = purchase_read(purchase).model_copy(update={"client_secret": None})
+    record_event(
+        session, type, customer_id=purchase.customer_id, obj=obj, now=now, previous=previous
+    )
 
 
 async def purchase_lots(session: AsyncSession, purchase_id: str) -> list[Lot]:
@@ -228,6 +248,7 @@ async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: da
     if _failed(intent) and purchase.status == PurchaseStatus.pending.value:
         purchase.status = PurchaseStatus.failed.value
         purchase.failure_reason = _failure_reason(intent)
+        _emit(session, EventType.purchase_failed, purchase, now, {"status": "pending"})
     await session.flush()
     return Outcome(EventState.processed, f"payment is {status}", purchase.id, unblocks)
 
@@ -310,11 +331,16 @@ async def apply_refund(session: AsyncSession, charge: dict[str, Any], *, now: da
             refund_amount=delta if i == 0 else 0, reference=charge_id,
             dedupe_key=f"refund:{purchase.id}:{total}:{lot.id}",
         )  # fmt: skip
+    previous: dict[str, Any] = {
+        "amount_refunded": {"amount": purchase.amount_refunded, "currency": purchase.currency}
+    }
     purchase.amount_refunded = total
     purchase.charge_id = purchase.charge_id or charge_id
     if total >= purchase.amount:
+        previous["status"] = purchase.status
         purchase.status = PurchaseStatus.refunded.value
     purchase.updated_at = now
+    _emit(session, EventType.purchase_refunded, purchase, now, previous)
     await session.flush()
     return Outcome(EventState.processed, f"refund of {delta} recorded", purchase.id)
 

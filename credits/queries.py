@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.errors import NotFound
 from app.kit.pagination import Page, decode_cursor, encode_cursor
 from credits.models import JournalTransaction, Lot, Wallet
-from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead
+from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead, entry_read
 from credits.service import consumption_order
 
 
@@ -81,19 +81,4 @@ async def entries(
     return Page(
         data=[entry_read(t) for t in rows],
         next_cursor=encode_cursor({"before": rows[-1].seq}) if more else None,
-    )
-
-
-def entry_read(txn: JournalTransaction) -> EntryRead:
-    return EntryRead(
-        id=txn.id,
-        created_at=txn.posted_at,
-        kind=txn.kind,
-        credits=txn.credits,
-        balance_after=txn.balance_after or 0,
-        lot_id=txn.lot_id,
-        ticket_id=txn.ticket_id,
-        purchase_id=txn.purchase_id,
-        reason=txn.reason,
-        memo=txn.memo,
     )

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from credits.models import JournalTransaction
+
 
 class Money(BaseModel):
     amount: int = Field(description="integer minor units (cents)")
@@ -81,3 +83,18 @@ class AdjustmentCreate(BaseModel):
     credits: int = Field(ge=-100_000, le=100_000, description="±credits, not 0")
     reason: str = Field(min_length=3, max_length=500)
     valid_days: int | None = Field(default=None, gt=0, le=3650)
+
+
+def entry_read(txn: JournalTransaction) -> EntryRead:
+    return EntryRead(
+        id=txn.id,
+        created_at=txn.posted_at,
+        kind=txn.kind,
+        credits=txn.credits,
+        balance_after=txn.balance_after or 0,
+        lot_id=txn.lot_id,
+        ticket_id=txn.ticket_id,
+        purchase_id=txn.purchase_id,
+        reason=txn.reason,
+        memo=txn.memo,
+    )

@@ -16,6 +16,7 @@ from app.customers.models import Customer
 from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.kit.auth import KEY_PREFIX, ApiKey, Role, generate_secret, hash_secret
 from app.kit.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from credits import service as ledger
 
@@ -56,12 +57,16 @@ def to_read(customer: Customer) -> CustomerRead:
         auto_accept_transfers=customer.auto_accept_transfers,
         external_ref=customer.external_ref,
         has_code_word=customer.code_word_hash is not None,
+        parent_id=customer.parent_id,
+        metadata=dict(customer.metadata_ or {}),
         created_at=customer.created_at,
         updated_at=customer.updated_at,
     )
 
 
-async def create_customer(session: AsyncSession, data: CustomerCreate, now: datetime) -> Customer:
+async def create_customer(
+    session: AsyncSession, data: CustomerCreate, now: datetime, *, parent_id: str | None = None
+) -> Customer:
     code_hash = await asyncio.to_thread(hash_code_word, data.code_word) if data.code_word else None
     customer = Customer(
         id=new_id("cus"),
@@ -71,6 +76,8 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, now: date
         auto_accept_transfers=data.auto_accept_transfers,
         external_ref=data.external_ref,
         code_word_hash=code_hash,
+        parent_id=parent_id,
+        metadata_=data.metadata or None,
         verify_failures=0,
         created_at=now,
         updated_at=now,
@@ -78,6 +85,10 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, now: date
     session.add(customer)
     await _flush_unique(session, data.external_ref)
     await ledger.open_wallet(session, customer.id, now)
+    record_event(
+        session, EventType.customer_created, customer_id=customer.id, obj=to_read(customer),
+        now=now,
+    )  # fmt: skip
     return customer
 
 
@@ -101,6 +112,8 @@ async def update_customer(
             if changes[field] is None and field != "external_ref":
                 raise ValidationFailed(f"`{field}` cannot be null.")
             setattr(customer, field, changes[field])
+    if "metadata" in changes:
+        customer.metadata_ = changes["metadata"] or None
     if "email" in changes:
         if changes["email"] is None:
             raise ValidationFailed("`email` cannot be null.")

@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service as customers
+from app.desk import events
 from app.desk import repository as repo
 from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
+from app.desk.events import ticket_read
 from app.desk.models import (
     ChargeReason,
     Line,
@@ -30,7 +32,7 @@ from app.desk.models import (
     TicketCharge,
     TicketMessage,
 )
-from app.desk.schemas import ChargeRead, MessageRead, TicketCreate, TicketRead
+from app.desk.schemas import MessageRead, TicketCreate, TicketRead
 from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
@@ -96,36 +98,6 @@ def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- reading
-
-
-def charge_read(charge: TicketCharge | None) -> ChargeRead | None:
-    if charge is None:
-        return None
-    return ChargeRead(
-        credits=charge.credits,
-        reason=charge.reason,
-        refunded=charge.refunded_at is not None,
-        refund_reason=charge.refund_reason,
-    )
-
-
-def ticket_read(ticket: Ticket, charge: TicketCharge | None) -> TicketRead:
-    return TicketRead(
-        id=ticket.id,
-        number=ticket.number,
-        customer_id=ticket.customer_id,
-        line=Line(ticket.line),
-        status=Status(ticket.status),
-        severity=ticket.severity,
-        product=ticket.product,
-        subject=ticket.subject,
-        body=ticket.body,
-        bug_reference=ticket.bug_reference,
-        merged_into=ticket.merged_into,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        charge=charge_read(charge),
-    )
 
 
 async def read(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> TicketRead:
@@ -232,7 +204,7 @@ async def _submit(
         id=new_id("tkt"), customer_id=customer_id, line=data.line.value,
         status=Status.open.value, severity=data.severity, product=data.product,
         subject=subject, body=body, content_hash=digest, created_by=author.key_id,
-        created_at=now, updated_at=now,
+        metadata_=data.metadata or None, created_at=now, updated_at=now,
     )  # fmt: skip
     clock = sla.new_clock(ticket, data.category, now)
     # A new ticket's service levels depend only on the line's calendar and targets: read
@@ -262,6 +234,7 @@ async def _submit(
             session, ticket, customer.partner, author=author, settings=settings, now=now,
             wallet=wallet,
         )  # fmt: skip
+    events.emit_created(session, ticket, charge, now)
     if levels is None:
         return ticket, None
     result = ticket_read(ticket, charge)
@@ -377,6 +350,7 @@ async def add_message(
     if internal and author.is_customer:
         raise Forbidden("Customers cannot write internal notes.")
     ticket = await load(session, ticket_id, author, lock=True)
+    was_status = ticket.status
     text = body.strip()
     if not text:
         raise ValidationFailed("The message body is required.", field="body")
@@ -395,6 +369,9 @@ async def add_message(
         session, ticket, now, public_staff_message=not internal and not author.is_customer
     )
     await session.flush()
+    events.emit_message(session, ticket, message, now)
+    if ticket.status != was_status:
+        await events.emit_status(session, ticket, was_status, now)
     for hook in MESSAGE_HOOKS:
         await hook(session, ticket, message, author, settings, now)
     return message
@@ -473,6 +450,7 @@ async def change_status(
     now: datetime,
 ) -> Ticket:
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     refused = check_transition(
         ticket, target, customer=principal.is_customer, settings=settings, now=now
     )
@@ -480,7 +458,7 @@ async def change_status(
         raise InvalidTransition(refused.detail, status_from=ticket.status, status_to=target.value)
     _set_status(ticket, target, now)
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -516,6 +494,7 @@ async def transfer(
     auto-accepting customers; 402 when there is no credit). Back to customer relations:
     the charge is refunded (`misrouted`)."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     _refuse_closed(ticket)
     if to_line is Line.technical:
         await _transfer_to_technical(session, ticket, principal, settings, now)
@@ -528,7 +507,7 @@ async def transfer(
         ticket.line = Line.customer_relations.value
         ticket.updated_at = now
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -562,6 +541,7 @@ async def answer_transfer(
     """The customer's consent: accept charges 1 credit (402 and nothing changes when there
     is none) and moves the ticket to technical; decline keeps it on the free line."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     if ticket.status != Status.awaiting_approval:
         raise InvalidTransition(f"Ticket #{ticket.number} has no transfer awaiting consent.")
     if accept:
@@ -572,7 +552,7 @@ async def answer_transfer(
         ticket.line = Line.technical.value
     _set_status(ticket, Status.open, now)
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -590,6 +570,7 @@ async def merge(
     for tid in sorted((ticket_id, into_id)):  # id order: two merges cannot deadlock
         locked[tid] = await load(session, tid, principal, lock=True)
     ticket, into = locked[ticket_id], locked[into_id]
+    was = await events.before(session, ticket)
     if ticket.customer_id != into.customer_id:
         raise InvalidTransition("Only tickets of the same customer can be merged.")
     _refuse_closed(ticket)
@@ -603,7 +584,7 @@ async def merge(
     _set_status(ticket, Status.closed, now)
     into.updated_at = now
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -612,6 +593,7 @@ async def mark_out_of_scope(
 ) -> Ticket:
     """Not a technical-support matter: refunded (`out_of_scope`), back to the free line."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     _refuse_closed(ticket)
     if ticket.line != Line.technical:
         raise InvalidTransition(f"Ticket #{ticket.number} is not on the technical line.")
@@ -622,7 +604,7 @@ async def mark_out_of_scope(
     ticket.line = Line.customer_relations.value
     ticket.updated_at = now
     session.add(_message(ticket.id, principal, f"Out of scope: {reason}", internal=True, now=now))
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -637,11 +619,12 @@ async def confirm_bug(
     """A product bug: the ticket's charge is refunded (`product_bug`), once, however many
     confirmations arrive; the reference is kept on the ticket."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     await _refund(
         session, ticket, RefundReason.product_bug, now=now, actor=principal.key_id,
         reference=bug_reference,
     )  # fmt: skip
     ticket.bug_reference = bug_reference
     ticket.updated_at = now
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket

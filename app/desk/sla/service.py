@@ -11,11 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.desk import events as desk_events
+from app.desk import repository as desk_repo
 from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
@@ -39,6 +42,7 @@ from app.desk.sla.schemas import (
     TargetWrite,
 )
 from app.kit.errors import ValidationFailed
+from app.kit.events import EventType, record_event
 
 PAUSED = frozenset({Status.waiting_on_customer.value})
 FINISHED = frozenset({Status.resolved.value, Status.closed.value})
@@ -310,8 +314,23 @@ async def sync(
         extension = await extension_of(session, row, cal, now)
         if m.elapsed > targets.first_response + extension:
             row.first_response_breached = True
+            await _emit(session, EventType.sla_breached, ticket, now)
         session.add(_event(ticket.id, EventKind.first_response, now))
     await session.flush()
+
+
+async def _emit(
+    session: AsyncSession,
+    type: EventType,
+    ticket: Ticket,
+    now: datetime,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    """An `sla.*` event: the ticket as the API shows it, with its `sla` block."""
+    await session.flush()
+    obj = desk_events.ticket_read(ticket, await desk_repo.current_charge(session, ticket.id))
+    obj.sla = await block(session, ticket, now)
+    record_event(session, type, customer_id=ticket.customer_id, obj=obj, now=now, previous=previous)
 
 
 def refuse_closed(ticket: Ticket) -> None:
@@ -539,13 +558,14 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
     row = await clock_of(session, ticket)
     cal, _ = await calendar_for(session, ticket)
     m = measure(row, cal, now)
+    breached = False
     if row.first_response_at is None and not row.first_response_breached:
         targets, _ = await targets_for(
             session, Line(ticket.line), ticket.severity, Category(row.category)
         )
         target = targets.first_response + await extension_of(session, row, cal, now)
         if m.elapsed > target:
-            row.first_response_breached = True
+            row.first_response_breached = breached = True
             session.add(
                 _event(
                     ticket.id,
@@ -575,6 +595,11 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
             reached.append(step)
         row.escalation_level = max(row.escalation_level, level)
     await session.flush()
+    if breached:
+        await _emit(session, EventType.sla_breached, ticket, now)
+    for step in reached:
+        previous = {"sla": {"escalation_level": step - 1}}
+        await _emit(session, EventType.sla_escalated, ticket, now, previous)
     return reached
 
 
