@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, delete, literal_column, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
@@ -34,6 +34,8 @@ from app.webhooks.schemas import (
 )
 
 # ---------------------------------------------------------------- events
+
+HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
 def _scope_filter(principal: Principal, column: Any) -> ColumnElement[bool]:
@@ -74,9 +76,7 @@ async def list_events(
         stmt = stmt.where(Event.created_at >= created_gte)
     after = _after(position)
     if pg:
-        horizon = func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(
-            Event.txid.type
-        )  # the oldest transaction still running
+        horizon = literal_column(HORIZON)  # the oldest transaction still running
         stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
         if after is not None:
             stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
