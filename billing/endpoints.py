@@ -123,9 +123,7 @@ async def get_purchase(
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
     purchase = await session.get(Purchase, purchase_id)
-    if purchase is None or (
-        principal.is_customer and purchase.customer_id != principal.customer_id
-    ):
+    if purchase is None or not principal.sees(purchase.customer_id):
         raise NotFound("No such purchase.")
     return purchase_read(purchase)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service
@@ -39,12 +39,19 @@ CustomerId = Path(max_length=40, description="`cus_…`")
 )
 async def create_customer(
     body: CustomerCreate,
-    _: Principal = Depends(require_roles(Role.admin, Role.cr_agent)),
+    principal: Principal = Depends(require_roles(Role.admin, Role.cr_agent, Role.integration)),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
-    """Create a customer (and its empty credit wallet)."""
-    return service.to_read(await service.create_customer(session, body, now))
+    """Create a customer (and its empty credit wallet). A partner's scoped integration key
+    creates its own end customers (`parent_id` = the partner). 409 `external_ref_taken`
+    names the customer that has the reference (when this key may see it)."""
+    if principal.role is Role.integration and principal.partner_id is None:
+        raise Forbidden("Only an integration key scoped to a partner may create customers.")
+    customer = await service.create_customer(
+        session, body, now, parent_id=principal.partner_id, visible=principal.sees
+    )
+    return service.to_read(customer)
 
 
 @router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
@@ -53,11 +60,18 @@ async def list_customers(
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    _: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
+    updated_gte: datetime | None = None,
+    principal: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
-    """List customers, oldest first, optionally by e-mail or external reference."""
+    """List customers, oldest first, optionally by e-mail, external reference or last
+    change. A partner's scoped key lists the partner and its end customers."""
     stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
+    if principal.partner_id is not None:
+        partner = principal.partner_id
+        stmt = stmt.where(or_(Customer.id == partner, Customer.parent_id == partner))
+    if updated_gte is not None:
+        stmt = stmt.where(Customer.updated_at >= updated_gte)
     position = decode_cursor(cursor, "after")
     if position is not None:
         stmt = stmt.where(Customer.id > position["after"])
@@ -103,15 +117,20 @@ async def update_customer(
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
-    """Change a customer. A customer key may change only its own `auto_accept_transfers`."""
+    """Change a customer. A customer key may change only its own `auto_accept_transfers`;
+    a partner's scoped key its own end customers (not `partner`)."""
     principal.check_customer(customer_id)
     if principal.is_customer:
         if set(body.model_fields_set) - {"auto_accept_transfers"}:
             raise Forbidden("A customer may change only `auto_accept_transfers`.")
+    elif principal.partner_id is not None:
+        if "partner" in body.model_fields_set:
+            raise Forbidden("A partner's key may not change `partner`.")
     else:
         principal.require(*STAFF)
     customer = await service.get_customer(session, customer_id, lock=True)
-    return service.to_read(await service.update_customer(session, customer, body, now))
+    updated = await service.update_customer(session, customer, body, now, visible=principal.sees)
+    return service.to_read(updated)
 
 
 @router.post(

@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -65,7 +67,12 @@ def to_read(customer: Customer) -> CustomerRead:
 
 
 async def create_customer(
-    session: AsyncSession, data: CustomerCreate, now: datetime, *, parent_id: str | None = None
+    session: AsyncSession,
+    data: CustomerCreate,
+    now: datetime,
+    *,
+    parent_id: str | None = None,
+    visible: Callable[[str], bool] = lambda _: True,
 ) -> Customer:
     code_hash = await asyncio.to_thread(hash_code_word, data.code_word) if data.code_word else None
     customer = Customer(
@@ -83,7 +90,7 @@ async def create_customer(
         updated_at=now,
     )
     session.add(customer)
-    await _flush_unique(session, data.external_ref)
+    await _flush_unique(session, data.external_ref, visible)
     await ledger.open_wallet(session, customer.id, now)
     record_event(
         session, EventType.customer_created, customer_id=customer.id, obj=to_read(customer),
@@ -104,7 +111,12 @@ async def get_customer(session: AsyncSession, customer_id: str, *, lock: bool = 
 
 
 async def update_customer(
-    session: AsyncSession, customer: Customer, data: CustomerUpdate, now: datetime
+    session: AsyncSession,
+    customer: Customer,
+    data: CustomerUpdate,
+    now: datetime,
+    *,
+    visible: Callable[[str], bool] = lambda _: True,
 ) -> Customer:
     changes = data.model_dump(exclude_unset=True)
     for field in ("name", "partner", "auto_accept_transfers", "external_ref"):
@@ -124,7 +136,7 @@ async def update_customer(
         customer.verify_failures = 0
         customer.verify_locked_until = None
     customer.updated_at = now
-    await _flush_unique(session, customer.external_ref)
+    await _flush_unique(session, customer.external_ref, visible)
     return customer
 
 
@@ -170,8 +182,10 @@ async def create_api_key(
 ) -> tuple[ApiKey, str]:
     if role is Role.customer and customer_id is None:
         raise ValidationFailed("A customer key needs `customer_id`.")
-    if role is not Role.customer and customer_id is not None:
-        raise ValidationFailed("Only customer keys are bound to a customer.")
+    if role not in (Role.customer, Role.integration) and customer_id is not None:
+        raise ValidationFailed(
+            "Only customer keys and (partner-scoped) integration keys name a customer."
+        )
     if customer_id is not None:
         await get_customer(session, customer_id)
     secret = secret or generate_secret()
@@ -209,12 +223,23 @@ async def ensure_bootstrap_key(session: AsyncSession, secret: str, now: datetime
     return True
 
 
-async def _flush_unique(session: AsyncSession, external_ref: str | None) -> None:
+async def _flush_unique(
+    session: AsyncSession,
+    external_ref: str | None,
+    visible: Callable[[str], bool] = lambda _: True,
+) -> None:
+    """Flushes; a taken `external_ref` is 409 naming the customer that has it (when
+    `visible` lets the caller see that customer)."""
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
+        holder = await session.scalar(
+            select(Customer.id).where(Customer.external_ref == external_ref)
+        )
+        extra: dict[str, Any] = {"customer_id": holder} if holder and visible(holder) else {}
         raise Conflict(
             f"Another customer already has external_ref {external_ref!r}.",
             code="external_ref_taken",
+            **extra,
         ) from exc

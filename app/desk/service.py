@@ -113,7 +113,7 @@ async def load(
 ) -> Ticket:
     """The ticket, if `principal` may see it: a customer key sees only its own."""
     ticket = await repo.get_ticket(session, ticket_id, lock=lock)
-    if ticket is None or (principal.is_customer and ticket.customer_id != principal.customer_id):
+    if ticket is None or not principal.sees(ticket.customer_id):
         raise NotFound("No such ticket.")
     return ticket
 
@@ -127,6 +127,9 @@ async def list_tickets(
     line: Line | None,
     status: Status | None,
     now: datetime | None = None,
+    partner_id: str | None = None,
+    number: int | None = None,
+    updated_gte: datetime | None = None,
 ) -> Page[TicketRead]:
     position = decode_cursor(cursor, "before")
     before = position["before"] if position else None
@@ -135,6 +138,7 @@ async def list_tickets(
     rows = await repo.list_tickets(
         session, limit=limit, before=before, customer_id=customer_id,
         line=line.value if line else None, status=status.value if status else None,
+        partner_id=partner_id, number=number, updated_gte=updated_gte,
     )  # fmt: skip
     more = len(rows) > limit
     rows = rows[:limit]

@@ -76,7 +76,7 @@ async def list_events(
         stmt = stmt.where(Event.created_at >= created_gte)
     after = _after(position)
     if pg:
-        horizon = literal_column(HORIZON)  # the oldest transaction still running
+        horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
         stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
         if after is not None:
             stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
