@@ -90,7 +90,7 @@ async def create_customer(
         updated_at=now,
     )
     session.add(customer)
-    await _flush_unique(session, data.external_ref, visible)
+    await _flush_unique(session, customer, visible)
     await ledger.open_wallet(session, customer.id, now)
     record_event(
         session, EventType.customer_created, customer_id=customer.id, obj=to_read(customer),
@@ -136,7 +136,7 @@ async def update_customer(
         customer.verify_failures = 0
         customer.verify_locked_until = None
     customer.updated_at = now
-    await _flush_unique(session, customer.external_ref, visible)
+    await _flush_unique(session, customer, visible)
     return customer
 
 
@@ -225,21 +225,25 @@ async def ensure_bootstrap_key(session: AsyncSession, secret: str, now: datetime
 
 async def _flush_unique(
     session: AsyncSession,
-    external_ref: str | None,
+    customer: Customer,
     visible: Callable[[str], bool] = lambda _: True,
 ) -> None:
-    """Flushes; a taken `external_ref` is 409 naming the customer that has it (when
-    `visible` lets the caller see that customer)."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
+    """Flushes the customer; a taken `external_ref` is 409 `external_ref_taken` naming the
+    customer that has it (when `visible` lets the caller see that one)."""
+    ref = customer.external_ref
+    holder = None
+    if ref is not None:
         holder = await session.scalar(
-            select(Customer.id).where(Customer.external_ref == external_ref)
+            select(Customer.id).where(Customer.external_ref == ref, Customer.id != customer.id)
         )
-        extra: dict[str, Any] = {"customer_id": holder} if holder and visible(holder) else {}
-        raise Conflict(
-            f"Another customer already has external_ref {external_ref!r}.",
-            code="external_ref_taken",
-            **extra,
-        ) from exc
+    if holder is None:
+        try:
+            async with session.begin_nested():
+                await session.flush()
+            return
+        except IntegrityError:
+            pass  # taken by a concurrent request that committed first
+    extra: dict[str, Any] = {"customer_id": holder} if holder and visible(holder) else {}
+    raise Conflict(
+        f"Another customer already has external_ref {ref!r}.", code="external_ref_taken", **extra
+    )
