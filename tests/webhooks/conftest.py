@@ -22,6 +22,7 @@ from tests.conftest import Api
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = ""
 
 
 @dataclass
@@ -53,9 +54,8 @@ def _serve(receiver: Receiver) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
-            status = receiver.answer(
-                Received({k.lower(): v for k, v in self.headers.items()}, body)
-            )
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status = receiver.answer(Received(headers, body, self.path))
             self.send_response(status)
             self.send_header("content-length", "2")
             self.end_headers()
