@@ -16,10 +16,8 @@ from starlette.responses import JSONResponse, Response
 
 from app import tasks
 from app.customers import service as customers_service
-from app.customers.endpoints import router as customers_router
-from app.desk.endpoints import router as desk_router
-from app.desk.sla.endpoints import router as sla_router
-from app.email.endpoints import router as email_router
+from app.features import FEATURES, wire_subscriptions
+from app.kit import registry
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
@@ -30,19 +28,8 @@ from app.kit.observability import (
     configure_logging,
 )
 from app.settings import Settings
-from app.webhooks import tasks as webhook_tasks
-from app.webhooks.endpoints import router as webhooks_router
-from billing import runtime as billing_runtime
-from billing.endpoints import router as billing_router
-from billing.exports.endpoints import router as exports_router
-from credits.endpoints import router as credits_router
 
 logger = logging.getLogger("creditdesk")
-
-FEATURE_ROUTERS = [
-    customers_router, credits_router, billing_router, desk_router, exports_router, email_router,
-    sla_router, webhooks_router,
-]  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -58,19 +45,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         app.state.db = db
         await _register_bootstrap_key(db, app.state.clock, settings)
-        background = []
+        background = None
         if settings.periodic_tasks_enabled:
-            clock = app.state.clock
-            background.append(asyncio.create_task(tasks.run_periodically(db, clock, settings)))
-            background.append(asyncio.create_task(webhook_tasks.run_sender(db, clock, settings)))
+            background = asyncio.create_task(tasks.run_periodically(db, app.state.clock, settings))
         try:
-            async with billing_runtime.lifespan(app, settings):
+            async with registry.lifespans(FEATURES, app, settings):
                 yield
         finally:
-            for task in background:
-                task.cancel()
+            if background is not None:
+                background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    await background
             await db.dispose()
 
     app = FastAPI(
@@ -87,8 +72,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     _add_operational_routes(app, settings, metrics)
-    for router in FEATURE_ROUTERS:
+    for router in registry.routers(FEATURES):
         app.include_router(router)
+    wire_subscriptions()
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from app.desk.sla.tasks import escalate_tickets
-from app.email.tasks import send_outbox
+from app.features import FEATURES
 from app.kit import idempotency
 from app.kit.clock import Clock
 from app.kit.db import Database
+from app.kit.registry import Job
+from app.kit.registry import jobs as feature_jobs
 from app.settings import Settings
-from app.webhooks.tasks import purge_events
-from credits.tasks import sweep_expired
 
 logger = logging.getLogger("creditdesk.tasks")
 
@@ -29,14 +27,8 @@ async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings)
         )
 
 
-async def expire_credits(db: Database, clock: Clock, settings: Settings) -> None:
-    await sweep_expired(db, clock.now())
-
-
-Job = Callable[[Database, Clock, Settings], Awaitable[None]]
-JOBS: list[Job] = [
-    expire_credits, purge_idempotency_keys, send_outbox, escalate_tickets, purge_events,
-]  # fmt: skip
+# Every job is independent of the others; the kit's own purge runs after the features'.
+JOBS: list[Job] = [*feature_jobs(FEATURES), purge_idempotency_keys]
 
 
 async def run_periodically(db: Database, clock: Clock, settings: Settings) -> None:

@@ -1,17 +1,16 @@
-"""`creditdesk` sub-commands of the billing feature (registered by app.cli)."""
+"""`creditdesk` sub-commands of the billing feature (registered through billing/feature.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import timedelta
 
 import click
 
+from app.kit.cli import load_settings, with_db
 from app.kit.clock import Clock
 from app.kit.db import Database
-from app.settings import Settings
 
 
 @click.command("sync-payments")
@@ -25,13 +24,9 @@ def sync_payments(max_age_days: int, limit: int) -> None:
     from billing.stripe_client import build_gateway
     from billing.tasks import sync_payments as run_sync
 
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
+    settings = load_settings()
 
-    async def run() -> dict[str, object]:
-        db = Database(settings.database_url, pool_size=2)
+    async def run(db: Database) -> dict[str, object]:
         gateway = build_gateway(settings)
         try:
             report = await run_sync(
@@ -42,11 +37,10 @@ def sync_payments(max_age_days: int, limit: int) -> None:
         finally:
             if gateway is not None:
                 await gateway.aclose()
-            await db.dispose()
 
     if settings.payment_provider == "offline":
         click.echo("offline payment provider: only parked events are retried", err=True)
-    summary = asyncio.run(run())
+    summary = with_db(settings, run, explain_db_errors=False)
     click.echo(json.dumps(summary))
     sys.exit(1 if summary["errors"] else 0)
 

@@ -1,7 +1,7 @@
-"""The ledger's operations. Each one locks the customer's wallet row first (Postgres
-`FOR UPDATE`; on SQLite the transaction already holds the write lock), changes lots and the
-stored balance, and posts one balanced journal transaction, all in the caller's
-transaction. Nothing here commits."""
+"""The ledger's operations. Each one takes the customer's lock first (`lock_customer`: the
+wallet row, Postgres `FOR UPDATE`; on SQLite the transaction already holds the write
+lock), changes lots and the stored balance, and posts one balanced journal transaction,
+all in the caller's transaction. Nothing here commits."""
 
 from __future__ import annotations
 
@@ -71,7 +71,14 @@ _LOCK_WALLET = (
 )
 
 
-async def lock_wallet(session: AsyncSession, customer_id: str) -> Wallet:
+async def lock_customer(session: AsyncSession, customer_id: str) -> Wallet:
+    """The customer's lock, held to the end of the caller's transaction: their wallet row,
+    `SELECT … FOR UPDATE` on PostgreSQL (on SQLite the write transaction, begun with
+    `BEGIN IMMEDIATE`, already holds the database's lock). Every ledger operation takes
+    it, and so does anything that must be decided once per customer (a duplicate
+    submission, the naming of an urgent ticket). Lock order: ticket rows (in id order)
+    first, then the customer; several customers in id order (`lock_customers`). Returns
+    the locked wallet, fresh from the database; NotFound when the customer has none."""
     found = await session.execute(_LOCK_WALLET, {"customer_id": customer_id})
     wallet = found.scalar_one_or_none()
     if wallet is None:
@@ -79,9 +86,9 @@ async def lock_wallet(session: AsyncSession, customer_id: str) -> Wallet:
     return wallet
 
 
-async def lock_wallets(session: AsyncSession, customer_ids: list[str]) -> dict[str, Wallet]:
-    """Several wallets, always locked in id order so that two jobs cannot deadlock."""
-    return {cid: await lock_wallet(session, cid) for cid in sorted(set(customer_ids))}
+async def lock_customers(session: AsyncSession, customer_ids: list[str]) -> dict[str, Wallet]:
+    """Several customers' locks, always taken in id order so that two jobs cannot deadlock."""
+    return {cid: await lock_customer(session, cid) for cid in sorted(set(customer_ids))}
 
 
 def _lapsed(lot: Lot, now: datetime) -> bool:
@@ -208,7 +215,7 @@ async def grant(
         raise ValueError("a grant needs credits > 0 and amount >= 0")
     if amount > 0 and cash_account is None:
         raise ValueError("a paid grant needs the cash account the money came into")
-    wallet = wallet or await lock_wallet(session, customer_id)
+    wallet = wallet or await lock_customer(session, customer_id)
     lot = Lot(
         id=new_id("lot"),
         customer_id=customer_id,
@@ -298,7 +305,7 @@ async def charge(
     if credits <= 0:
         raise ValueError("a charge takes at least one credit")
     if wallet is None or wallet.customer_id != customer_id:
-        wallet = await lock_wallet(session, customer_id)
+        wallet = await lock_customer(session, customer_id)
     lines: list[Line] = []
     takes = []
     for lot, take in await _take(session, wallet, credits, now):
@@ -359,7 +366,7 @@ async def refund_charge(
     if charge_txn.kind != "charge" or charge_txn.customer_id is None:
         raise ValidationFailed("Only a charge can be refunded.")
     customer_id = charge_txn.customer_id
-    wallet = await lock_wallet(session, customer_id)
+    wallet = await lock_customer(session, customer_id)
     if await find_refund(session, charge_id) is not None:
         raise AlreadyRefunded("This charge has already been refunded.", charge_id=charge_id)
     lines: list[Line] = []
@@ -529,7 +536,7 @@ async def customers_with_lapsed_lots(session: AsyncSession, now: datetime) -> li
 
 
 async def expire_customer(session: AsyncSession, customer_id: str, now: datetime) -> int:
-    txn = await expire_locked(session, await lock_wallet(session, customer_id), now)
+    txn = await expire_locked(session, await lock_customer(session, customer_id), now)
     return -txn.credits if txn else 0
 
 
@@ -557,7 +564,7 @@ async def adjust(
             source="adjustment", now=now, valid_days=valid_days, memo=reason, actor=actor,
             kind="adjustment",
         )  # fmt: skip
-    wallet = await lock_wallet(session, customer_id)
+    wallet = await lock_customer(session, customer_id)
     lines: list[Line] = []
     takes = []
     for lot, take in await _take(session, wallet, -credits, now):
@@ -589,7 +596,7 @@ async def freeze_lot(
 ) -> Posted | None:
     """Holds a lot's remaining credits (a payment dispute). None when nothing is left."""
     lot = await _lot(session, lot_id)
-    wallet = await lock_wallet(session, lot.customer_id)
+    wallet = await lock_customer(session, lot.customer_id)
     lot = await _lot(session, lot_id)
     k = lot.remaining
     if k == 0:
@@ -611,7 +618,7 @@ async def release_lot(
 ) -> Posted | None:
     """Gives frozen credits back (dispute won). None when nothing is frozen."""
     lot = await _lot(session, lot_id)
-    wallet = await lock_wallet(session, lot.customer_id)
+    wallet = await lock_customer(session, lot.customer_id)
     lot = await _lot(session, lot_id)
     k = lot.frozen
     if k == 0:
@@ -646,7 +653,7 @@ async def revoke_lot(
     if refund_amount < 0:
         raise ValueError("refund_amount must not be negative")
     lot = await _lot(session, lot_id)
-    wallet = await lock_wallet(session, lot.customer_id)
+    wallet = await lock_customer(session, lot.customer_id)
     lot = await _lot(session, lot_id)
     cid = lot.customer_id
     k = lot.frozen if frozen_only else lot.remaining
@@ -705,7 +712,7 @@ async def record_spend(
     """1 free credit per full `threshold` of cumulative qualifying spend. A refund lowers
     the total; credits already granted stay, and the next one waits until the total
     passes what was rewarded. A reference seen before changes nothing."""
-    wallet = await lock_wallet(session, customer_id)
+    wallet = await lock_customer(session, customer_id)
     seen = await session.execute(
         select(SpendRecord.id).where(
             SpendRecord.customer_id == customer_id, SpendRecord.reference == reference

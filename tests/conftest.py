@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.features import wire_subscriptions
 from app.kit import migrations
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
@@ -31,6 +32,9 @@ from app.kit.db import Database
 from app.main import create_app
 from app.settings import Settings
 from credits.reconcile import reconcile
+
+# Tests call services without an app too: wire the features' subscriptions as create_app does.
+wire_subscriptions()
 
 PG_ADMIN_URL = os.environ.get(
     "CREDITDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -1,9 +1,10 @@
-"""`creditdesk` sub-commands of the desk (registered by app.cli)."""
+"""`creditdesk` sub-commands of the desk (registered through app/desk/feature.py)."""
 
 from __future__ import annotations
 
 import click
 
+from app.kit.cli import load_settings, with_db
 from app.kit.clock import Clock
 
 
@@ -11,11 +12,10 @@ from app.kit.clock import Clock
 def escalate() -> None:
     """Escalate tickets whose elapsed time reached a level, mark missed first responses
     and, when compensation is on, refund them (idempotent: safe to run at any time)."""
-    from app.cli import _settings, _with_db
     from app.desk.sla.tasks import sweep
 
-    settings = _settings()
-    result = _with_db(settings, lambda db: sweep(db, Clock().now(), settings))
+    settings = load_settings()
+    result = with_db(settings, lambda db: sweep(db, Clock().now(), settings))
     click.echo(result.render())
 
 

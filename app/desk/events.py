@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.desk import repository as repo
 from app.desk.models import Line, Status, Ticket, TicketCharge, TicketMessage
 from app.desk.schemas import ChargeRead, MessageRead, TicketRead
+from app.desk.sla import service as sla
+from app.desk.sla.hooks import SlaChanged
 from app.kit.events import EventType, record_event
 
 
@@ -137,3 +139,11 @@ async def emit_status(
     """`ticket.status_changed` for a change made without a `Before` snapshot."""
     obj = ticket_read(ticket, await repo.current_charge(session, ticket.id))
     _emit(session, EventType.ticket_status_changed, ticket, obj, now, {"status": was_status})
+
+
+async def record_sla(session: AsyncSession, change: SlaChanged) -> None:
+    """Subscribed to `SLA_CHANGED`: the `sla.*` event, the ticket with its `sla` block."""
+    ticket = change.ticket
+    obj = ticket_read(ticket, await repo.current_charge(session, ticket.id))
+    obj.sla = await sla.block(session, ticket, change.now)
+    _emit(session, change.type, ticket, obj, change.now, change.previous)

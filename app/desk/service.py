@@ -2,16 +2,16 @@
 machine, transfers with consent, merges, out-of-scope and bug refunds.
 
 Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE` on
-PostgreSQL; SQLite transactions hold the write lock), then the ledger locks the wallet.
-A submission locks the customer's wallet before looking for a duplicate. The order is
-always ticket(s) in id order, then wallet, so nothing deadlocks; and a charge's refund is
+PostgreSQL; SQLite transactions hold the write lock), then the ledger takes the customer's
+lock (`credits.service.lock_customer`, the wallet row). A submission takes the customer's
+lock before looking for a duplicate. The order is always ticket(s) in id order, then the
+customer, so nothing deadlocks; and a charge's refund is
 decided under the ticket lock, so it happens at most once whatever races."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from app.desk import events
 from app.desk import repository as repo
 from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
 from app.desk.events import ticket_read
+from app.desk.hooks import MESSAGE_ADDED, MessageAdded
 from app.desk.models import (
     ChargeReason,
     Line,
@@ -214,9 +215,9 @@ async def _submit(
     # A new ticket's service levels depend only on the line's calendar and targets: read
     # before the customer's lock, so that they do not lengthen its critical section.
     levels = await sla.block(session, ticket, now, new=clock) if read else None
-    # The wallet row is the customer's lock: two identical submissions cannot both pass
-    # the duplicate check, and the charge below takes the same lock anyway.
-    wallet = await ledger.lock_wallet(session, customer_id)
+    # Under the customer's lock two identical submissions cannot both pass the duplicate
+    # check; the charge below takes the same lock anyway.
+    wallet = await ledger.lock_customer(session, customer_id)
     if settings.duplicate_window_minutes > 0:
         since = now - timedelta(minutes=settings.duplicate_window_minutes)
         existing = await repo.find_duplicate(session, customer_id, digest, since)
@@ -329,14 +330,18 @@ async def _refund(
     return True
 
 
-# ---------------------------------------------------------------- messages
+async def refund(
+    session: AsyncSession, ticket: Ticket, reason: RefundReason, *, now: datetime, actor: str
+) -> bool:
+    """`_refund` with its `ticket.refunded` event, for callers outside the desk (the SLA
+    sweep's compensation). The caller holds the ticket's lock."""
+    was = await events.before(session, ticket)
+    refunded = await _refund(session, ticket, reason, now=now, actor=actor)
+    await events.emit_changes(session, ticket, was, now)
+    return refunded
 
-# Called after every added message, in its transaction: other channels (the e-mail
-# outbox) register here, so the desk does not import them.
-MessageHook = Callable[
-    [AsyncSession, Ticket, TicketMessage, Principal, Settings, datetime], Awaitable[None]
-]
-MESSAGE_HOOKS: list[MessageHook] = []
+
+# ---------------------------------------------------------------- messages
 
 
 async def add_message(
@@ -376,8 +381,8 @@ async def add_message(
     events.emit_message(session, ticket, message, now)
     if ticket.status != was_status:
         await events.emit_status(session, ticket, was_status, now)
-    for hook in MESSAGE_HOOKS:
-        await hook(session, ticket, message, author, settings, now)
+    # other channels (the e-mail outbox) subscribe here, so the desk does not import them
+    await MESSAGE_ADDED.publish(session, MessageAdded(ticket, message, author, settings, now))
     return message
 
 

@@ -1,4 +1,5 @@
-"""`creditdesk` sub-commands of the e-mail channel (registered by app.cli)."""
+"""`creditdesk` sub-commands of the e-mail channel (registered through
+app/email/feature.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import signal
 
 import click
 
+from app.kit.cli import load_settings, with_db
+
 
 @click.command("smtp")
 @click.option("--host", default=None, help="listen address (CREDITDESK_EMAIL_LISTEN_HOST)")
@@ -16,14 +19,13 @@ import click
 @click.option("--no-outbox", is_flag=True, help="do not send the outbox from this process")
 def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
     """Receive mail by SMTP into tickets (and send the outbox) until interrupted."""
-    from app.cli import _settings
     from app.email.outbox import send_due
     from app.email.smtp import start_listener
     from app.kit.clock import Clock
     from app.kit.db import Database
     from app.kit.observability import configure_logging
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_level, json_format=settings.log_json)
     bind_host = host or settings.email_listen_host
     bind_port = settings.email_listen_port if port is None else port
@@ -59,7 +61,6 @@ def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
 @click.command("email-requeue")
 def email_requeue() -> None:
     """Put outgoing mail that was given up (`dead`) back in the outbox queue."""
-    from app.cli import _settings, _with_db
     from app.email.outbox import requeue_dead
     from app.kit.clock import Clock
     from app.kit.db import Database
@@ -68,7 +69,7 @@ def email_requeue() -> None:
         async with db.unit_of_work() as session:
             return await requeue_dead(session, Clock().now())
 
-    click.echo(f"requeued {_with_db(_settings(), work)} mail(s)")
+    click.echo(f"requeued {with_db(load_settings(), work)} mail(s)")
 
 
 COMMANDS: list[click.Command] = [smtp, email_requeue]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.customers import service as customers
 from app.desk import service as desk
 from app.desk.errors import DuplicateTicket, SubjectNotSpecific, TicketClosed
+from app.desk.hooks import MessageAdded
 from app.desk.models import Line, Ticket, TicketMessage
 from app.desk.schemas import TicketCreate
 from app.email import replies
@@ -277,16 +278,12 @@ class _Intake:
 # ---------------------------------------------------------------- staff replies by mail
 
 
-async def mail_staff_reply(
-    session: AsyncSession,
-    ticket: Ticket,
-    message: TicketMessage,
-    author: Principal,
-    settings: Settings,
-    now: datetime,
-) -> None:
-    """Desk hook: a staff member's public reply is mailed to the customer, `[#NUMBER]` in
-    the subject, through the outbox (same transaction as the message)."""
+async def mail_staff_reply(session: AsyncSession, added: MessageAdded) -> None:
+    """Subscribed to the desk's `MESSAGE_ADDED` (app/email/feature.py): a staff member's
+    public reply is mailed to the customer, `[#NUMBER]` in the subject, through the outbox
+    (same transaction as the message)."""
+    ticket, message, settings, now = added.ticket, added.message, added.settings, added.now
+    author = added.author
     if message.internal or author.is_customer or not settings.email_notify_staff_replies:
         return
     last = (
@@ -309,7 +306,3 @@ async def mail_staff_reply(
         subject=replies.staff_reply_subject(ticket), body=replies.staff_reply(message, settings),
         settings=settings, now=now, ticket_id=ticket.id, in_reply_to=in_reply_to,
     )  # fmt: skip
-
-
-if mail_staff_reply not in desk.MESSAGE_HOOKS:
-    desk.MESSAGE_HOOKS.append(mail_staff_reply)

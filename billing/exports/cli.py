@@ -1,11 +1,11 @@
-"""`creditdesk export …`: the finance exports from the command line (registered by app.cli).
+"""`creditdesk export …`: the finance exports from the command line (registered through
+billing/exports/feature.py).
 
 Files are written next to their destination as `NAME.partial` and renamed when complete,
 so an interrupted export never leaves a file that looks whole."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -16,20 +16,13 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from app.kit.cli import load_settings, with_db
 from app.kit.db import Database
 from app.kit.errors import AppError
-from app.settings import Settings
 from billing.exports import service
 from billing.exports.periods import Period, parse_period
 
 T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
 
 
 def _period(raw_from: str, raw_to: str) -> Period:
@@ -41,16 +34,8 @@ def _period(raw_from: str, raw_to: str) -> Period:
 
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    settings = _settings()
-
-    async def main() -> T:
-        db = Database(settings.database_url, pool_size=2)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+    # no database-error translation: an OSError here may be the output file's
+    return with_db(load_settings(), work, explain_db_errors=False)
 
 
 @contextlib.contextmanager
@@ -155,7 +140,7 @@ async def _write_journal(
 def export_deferred_revenue(raw_from: str, raw_to: str, fmt: str, output: str) -> None:
     """The deferred-revenue roll-forward of [from, to), in money and credits."""
     period = _period(raw_from, raw_to)
-    currency = _settings().currency
+    currency = load_settings().currency
     report = _run(lambda db: service.deferred_revenue(db, period, currencies=[currency]))
     if fmt == "csv":
         data = service.deferred_revenue_csv(report)

@@ -151,7 +151,7 @@ async def name_urgent(
     other tickets are extended by the working time that passes (seed 000)."""
     ticket = await desk.load(session, ticket_id, principal, lock=True)
     service.refuse_finished(ticket)
-    await ledger.lock_wallet(session, ticket.customer_id)  # one naming at a time
+    await ledger.lock_customer(session, ticket.customer_id)  # one naming at a time
     await service.name_urgent(session, ticket, now)
     return await desk.read(session, ticket, now)
 

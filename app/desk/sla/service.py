@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.desk import events as desk_events
-from app.desk import repository as desk_repo
 from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
 from app.desk.sla.calendar import Calendar
+from app.desk.sla.hooks import SLA_CHANGED, SlaChanged
 from app.desk.sla.models import (
     Category,
     EventKind,
@@ -42,7 +41,7 @@ from app.desk.sla.schemas import (
     TargetWrite,
 )
 from app.kit.errors import ValidationFailed
-from app.kit.events import EventType, record_event
+from app.kit.events import EventType
 
 PAUSED = frozenset({Status.waiting_on_customer.value})
 FINISHED = frozenset({Status.resolved.value, Status.closed.value})
@@ -326,11 +325,9 @@ async def _emit(
     now: datetime,
     previous: dict[str, Any] | None = None,
 ) -> None:
-    """An `sla.*` event: the ticket as the API shows it, with its `sla` block."""
+    """An `sla.*` event, recorded by the desk's subscription (app.desk.events)."""
     await session.flush()
-    obj = desk_events.ticket_read(ticket, await desk_repo.current_charge(session, ticket.id))
-    obj.sla = await block(session, ticket, now)
-    record_event(session, type, customer_id=ticket.customer_id, obj=obj, now=now, previous=previous)
+    await SLA_CHANGED.publish(session, SlaChanged(ticket, type, now, previous))
 
 
 def refuse_closed(ticket: Ticket) -> None:
@@ -395,7 +392,8 @@ async def current_urgent(session: AsyncSession, customer_id: str) -> UrgentPerio
 
 async def name_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     """The customer names this ticket the most urgent (the previous one stops being so).
-    The caller holds the customer's wallet lock, so two namings cannot both start."""
+    The caller holds the customer's lock (`credits.service.lock_customer`), so two
+    namings cannot both start."""
     current = await current_urgent(session, ticket.customer_id)
     if current is not None and current.ticket_id == ticket.id:
         return

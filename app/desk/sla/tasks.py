@@ -9,7 +9,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.desk import events as desk_events
 from app.desk import repository as desk_repo
 from app.desk import service as desk
 from app.desk.models import RefundReason, Ticket
@@ -41,9 +40,7 @@ async def compensate(session: AsyncSession, ticket: Ticket, now: datetime) -> bo
     row = await sla.clock_of(session, ticket)
     if not row.first_response_breached or row.compensated_at is not None:
         return False
-    was = await desk_events.before(session, ticket)
-    refunded = await desk._refund(session, ticket, RefundReason.sla_breach, now=now, actor=ACTOR)
-    await desk_events.emit_changes(session, ticket, was, now)
+    refunded = await desk.refund(session, ticket, RefundReason.sla_breach, now=now, actor=ACTOR)
     row.compensated_at = now
     session.add(
         SlaEvent(

@@ -1,0 +1,50 @@
+"""Plumbing shared by every `creditdesk` sub-command: settings and a database for one
+command, with the operator's errors said in one line instead of a trace."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.exc import DBAPIError
+
+from app.kit.db import Database
+from app.settings import Settings
+
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a refused configuration says why, no trace."""
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from exc
+
+
+def with_db(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, explain_db_errors: bool = True
+) -> T:
+    """Runs `work` with a small database pool, disposed afterwards. With
+    `explain_db_errors`, a database that cannot be reached or is not migrated is one line;
+    commands that write files pass False so that a file's OSError is not called a
+    database error."""
+
+    async def run() -> T:
+        db = Database(settings.database_url, pool_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    if not explain_db_errors:
+        return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (DBAPIError, OSError) as exc:  # unreachable or unmigrated database: no trace
+        raise click.ClickException(
+            f"database error: {getattr(exc, 'orig', None) or exc}"
+            " (is CREDITDESK_DATABASE_URL right, and has `creditdesk migrate` run?)"
+        ) from exc
