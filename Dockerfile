@@ -31,6 +31,9 @@ RUN pip install --upgrade pip wheel \
     && creditdesk --help > /dev/null
 
 FROM python:${PYTHON_VERSION}-slim AS runtime
+# DejaVu Sans is embedded in receipt PDFs (Cyrillic and Latin names alike).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 creditdesk \
     && useradd --system --uid 10001 --gid creditdesk --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin creditdesk \

@@ -24,7 +24,14 @@ def _migrate(settings: Settings) -> None:
         ) from exc
 
 
+def _version() -> str:
+    from app.kit.openapi import API_VERSION, server_version
+
+    return f"creditdesk {server_version()} (API v1, contract {API_VERSION})"
+
+
 @click.group()
+@click.version_option(message="%(version)s", version=_version(), package_name="creditdesk")
 def main() -> None:
     """CreditDesk: prepaid support credits and a two-line support desk."""
     wire_subscriptions()

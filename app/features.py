@@ -7,11 +7,18 @@ first), lifespans are entered, jobs run and subscriptions are connected."""
 
 from __future__ import annotations
 
+from app.cabinet.feature import FEATURE as cabinet
 from app.customers.feature import FEATURE as customers
+from app.desk.calls.feature import FEATURE as desk_calls
+from app.desk.changes.feature import FEATURE as desk_changes
 from app.desk.feature import FEATURE as desk
-from app.desk.sla.feature import FEATURE as desk_sla
+from app.desk.feature import SLA_FEATURE as desk_sla
+from app.desk.plans.feature import FEATURE as desk_plans
+from app.desk.sla.levels.feature import FEATURE as desk_sla_levels
 from app.email.feature import FEATURE as email
 from app.kit.registry import Feature, wire
+from app.products.feature import FEATURE as products
+from app.topups.feature import FEATURE as topups
 from app.webhooks.feature import FEATURE as webhooks
 from billing.exports.feature import FEATURE as billing_exports
 from billing.feature import FEATURE as billing
@@ -25,6 +32,13 @@ FEATURES: tuple[Feature, ...] = (
     billing_exports,
     email,
     desk_sla,
+    products,
+    desk_sla_levels,
+    desk_calls,
+    desk_changes,
+    desk_plans,
+    topups,
+    cabinet,
     webhooks,
 )
 

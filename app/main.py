@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.utils import get_openapi
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.responses import JSONResponse, Response
 
-from app import tasks
+from app import docs, tasks
 from app.customers import service as customers_service
 from app.features import FEATURES, wire_subscriptions
-from app.kit import registry
+from app.kit import openapi, registry
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.errors import AppError, install_error_handlers, problem
@@ -60,9 +60,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app = FastAPI(
         title="CreditDesk",
-        version="1.0.0",
+        version=openapi.API_VERSION,
         summary="Prepaid support credits and a two-line support desk.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        docs_url=None,  # app.docs serves them without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
@@ -71,7 +74,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        # Bearer tokens only (no cookies): browsers on these origins may call the API; any
+        # other origin gets no Access-Control-Allow-Origin and the browser refuses it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
+            max_age=600,
+        )
     _add_operational_routes(app, settings, metrics)
+    docs.install(app)
     for router in registry.routers(FEATURES):
         app.include_router(router)
     wire_subscriptions()
@@ -93,12 +109,12 @@ async def _register_bootstrap_key(db: Database, clock: Clock, settings: Settings
 
 
 def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"description": "database down"}})
+    @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
         """Readiness: 200 when the database answers, 503 otherwise."""
         try:
@@ -108,7 +124,7 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
             return problem(503, "service_unavailable", "The database does not answer.")
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=True)
+    @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
         """Prometheus metrics of this worker process."""
         if settings.metrics_token is not None:
@@ -146,28 +162,9 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, routes=app.routes
-    )
-    components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["Problem"] = {
-        "type": "object",
-        "description": "RFC 9457 problem details",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "code": {"type": "string"},
-        },
-        "required": ["type", "title", "status", "detail", "code"],
-    }
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-    schema["security"] = [{"bearer": []}]
-    app.openapi_schema = schema
-    return schema
+    if app.openapi_schema is None:
+        app.openapi_schema = openapi.build(app)
+    return app.openapi_schema
 
 
 def configure_from_env() -> FastAPI:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from typing import Literal
 
@@ -79,6 +80,14 @@ class Settings(BaseSettings):
     meaningless_subjects: list[str] = Field(
         default_factory=lambda: list(DEFAULT_MEANINGLESS_SUBJECTS)
     )
+    subject_min_content_words: int = Field(default=1, ge=0, description="0 turns it off")
+    version_support_days: int = Field(default=180, ge=0, description="seed 002")
+    calls_per_day: int = Field(default=3, ge=1, description="seed 000")
+    call_max_minutes: int = Field(default=15, ge=1, description="seed 000")
+    change_hours_per_month: float = Field(default=10, ge=0, le=744, description="seed 001")
+    change_over_allowance: Literal["refuse", "charge"] = "refuse"
+    change_hour_credits: int = Field(default=1, ge=0, description="per started hour beyond")
+    expected_completion_hours: float = Field(default=3, gt=0, description="seed 000")
 
     # E-mail channel (docs/email.md): receiving address → line; default customer relations.
     email_routes: dict[str, Literal["customer_relations", "technical"]] = Field(
@@ -121,6 +130,21 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: int = Field(default=14_400, ge=1)
     webhook_retry_hours: float = Field(default=72.0, ge=24)
     webhook_disable_after_hours: float = Field(default=72.0, gt=0)
+
+    # The cabinet and portal sessions (docs/cabinet.md).
+    portal_session_minutes: int = Field(default=60, ge=1, le=1440)
+    cabinet_url: str | None = None  # where portal-session links point; default: this server
+    cors_origins: list[str] = Field(default_factory=list)
+    stripe_publishable_key: str | None = None
+    low_balance_threshold: int | None = Field(default=None, ge=0, le=100_000)
+
+    # VAT and the books (docs/exports.md): pack prices include VAT at `vat_rate`.
+    vat_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, max_digits=6, decimal_places=4)
+    # Receipts (docs/cabinet.md): the seller printed on every receipt.
+    receipt_seller_name: str = "CreditDesk"
+    receipt_seller_address: str = ""
+    receipt_seller_tax_id: str | None = None
+    receipt_font_path: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -1,22 +1,26 @@
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from app.kit import idempotency
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
-from app.kit.deps import get_now, get_settings
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
-from app.kit.routing import TransactionalRoute
+from app.kit.pagination import Cursor, Limit, Page
+from app.kit.routing import TransactionalRoute, claim_idempotency_key
 from app.kit.session import get_session
 from app.settings import Settings
-from billing import events, service
+from billing import events, receipt_pdf, receipts, service
 from billing.models import EventState, Purchase, PurchaseStatus
 from billing.runtime import get_gateway
 from billing.schemas import PurchaseCreate, PurchaseRead, WebhookAck, purchase_read
@@ -31,8 +35,7 @@ router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["payments
 # write lock, across the network call).
 purchase_router = APIRouter(route_class=APIRoute, tags=["payments"])
 
-CustomerId = Path(max_length=40, description="`cus_…`")
-PurchaseId = Path(max_length=40, description="`pur_…`")
+PurchaseId = Annotated[str, Path(max_length=40, description="`pur_…`")]
 
 
 @purchase_router.post(
@@ -44,7 +47,7 @@ PurchaseId = Path(max_length=40, description="`pur_…`")
 async def create_purchase(
     body: PurchaseCreate,
     request: Request,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
     settings: Settings = Depends(get_settings),
     gateway: StripeGateway | None = Depends(get_gateway),
@@ -60,15 +63,43 @@ async def create_purchase(
         principal.check_customer(customer_id)
         if not principal.is_customer:
             principal.require(Role.admin)
-        purchase, replayed = await service.open_purchase(
-            session, customer_id=customer_id, pack_code=body.pack, settings=settings,
-            now=request.app.state.clock.now(), idempotency_scope=principal.key_id,
-            idempotency_key=idempotency_key, metadata=body.metadata,
-        )  # fmt: skip
+        purchase, replayed = await _open_once(
+            session, request, idempotency_key, customer_id, body.pack, settings, body.metadata
+        )
     if _needs_intent(purchase):
         purchase = await _create_intent(db, gateway, purchase, request, settings)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(purchase_read(purchase).model_dump(mode="json"), 201, headers=headers)
+
+
+async def _open_once(
+    session: AsyncSession,
+    request: Request,
+    key: str | None,
+    customer_id: str,
+    pack: str,
+    settings: Settings,
+    metadata: dict[str, str] | None = None,
+) -> tuple[Purchase, bool]:
+    """The purchase, made once per `Idempotency-Key` (the kit's, like every POST's), in the
+    first transaction. A replay answers the purchase as it is now, not as first answered:
+    its PaymentIntent may have been made since (or still needs making)."""
+    record = None
+    if key is not None:
+        claimed = await claim_idempotency_key(session, request, key)
+        if isinstance(claimed, idempotency.IdempotencyRecord):
+            record = claimed
+        else:
+            earlier = json.loads(bytes(claimed.body))["id"]
+            return await service.get_purchase(session, earlier), True
+    purchase = await service.open_purchase(
+        session, customer_id=customer_id, pack_code=pack, settings=settings,
+        now=request.app.state.clock.now(), metadata=metadata,
+    )  # fmt: skip
+    if record is not None:
+        answer = JSONResponse(purchase_read(purchase).model_dump(mode="json"), 201)
+        await idempotency.remember(session, record, answer, redact=("client_secret",))
+    return purchase, False
 
 
 def _needs_intent(purchase: Purchase) -> bool:
@@ -102,7 +133,7 @@ async def _create_intent(
             session, intent, settings=settings, now=request.app.state.clock.now()
         )
         if outcome.state is EventState.rejected:
-            logger.error("PaymentIntent %s refused for %s: %s", intent.get("id"), purchase.id,
+            logger.error("PaymentIntent %s refused for %s: %s", intent.id, purchase.id,
                          outcome.note)  # fmt: skip
             raise PaymentProviderUnavailable("The payment provider answered inconsistently.")
         return await service.get_purchase(session, purchase.id)
@@ -115,24 +146,75 @@ router.include_router(purchase_router)
     "/purchases/{purchase_id}", response_model=PurchaseRead, responses=problem_responses(401, 404)
 )
 async def get_purchase(
-    purchase_id: str = PurchaseId,
+    purchase_id: PurchaseId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> PurchaseRead:
     """A purchase: its status, and while unpaid the `client_secret` to pay it with."""
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
+    purchase = await service.get_purchase(session, purchase_id)
+    if principal.is_customer and purchase.customer_id != principal.customer_id:
+        raise NotFound("No such purchase.")
+    return purchase_read(purchase)
+
+
+@router.get(
+    "/purchases/{purchase_id}/receipt.pdf",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 404),
+        200: {"content": {"application/pdf": {}}, "description": "the receipt as PDF"},
+    },
+)
+async def get_receipt(
+    purchase_id: PurchaseId,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """The receipt of a paid purchase as PDF (numbered per year, net / VAT / gross); 404
+    while the purchase is not paid. A customer reads its own."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
     purchase = await session.get(Purchase, purchase_id)
     if purchase is None or not principal.sees(purchase.customer_id):
         raise NotFound("No such purchase.")
-    return purchase_read(purchase)
+    receipt = await receipts.for_purchase(session, purchase_id)
+    if receipt is None:
+        raise NotFound("This purchase has no receipt: it has not been paid.")
+    pdf = await asyncio.to_thread(receipt_pdf.render, receipt, font_path=settings.receipt_font_path)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="receipt-{receipt.number}.pdf"'},
+    )
+
+
+@router.get(
+    "/customers/{customer_id}/purchases",
+    response_model=Page[PurchaseRead],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_purchases(
+    customer_id: CustomerId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> Page[PurchaseRead]:
+    """The customer's purchases, newest first (staff and back office; a customer: its own)."""
+    principal.check_customer(customer_id)
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    await service.require_customer(session, customer_id)
+    return await service.list_purchases(session, customer_id, limit=limit, cursor=cursor)
 
 
 @router.post(
     "/webhooks/stripe",
     response_model=WebhookAck,
-    responses=problem_responses(400),
-    openapi_extra={"security": []},
+    include_in_schema=False,  # called by Stripe, not by partners' generated clients
 )
 async def stripe_webhook(
     request: Request,
@@ -146,4 +228,4 @@ async def stripe_webhook(
     signature is missing, wrong or stale."""
     event = events.verify_stripe_event(await request.body(), stripe_signature, settings)
     _, outcome = await events.receive(session, event, settings=settings, now=now)
-    return WebhookAck(event_id=event["id"], outcome=outcome)
+    return WebhookAck(event_id=event.id, outcome=outcome)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
 
 import stripe
 from sqlalchemy import or_, select
@@ -19,6 +18,7 @@ from app.settings import Settings
 from billing import service
 from billing.models import EventState, PaymentEvent
 from billing.service import Outcome
+from billing.stripe_objects import Charge, Dispute, Event, Invoice, PaymentIntent
 
 logger = logging.getLogger("creditdesk.billing.events")
 
@@ -33,9 +33,7 @@ class InvalidEvent(AppError):
     status, code = 400, "invalid_event"
 
 
-def verify_stripe_event(
-    payload: bytes, signature: str | None, settings: Settings
-) -> dict[str, Any]:
+def verify_stripe_event(payload: bytes, signature: str | None, settings: Settings) -> Event:
     """The event, once the SDK has checked `Stripe-Signature` (HMAC and timestamp)."""
     secret = settings.stripe_webhook_secret
     if secret is None:
@@ -50,46 +48,26 @@ def verify_stripe_event(
         raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
     except ValueError as exc:  # not UTF-8 or not JSON
         raise InvalidSignature("The webhook body is not the JSON that was signed.") from exc
-    ok = (
-        isinstance(event, dict)
-        and isinstance(event.get("id"), str)
-        and 0 < len(event["id"]) <= 255
-        and isinstance(event.get("type"), str)
-        and isinstance(event.get("data"), dict)
-        and isinstance(event["data"].get("object"), dict)
-    )
-    if not ok:
+    parsed = Event.parse(event) if isinstance(event, dict) else None
+    if parsed is None:
         raise InvalidEvent("The event lacks an id, a type or data.object.")
-    return event
-
-
-def _ids(event_type: str, obj: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(payment intent, charge) an event is about, to find what it waits for."""
-    ref = service.object_id
-    if event_type.startswith("payment_intent."):
-        return ref(obj.get("id")), ref(obj.get("latest_charge"))
-    if event_type.startswith("charge.dispute."):
-        return ref(obj.get("payment_intent")), ref(obj.get("charge"))
-    if event_type.startswith("charge."):
-        return ref(obj.get("payment_intent")), ref(obj.get("id"))
-    return None, None
+    return parsed
 
 
 async def receive(
-    session: AsyncSession, event: dict[str, Any], *, settings: Settings, now: datetime
+    session: AsyncSession, event: Event, *, settings: Settings, now: datetime
 ) -> tuple[PaymentEvent | None, str]:
     """Stores the event (once) and applies it: `(row, outcome)`; no row for a duplicate."""
-    intent_id, charge_id = _ids(event["type"], event["data"]["object"])
-    created = event.get("created")
+    intent_id, charge_id = event.about()
     row = PaymentEvent(
         source=SOURCE_STRIPE,
-        event_id=event["id"],
-        type=event["type"][:100],
+        event_id=event.id,
+        type=event.type[:100],
         state=EventState.parked.value,
         payment_intent_id=intent_id,
         charge_id=charge_id,
-        provider_created=created if isinstance(created, int) else None,
-        payload=json.dumps(event, separators=(",", ":"), sort_keys=True),
+        provider_created=event.created,
+        payload=json.dumps(event.raw, separators=(",", ":"), sort_keys=True),
         received_at=now,
     )
     try:
@@ -113,7 +91,7 @@ async def process(
     replaying: bool = False,
 ) -> Outcome:
     """Applies a stored event and records what happened to it."""
-    event = json.loads(row.payload)
+    event = Event.parse(json.loads(row.payload))
     try:
         async with session.begin_nested():
             outcome = await _dispatch(session, event, settings=settings, now=now)
@@ -135,19 +113,24 @@ async def process(
 
 
 async def _dispatch(
-    session: AsyncSession, event: dict[str, Any], *, settings: Settings, now: datetime
+    session: AsyncSession, event: Event | None, *, settings: Settings, now: datetime
 ) -> Outcome:
-    kind: str = event["type"]
-    obj: dict[str, Any] = event["data"]["object"]
+    if event is None:  # stored events were verified on receipt: cannot happen
+        return Outcome(EventState.rejected, "the stored event lacks an id, a type or data.object")
+    kind, obj = event.type, event.object
     if kind in INTENT_EVENTS:
-        return await service.apply_intent(session, obj, now=now)
+        return await service.apply_intent(
+            session, PaymentIntent.parse(obj), now=now, settings=settings
+        )
     if kind == "charge.refunded":
-        return await service.apply_refund(session, obj, now=now)
+        return await service.apply_refund(session, Charge.parse(obj), now=now)
     if kind in ("charge.dispute.created", "charge.dispute.closed"):
         closed = kind == "charge.dispute.closed"
-        return await service.apply_dispute(session, obj, closed=closed, now=now)
+        return await service.apply_dispute(session, Dispute.parse(obj), closed=closed, now=now)
     if kind == "invoice.paid":
-        return await service.apply_invoice_paid(session, obj, now=now, settings=settings)
+        return await service.apply_invoice_paid(
+            session, Invoice.parse(obj), now=now, settings=settings
+        )
     return Outcome(EventState.ignored, "event type not handled")
 
 
@@ -216,16 +199,16 @@ async def retry_parked(
 
 
 async def apply_intent_state(
-    session: AsyncSession, intent: dict[str, Any], *, settings: Settings, now: datetime
+    session: AsyncSession, intent: PaymentIntent, *, settings: Settings, now: datetime
 ) -> Outcome:
     """A PaymentIntent fetched from Stripe (just created, or re-checked by sync-payments):
     the same code path as its webhook, then whatever was parked waiting for it."""
-    outcome = await service.apply_intent(session, intent, now=now)
+    outcome = await service.apply_intent(session, intent, now=now, settings=settings)
     if outcome.unblocks:
         await apply_parked(
             session,
-            service.object_id(intent.get("id")),
-            service.object_id(intent.get("latest_charge")),
+            intent.id,
+            intent.latest_charge,
             settings=settings,
             now=now,
         )

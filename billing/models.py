@@ -54,12 +54,15 @@ class Purchase(Base):
     dispute_id: Mapped[str | None] = mapped_column(String(255))
     dispute_status: Mapped[str | None] = mapped_column(String(20))
     failure_reason: Mapped[str | None] = mapped_column(String(500))
+    # No longer written: a purchase's Idempotency-Key is kept by app.kit.idempotency like
+    # every POST's. Left for a migration to drop (old rows keep their values).
     idempotency_scope: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    receipt_number: Mapped[str | None] = mapped_column(String(20), unique=True)
 
 
 class PaymentEvent(Base):
@@ -82,3 +85,41 @@ class PaymentEvent(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReceiptCounter(Base):
+    """The last receipt number given in a year; its row is locked while a number is taken,
+    in the purchase's success transaction, so numbers have no gaps and no repeats."""
+
+    __tablename__ = "receipt_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Receipt(Base):
+    """What a succeeded purchase's receipt says, fixed when it was issued (a later change
+    of the VAT rate, the seller's details or the customer's name does not alter it)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Unique("year", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    purchase_id: Mapped[str] = mapped_column(String(40), ForeignKey("purchases.id"), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seller_name: Mapped[str] = mapped_column(String(200))
+    seller_address: Mapped[str] = mapped_column(String(500))
+    seller_tax_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    buyer_email: Mapped[str] = mapped_column(String(320))
+    description: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    gross: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    vat: Mapped[int] = mapped_column(BigInteger)
+    vat_rate: Mapped[str] = mapped_column(String(12))
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -37,6 +37,9 @@ class PurchaseRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     succeeded_at: datetime | None
+    receipt_number: str | None = Field(
+        description="once paid: the receipt, `GET /v1/purchases/{id}/receipt.pdf`"
+    )
 
 
 class WebhookAck(BaseModel):
@@ -65,4 +68,5 @@ def purchase_read(purchase: Purchase) -> PurchaseRead:
         created_at=purchase.created_at,
         updated_at=purchase.updated_at,
         succeeded_at=purchase.succeeded_at,
+        receipt_number=purchase.receipt_number,
     )

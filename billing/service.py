@@ -14,34 +14,29 @@ the caller and applied again when the purchase moves."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, column, select, table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from app.kit.errors import AppError, NotFound
+from app.kit.errors import NotFound, ValidationFailed
 from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
+from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
+from billing import receipts
+from billing.hooks import FIND_CUSTOMER, CustomerByExternalRef
 from billing.models import EventState, Purchase, PurchaseStatus
-from billing.schemas import purchase_read
+from billing.schemas import PurchaseRead, purchase_read
+from billing.stripe_objects import CUSTOMER_METADATA_KEY, Charge, Dispute, Invoice, PaymentIntent
 from credits import accounts as acc
+from credits import queries as ledger_queries
 from credits import service as ledger
 from credits.catalogue import find_pack
-from credits.models import Lot, Wallet
 
 PAID = (PurchaseStatus.succeeded.value, PurchaseStatus.refunded.value)
-
-# The customers table, read (never written) to map a Stripe customer to ours without
-# importing app.customers, which sits above billing in the dependency order.
-_customers = table("customers", column("id", String), column("external_ref", String))
-
-
-class IdempotencyKeyReused(AppError):
-    status, code = 422, "idempotency_key_reused"
 
 
 @dataclass(slots=True)
@@ -64,16 +59,10 @@ async def open_purchase(
     pack_code: str,
     settings: Settings,
     now: datetime,
-    idempotency_scope: str | None = None,
-    idempotency_key: str | None = None,
     metadata: dict[str, str] | None = None,
-) -> tuple[Purchase, bool]:
-    """A new pending purchase, or (same Idempotency-Key) the one made before: `(purchase,
-    replayed)`. With the offline provider it is paid at once, through the same grant."""
-    if idempotency_key is not None:
-        earlier = await _by_idempotency_key(session, idempotency_scope, idempotency_key)
-        if earlier is not None:
-            return _same_request(earlier, customer_id, pack_code), True
+) -> Purchase:
+    """A new pending purchase. With the offline provider it is paid at once, through the
+    same grant. (Its `Idempotency-Key`, if any, is the endpoint's: `app.kit.idempotency`.)"""
     await _require_customer(session, customer_id)
     pack = find_pack(settings, pack_code)
     purchase = Purchase(
@@ -87,53 +76,61 @@ async def open_purchase(
         provider=settings.payment_provider,
         status=PurchaseStatus.pending.value,
         amount_refunded=0,
-        idempotency_scope=idempotency_scope if idempotency_key is not None else None,
-        idempotency_key=idempotency_key,
         metadata_=metadata or None,
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(purchase)
-            await session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key committed first (Postgres made us wait).
-        earlier = await _by_idempotency_key(session, idempotency_scope, idempotency_key)
-        if earlier is None:
-            raise
-        return _same_request(earlier, customer_id, pack_code), True
+    session.add(purchase)
+    await session.flush()
     if purchase.provider == "offline" or purchase.amount == 0:
         await settle(session, purchase, now=now, cash_account=acc.CASH_OFFLINE,
-                     reference=f"offline:{purchase.id}")  # fmt: skip
-    return purchase, False
+                     reference=f"offline:{purchase.id}", settings=settings)  # fmt: skip
+    return purchase
+
+
+async def list_purchases(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> Page[PurchaseRead]:
+    """Newest first; the cursor is the last row's (created_at, id)."""
+    stmt = (
+        select(Purchase)
+        .where(Purchase.customer_id == customer_id)
+        .order_by(Purchase.created_at.desc(), Purchase.id.desc())
+        .limit(limit + 1)
+    )
+    position = decode_cursor(cursor, "before", "id")
+    if position is not None:
+        try:
+            before = datetime.fromisoformat(position["before"])
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed("The cursor is not one this API issued.") from exc
+        stmt = stmt.where(
+            or_(
+                Purchase.created_at < before,
+                and_(Purchase.created_at == before, Purchase.id < str(position["id"])),
+            )
+        )
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return Page(
+        data=[purchase_read(p) for p in rows],
+        next_cursor=(
+            encode_cursor({"before": last.created_at.isoformat(), "id": last.id})
+            if more and last is not None
+            else None
+        ),
+    )
+
+
+async def require_customer(session: AsyncSession, customer_id: str) -> None:
+    await _require_customer(session, customer_id)
 
 
 async def _require_customer(session: AsyncSession, customer_id: str) -> None:
-    found = await session.execute(
-        select(Wallet.customer_id).where(Wallet.customer_id == customer_id)
-    )
-    if found.first() is None:
+    if not await ledger_queries.has_wallet(session, customer_id):
         raise NotFound("No such customer.")
-
-
-async def _by_idempotency_key(
-    session: AsyncSession, scope: str | None, key: str | None
-) -> Purchase | None:
-    stmt = (
-        select(Purchase)
-        .where(Purchase.idempotency_scope == scope, Purchase.idempotency_key == key)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-def _same_request(purchase: Purchase, customer_id: str, pack_code: str) -> Purchase:
-    if purchase.customer_id != customer_id or purchase.pack != pack_code:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request."
-        )
-    return purchase
 
 
 async def get_purchase(session: AsyncSession, purchase_id: str) -> Purchase:
@@ -149,7 +146,13 @@ async def lock_purchase(session: AsyncSession, where: ColumnElement[bool]) -> Pu
 
 
 async def settle(
-    session: AsyncSession, purchase: Purchase, *, now: datetime, cash_account: str, reference: str
+    session: AsyncSession,
+    purchase: Purchase,
+    *,
+    now: datetime,
+    cash_account: str,
+    reference: str,
+    settings: Settings,
 ) -> bool:
     """Grants the purchase's lot, once. The caller holds the purchase row (or just made it)."""
     if purchase.status in PAID:
@@ -174,8 +177,19 @@ async def settle(
     purchase.updated_at = now
     purchase.failure_reason = None
     await session.flush()
+    await receipts.issue(session, purchase, settings=settings, now=now)
     _emit(session, EventType.purchase_succeeded, purchase, now, previous)
     return True
+
+
+def fail_pending(session: AsyncSession, purchase: Purchase, reason: str, *, now: datetime) -> None:
+    """A pending purchase's payment failed (declined or cancelled): `failed` with the reason,
+    and its `purchase.failed` event in the same transaction."""
+    purchase.status = PurchaseStatus.failed.value
+    purchase.failure_reason = reason
+    purchase.updated_at = now
+    previous = {"status": PurchaseStatus.pending.value}
+    _emit(session, EventType.purchase_failed, purchase, now, previous)
 
 
 def _emit(
@@ -192,37 +206,20 @@ def _emit(
     )
 
 
-async def purchase_lots(session: AsyncSession, purchase_id: str) -> list[Lot]:
-    """The purchase's lot, and any lot made later to return its credits after expiry."""
-    stmt = (
-        select(Lot)
-        .where(Lot.purchase_id == purchase_id)
-        .order_by(Lot.created_at, Lot.id)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
 # ---------------------------------------------------------------- PaymentIntents
 
 
-def object_id(value: Any) -> str | None:
-    """An id field that may come expanded (`{"id": …}`) or not."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) and value else None
-
-
-async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: datetime) -> Outcome:
+async def apply_intent(
+    session: AsyncSession, intent: PaymentIntent, *, now: datetime, settings: Settings
+) -> Outcome:
     """A PaymentIntent as Stripe last described it (webhook or re-check): grants on
     `succeeded`, records a failure on a declined or cancelled one."""
-    intent_id = object_id(intent.get("id"))
-    metadata = intent.get("metadata") or {}
+    intent_id = intent.id
     if intent_id is None:
         return Outcome(EventState.rejected, "the PaymentIntent has no id")
     purchase = await lock_purchase(session, Purchase.payment_intent_id == intent_id)
-    claimed = metadata.get("purchase_id")
-    if purchase is None and isinstance(claimed, str):
+    claimed = intent.purchase_id
+    if purchase is None and claimed is not None:
         purchase = await lock_purchase(session, Purchase.id == claimed)
         if purchase is None:
             return Outcome(EventState.parked, f"purchase {claimed} is not known here yet")
@@ -234,31 +231,30 @@ async def apply_intent(session: AsyncSession, intent: dict[str, Any], *, now: da
     unblocks = purchase.payment_intent_id is None
     if unblocks:
         purchase.payment_intent_id = intent_id
-    if purchase.client_secret is None and isinstance(intent.get("client_secret"), str):
-        purchase.client_secret = intent["client_secret"]
-    purchase.charge_id = object_id(intent.get("latest_charge")) or purchase.charge_id
+    if purchase.client_secret is None and intent.client_secret is not None:
+        purchase.client_secret = intent.client_secret
+    purchase.charge_id = intent.latest_charge or purchase.charge_id
     purchase.updated_at = now
-    status = intent.get("status")
+    status = intent.status
     if status == "succeeded":
         granted = await settle(
-            session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id
-        )
+            session, purchase, now=now, cash_account=acc.CASH_STRIPE, reference=intent_id,
+            settings=settings,
+        )  # fmt: skip
         note = "credits granted" if granted else "already granted"
         return Outcome(EventState.processed, note, purchase.id, unblocks=True)
     if _failed(intent) and purchase.status == PurchaseStatus.pending.value:
-        purchase.status = PurchaseStatus.failed.value
-        purchase.failure_reason = _failure_reason(intent)
-        _emit(session, EventType.purchase_failed, purchase, now, {"status": "pending"})
+        fail_pending(session, purchase, _failure_reason(intent), now=now)
     await session.flush()
     return Outcome(EventState.processed, f"payment is {status}", purchase.id, unblocks)
 
 
-def _mismatch(purchase: Purchase, intent: dict[str, Any], intent_id: str) -> str | None:
+def _mismatch(purchase: Purchase, intent: PaymentIntent, intent_id: str) -> str | None:
     if purchase.provider != "stripe":
         return f"purchase {purchase.id} was not made through Stripe"
     if purchase.payment_intent_id not in (None, intent_id):
         return f"purchase {purchase.id} is paid through {purchase.payment_intent_id}"
-    amount, currency = intent.get("amount"), str(intent.get("currency") or "")
+    amount, currency = intent.amount, intent.currency
     if amount != purchase.amount or currency.upper() != purchase.currency:
         return (
             f"the intent is for {amount} {currency}, the purchase for "
@@ -267,26 +263,23 @@ def _mismatch(purchase: Purchase, intent: dict[str, Any], intent_id: str) -> str
     return None
 
 
-def _failed(intent: dict[str, Any]) -> bool:
-    status = intent.get("status")
-    return status == "canceled" or (
-        status == "requires_payment_method" and bool(intent.get("last_payment_error"))
+def _failed(intent: PaymentIntent) -> bool:
+    return intent.status == "canceled" or (
+        intent.status == "requires_payment_method" and intent.failed_attempt
     )
 
 
-def _failure_reason(intent: dict[str, Any]) -> str:
-    if intent.get("status") == "canceled":
-        return f"canceled ({intent.get('cancellation_reason') or 'no reason given'})"
-    error = intent.get("last_payment_error") or {}
-    text = error.get("message") or error.get("code") or "payment failed"
-    return str(text)[:500]
+def _failure_reason(intent: PaymentIntent) -> str:
+    if intent.status == "canceled":
+        return f"canceled ({intent.cancellation_reason or 'no reason given'})"
+    return (intent.payment_error or "payment failed")[:500]
 
 
 # ---------------------------------------------------------------- charges: refunds, disputes
 
 
 async def _purchase_for_charge(
-    session: AsyncSession, intent_id: str | None, charge_id: str | None, metadata: Any
+    session: AsyncSession, intent_id: str | None, charge_id: str | None, claimed: str | None
 ) -> Purchase | None:
     if intent_id is not None:
         found = await lock_purchase(session, Purchase.payment_intent_id == intent_id)
@@ -296,8 +289,7 @@ async def _purchase_for_charge(
         found = await lock_purchase(session, Purchase.charge_id == charge_id)
         if found is not None:
             return found
-    claimed = metadata.get("purchase_id") if isinstance(metadata, dict) else None
-    if isinstance(claimed, str):
+    if claimed is not None:
         return await lock_purchase(session, Purchase.id == claimed)
     return None
 
@@ -310,22 +302,22 @@ def _unmatched(intent_id: str | None, charge_id: str | None) -> Outcome:
     )
 
 
-async def apply_refund(session: AsyncSession, charge: dict[str, Any], *, now: datetime) -> Outcome:
+async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) -> Outcome:
     """`charge.refunded`: revokes the purchase's unused credits and records the money that
     went back. Stripe's `amount_refunded` is cumulative; only its growth is applied."""
-    charge_id, intent_id = object_id(charge.get("id")), object_id(charge.get("payment_intent"))
-    purchase = await _purchase_for_charge(session, intent_id, charge_id, charge.get("metadata"))
+    charge_id, intent_id = charge.id, charge.payment_intent
+    purchase = await _purchase_for_charge(session, intent_id, charge_id, charge.purchase_id)
     if purchase is None:
         return _unmatched(intent_id, charge_id)
     if purchase.status not in PAID:
         return Outcome(EventState.parked, "the payment is not confirmed yet", purchase.id)
-    total = charge.get("amount_refunded")
-    if not isinstance(total, int) or total < 0:
+    total = charge.amount_refunded
+    if total is None or total < 0:
         return Outcome(EventState.rejected, "the charge has no amount_refunded", purchase.id)
     delta = total - purchase.amount_refunded
     if delta <= 0:
         return Outcome(EventState.processed, "refund already recorded", purchase.id)
-    for i, lot in enumerate(await purchase_lots(session, purchase.id)):
+    for i, lot in enumerate(await ledger_queries.purchase_lots(session, purchase.id)):
         await ledger.revoke_lot(
             session, lot.id, now=now, reason="stripe_refund",
             refund_amount=delta if i == 0 else 0, reference=charge_id,
@@ -349,28 +341,25 @@ DISPUTE_CLOSED = frozenset({"won", "lost"})
 
 
 async def apply_dispute(
-    session: AsyncSession, dispute: dict[str, Any], *, closed: bool, now: datetime
+    session: AsyncSession, dispute: Dispute, *, closed: bool, now: datetime
 ) -> Outcome:
     """`charge.dispute.created` freezes the purchase's remaining credits; `…closed`
     releases them (won) or revokes them and records the money taken back (lost)."""
-    charge_id, intent_id = (
-        object_id(dispute.get("charge")),
-        object_id(dispute.get("payment_intent")),
-    )
-    purchase = await _purchase_for_charge(session, intent_id, charge_id, dispute.get("metadata"))
+    charge_id, intent_id = dispute.charge, dispute.payment_intent
+    purchase = await _purchase_for_charge(session, intent_id, charge_id, dispute.purchase_id)
     if purchase is None:
         return _unmatched(intent_id, charge_id)
     if purchase.status not in PAID:
         return Outcome(EventState.parked, "the payment is not confirmed yet", purchase.id)
     if purchase.dispute_status in DISPUTE_CLOSED:
         return Outcome(EventState.processed, "dispute already closed", purchase.id)
-    dispute_id = object_id(dispute.get("id")) or "dispute"
-    result = dispute.get("status")
+    dispute_id = dispute.id or "dispute"
+    result = dispute.status
     won = closed and result in ("won", "warning_closed")
     lost = closed and result == "lost"
     if closed and not (won or lost):
         return Outcome(EventState.processed, f"dispute status {result}: nothing to do", purchase.id)
-    lots = await purchase_lots(session, purchase.id)
+    lots = await ledger_queries.purchase_lots(session, purchase.id)
     if purchase.dispute_status is None and not won:
         for lot in lots:
             await ledger.freeze_lot(
@@ -382,8 +371,8 @@ async def apply_dispute(
             await ledger.release_lot(session, lot.id, now=now, reason="dispute_won",
                                      reference=dispute_id)  # fmt: skip
     elif lost:
-        amount = dispute.get("amount")
-        taken = amount if isinstance(amount, int) and amount > 0 else purchase.amount
+        amount = dispute.amount
+        taken = amount if amount is not None and amount > 0 else purchase.amount
         for i, lot in enumerate(lots):
             await ledger.revoke_lot(
                 session, lot.id, now=now, reason="dispute_lost", frozen_only=True,
@@ -397,23 +386,20 @@ async def apply_dispute(
 
 # ---------------------------------------------------------------- invoices: qualifying spend
 
-CUSTOMER_METADATA_KEY = "creditdesk_customer_id"
-
 
 async def apply_invoice_paid(
-    session: AsyncSession, invoice: dict[str, Any], *, now: datetime, settings: Settings
+    session: AsyncSession, invoice: Invoice, *, now: datetime, settings: Settings
 ) -> Outcome:
     """A paid product invoice counts as qualifying spend towards free credits. The customer
     is `metadata.creditdesk_customer_id`, else the CreditDesk customer whose `external_ref`
     is the invoice's Stripe customer id. The invoice id is the spend reference (once)."""
-    invoice_id = object_id(invoice.get("id"))
-    metadata = invoice.get("metadata") or {}
+    invoice_id = invoice.id
     if invoice_id is None:
         return Outcome(EventState.rejected, "the invoice has no id")
-    if metadata.get("purchase_id"):
+    if invoice.for_purchase:
         return Outcome(EventState.ignored, "support-credit packs are not qualifying spend")
-    amount, currency = invoice.get("amount_paid"), str(invoice.get("currency") or "").upper()
-    if not isinstance(amount, int) or amount <= 0:
+    amount, currency = invoice.amount_paid, invoice.currency
+    if amount is None or amount <= 0:
         return Outcome(EventState.ignored, "nothing was paid")
     if currency != settings.currency:
         return Outcome(
@@ -421,7 +407,7 @@ async def apply_invoice_paid(
         )
     customer_id = await _customer_for_invoice(session, invoice)
     if customer_id is None:
-        stripe_customer = object_id(invoice.get("customer"))
+        stripe_customer = invoice.customer
         return Outcome(
             EventState.parked,
             f"no CreditDesk customer for Stripe customer {stripe_customer} "
@@ -429,7 +415,7 @@ async def apply_invoice_paid(
         )
     result = await ledger.record_spend(
         session, customer_id, amount=amount, reference=invoice_id,
-        occurred_at=_paid_at(invoice) or now, now=now,
+        occurred_at=invoice.paid_at or now, now=now,
         threshold=settings.reward_threshold_cents, currency=settings.currency, source="stripe",
     )  # fmt: skip
     if not result.recorded:
@@ -439,25 +425,12 @@ async def apply_invoice_paid(
     )
 
 
-async def _customer_for_invoice(session: AsyncSession, invoice: dict[str, Any]) -> str | None:
-    claimed = (invoice.get("metadata") or {}).get(CUSTOMER_METADATA_KEY)
-    if isinstance(claimed, str):
-        found = await session.execute(
-            select(Wallet.customer_id).where(Wallet.customer_id == claimed)
-        )
-        if found.first() is not None:
-            return claimed
-    stripe_customer = object_id(invoice.get("customer"))
-    if stripe_customer is None:
+async def _customer_for_invoice(session: AsyncSession, invoice: Invoice) -> str | None:
+    claimed = invoice.claimed_customer
+    if claimed is not None and await ledger_queries.has_wallet(session, claimed):
+        return claimed
+    if invoice.customer is None:
         return None
-    row = await session.execute(
-        select(_customers.c.id).where(_customers.c.external_ref == stripe_customer)
-    )
-    return row.scalar_one_or_none()
-
-
-def _paid_at(invoice: dict[str, Any]) -> datetime | None:
-    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
-    if isinstance(paid_at, int) and paid_at > 0:
-        return datetime.fromtimestamp(paid_at, UTC)
-    return None
+    question = CustomerByExternalRef(invoice.customer)
+    await FIND_CUSTOMER.publish(session, question)  # answered by the customers feature
+    return question.customer_id

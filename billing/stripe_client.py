@@ -13,6 +13,7 @@ import stripe
 
 from app.kit.errors import AppError
 from app.settings import Settings
+from billing.stripe_objects import PaymentIntent
 
 logger = logging.getLogger("creditdesk.billing.stripe")
 
@@ -22,6 +23,15 @@ MAX_NETWORK_RETRIES = 2
 
 class PaymentProviderUnavailable(AppError):
     status, code = 503, "payment_provider_unavailable"
+
+
+class CardDeclined(Exception):
+    """The saved card was refused (Stripe `card_error`)."""
+
+    def __init__(self, reason: str, *, intent: dict[str, Any] | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.intent = intent
 
 
 def idempotency_key_for(purchase_id: str) -> str:
@@ -45,7 +55,7 @@ class StripeGateway:
 
     async def create_payment_intent(
         self, *, purchase_id: str, customer_id: str, pack: str, amount: int, currency: str
-    ) -> dict[str, Any]:
+    ) -> PaymentIntent:
         try:
             intent = await self.client.v1.payment_intents.create_async(
                 params={
@@ -61,13 +71,81 @@ class StripeGateway:
             )
         except stripe.StripeError as exc:
             raise self._unavailable("create a payment", exc) from exc
-        return intent.to_dict()
+        return PaymentIntent.parse(intent.to_dict())
 
-    async def retrieve_payment_intent(self, payment_intent_id: str) -> dict[str, Any]:
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
         try:
             intent = await self.client.v1.payment_intents.retrieve_async(payment_intent_id)
         except stripe.StripeError as exc:
             raise self._unavailable("look up a payment", exc) from exc
+        return PaymentIntent.parse(intent.to_dict())
+
+    # ------------------------------------------------------------ saved cards (auto top-up)
+
+    async def ensure_customer(self, *, customer_id: str, email: str, name: str) -> str:
+        """The Stripe Customer for a CreditDesk customer (one per customer, whoever asks)."""
+        try:
+            customer = await self.client.v1.customers.create_async(
+                params={"email": email, "name": name,
+                        "metadata": {"creditdesk_customer_id": customer_id}},
+                options={"idempotency_key": f"creditdesk-customer-{customer_id}"},
+            )  # fmt: skip
+        except stripe.StripeError as exc:
+            raise self._unavailable("register the customer", exc) from exc
+        return str(customer.id)
+
+    async def create_setup_intent(
+        self, *, stripe_customer: str, customer_id: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        try:
+            intent = await self.client.v1.setup_intents.create_async(
+                params={"customer": stripe_customer, "usage": "off_session",
+                        "metadata": {"creditdesk_customer_id": customer_id}},
+                options={"idempotency_key": idempotency_key} if idempotency_key else {},
+            )  # fmt: skip
+        except stripe.StripeError as exc:
+            raise self._unavailable("prepare saving a card", exc) from exc
+        return intent.to_dict()
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> dict[str, Any]:
+        try:
+            intent = await self.client.v1.setup_intents.retrieve_async(setup_intent_id)
+        except stripe.StripeError as exc:
+            raise self._unavailable("look up the saved card", exc) from exc
+        return intent.to_dict()
+
+    async def retrieve_payment_method(self, payment_method_id: str) -> dict[str, Any]:
+        try:
+            method = await self.client.v1.payment_methods.retrieve_async(payment_method_id)
+        except stripe.StripeError as exc:
+            raise self._unavailable("look up the saved card", exc) from exc
+        return method.to_dict()
+
+    async def charge_off_session(
+        self, *, purchase_id: str, customer_id: str, pack: str, amount: int, currency: str,
+        stripe_customer: str, payment_method: str, idempotency_key: str,
+    ) -> dict[str, Any]:  # fmt: skip
+        """An off-session PaymentIntent, confirmed at once. A declined card raises
+        `CardDeclined` carrying the intent Stripe made (if any)."""
+        try:
+            intent = await self.client.v1.payment_intents.create_async(
+                params={
+                    "amount": amount, "currency": currency.lower(), "customer": stripe_customer,
+                    "payment_method": payment_method, "off_session": True, "confirm": True,
+                    "metadata": {"purchase_id": purchase_id, "customer_id": customer_id,
+                                 "pack": pack, "auto_top_up": "true"},
+                },
+                options={"idempotency_key": idempotency_key},
+            )  # fmt: skip
+        except stripe.CardError as exc:
+            error = exc.error
+            declined = getattr(error, "payment_intent", None) if error is not None else None
+            raise CardDeclined(
+                str(getattr(error, "message", None) or exc.user_message or "card declined"),
+                intent=declined.to_dict() if declined is not None else None,
+            ) from exc
+        except stripe.StripeError as exc:
+            raise self._unavailable("charge the saved card", exc) from exc
         return intent.to_dict()
 
     async def aclose(self) -> None:

@@ -14,6 +14,7 @@ from app.settings import Settings
 from billing import events
 from billing.models import EventState, PaymentEvent, Purchase, PurchaseStatus
 from billing.stripe_client import PaymentProviderUnavailable, StripeGateway
+from billing.stripe_objects import PaymentIntent
 
 logger = logging.getLogger("creditdesk.billing.sync")
 
@@ -85,7 +86,7 @@ async def sync_payments(
     return report
 
 
-async def _ask_stripe(gateway: StripeGateway, purchase: Purchase) -> dict[str, object]:
+async def _ask_stripe(gateway: StripeGateway, purchase: Purchase) -> PaymentIntent:
     if purchase.payment_intent_id is not None:
         return await gateway.retrieve_payment_intent(purchase.payment_intent_id)
     return await gateway.create_payment_intent(

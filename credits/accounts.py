@@ -1,4 +1,4 @@
-"""Account names of the chart in shared/specs/ledger.md."""
+"""Account names of the ledger's chart of accounts (docs/ledger.md)."""
 
 from __future__ import annotations
 

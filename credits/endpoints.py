@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate, require_roles
-from app.kit.deps import get_now, get_settings
-from app.kit.errors import problem_responses
+from app.kit.auth import BACK_OFFICE, STAFF, Admin, IntegrationOrAdmin, Principal, authenticate
+from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
 from credits import queries, service
+from credits.hooks import BALANCE_BUILT, BalanceBuilt
 from credits.schemas import (
     AdjustmentCreate,
     BalanceRead,
@@ -25,7 +26,6 @@ from credits.schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["credits"])
-CustomerId = Path(max_length=40, description="`cus_…`")
 
 
 def _reader(principal: Principal, customer_id: str) -> None:
@@ -58,7 +58,7 @@ async def list_packs(
     responses=problem_responses(401, 403, 404),
 )
 async def get_balance(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -67,13 +67,15 @@ async def get_balance(
     """Credits available and frozen, the lots they sit in, and progress to the next free
     credit."""
     _reader(principal, customer_id)
-    return await queries.balance(
+    result = await queries.balance(
         session,
         customer_id,
         now=now,
         currency=settings.currency,
         threshold=settings.reward_threshold_cents,
     )
+    await BALANCE_BUILT.publish(session, BalanceBuilt(result, settings, now))
+    return result
 
 
 @router.get(
@@ -82,7 +84,7 @@ async def get_balance(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_entries(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: Principal = Depends(authenticate),
@@ -101,18 +103,24 @@ async def list_entries(
 )
 async def report_spend(
     body: SpendCreate,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.integration, Role.admin)),
+    customer_id: CustomerId,
+    _: IntegrationOrAdmin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
 ) -> SpendOut:
     """Report qualifying product spend (negative for a refund); 1 free credit per full
     reward threshold, cumulative. A repeated `reference` changes nothing."""
+    if body.amount.currency not in (None, settings.currency):
+        raise ValidationFailed(
+            f"Spend is counted in {settings.currency}; this amount is in {body.amount.currency}.",
+            code="currency_mismatch",
+            field="amount.currency",
+        )
     result = await service.record_spend(
         session,
         customer_id,
-        amount=body.amount,
+        amount=body.amount.amount,
         reference=body.reference,
         occurred_at=body.occurred_at or now,
         now=now,
@@ -120,7 +128,7 @@ async def report_spend(
         currency=settings.currency,
     )
     return SpendOut(
-        total=result.total,
+        total=Money(amount=result.total, currency=settings.currency),
         rewarded_credits=result.rewarded_credits,
         credits_granted=result.credits_granted,
     )
@@ -134,8 +142,8 @@ async def report_spend(
 )
 async def create_adjustment(
     body: AdjustmentCreate,
-    customer_id: str = CustomerId,
-    principal: Principal = Depends(require_roles(Role.admin)),
+    customer_id: CustomerId,
+    principal: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),

@@ -1,4 +1,4 @@
-"""Wallets, lots and the append-only double-entry journal (see shared/specs/ledger.md)."""
+"""Wallets, lots and the append-only double-entry journal (see docs/ledger.md)."""
 
 from __future__ import annotations
 

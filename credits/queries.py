@@ -14,6 +14,25 @@ from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead, e
 from credits.service import consumption_order
 
 
+async def has_wallet(session: AsyncSession, customer_id: str) -> bool:
+    """Whether the customer exists for the ledger (every customer has a wallet)."""
+    found = await session.execute(
+        select(Wallet.customer_id).where(Wallet.customer_id == customer_id)
+    )
+    return found.first() is not None
+
+
+async def purchase_lots(session: AsyncSession, purchase_id: str) -> list[Lot]:
+    """A purchase's lot, and any lot made later to return its credits after expiry."""
+    stmt = (
+        select(Lot)
+        .where(Lot.purchase_id == purchase_id)
+        .order_by(Lot.created_at, Lot.id)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def balance(
     session: AsyncSession, customer_id: str, *, now: datetime, currency: str, threshold: int
 ) -> BalanceRead:

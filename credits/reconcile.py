@@ -1,4 +1,4 @@
-"""Invariants 1–5 of shared/specs/ledger.md, checked over the whole database."""
+"""Invariants 1–5 of the ledger (docs/ledger.md), checked over the whole database."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.money import display
 from credits import accounts as acc
 from credits.models import JournalLine, JournalTransaction, Lot, Wallet
 
@@ -40,7 +41,9 @@ class Report:
             f"checked {self.transactions} transactions, {self.lines} lines, "
             f"{self.wallets} wallets, {self.lots} lots",
             "deferred revenue: "
-            + (", ".join(f"{v} {u}" for u, v in sorted(self.deferred_revenue.items())) or "0"),
+            + (
+                ", ".join(display(v, u) for u, v in sorted(self.deferred_revenue.items())) or "none"
+            ),
         ]
         if self.ok:
             out.append("OK: invariants 1-5 hold")

@@ -1,10 +1,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from credits.models import JournalTransaction
+
+
+class EntryKind(StrEnum):
+    grant = "grant"
+    charge = "charge"
+    refund = "refund"
+    expiry = "expiry"
+    revoke = "revoke"
+    adjustment = "adjustment"
+    freeze = "freeze"
+    release = "release"
+
+
+class LotSource(StrEnum):
+    purchase = "purchase"
+    spend_reward = "spend_reward"
+    adjustment = "adjustment"
+    refund = "refund"
 
 
 class Money(BaseModel):
@@ -25,7 +45,7 @@ class PackList(BaseModel):
 
 class LotRead(BaseModel):
     id: str
-    source: str
+    source: LotSource
     credits: int
     remaining: int
     frozen: int
@@ -40,12 +60,27 @@ class SpendRead(BaseModel):
     next_reward_at: Money = Field(description="cumulative spend at which the next credit comes")
 
 
+class ChangeHoursRead(BaseModel):
+    """A customer's small-change hours this month (seed 001 §2.4), filled in by the desk
+    through `credits.queries.BALANCE_HOOKS`."""
+
+    month: str = Field(description="YYYY-MM, in the technical line's calendar")
+    allowance_minutes: int
+    used_minutes: int = Field(description="logged this month, within and beyond the allowance")
+    remaining_minutes: int = Field(description="left of the allowance; nothing carries over")
+    over_minutes: int = Field(description="logged beyond the allowance (the `charge` rule)")
+    over_allowance: Literal["refuse", "charge"]
+
+
 class BalanceRead(BaseModel):
     customer_id: str
     available: int
     frozen: int
     lots: list[LotRead]
     spend: SpendRead
+    change_hours: ChangeHoursRead | None = Field(
+        default=None, description="small-change hours this month (docs/desk.md)"
+    )
 
 
 class EntryRead(BaseModel):
@@ -53,7 +88,7 @@ class EntryRead(BaseModel):
 
     id: str
     created_at: datetime
-    kind: str
+    kind: EntryKind
     credits: int
     balance_after: int
     lot_id: str | None
@@ -63,16 +98,37 @@ class EntryRead(BaseModel):
     memo: str | None = None
 
 
+class SpendAmount(BaseModel):
+    """Money as everywhere in the API; `currency` may be left out (the house currency)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(
+        description="minor units (cents); negative for a refund", ge=-(10**12), le=10**12
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
 class SpendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(description="cents; negative for a refund", ge=-(10**12), le=10**12)
+    amount: SpendAmount = Field(
+        description="`{amount, currency}`; a bare integer of cents is still accepted (deprecated)"
+    )
     reference: str = Field(min_length=1, max_length=255)
     occurred_at: datetime | None = None
 
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _bare_cents(cls, value: object) -> object:
+        """Before Money objects, spend was reported as bare cents."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"amount": value}
+        return value
+
 
 class SpendOut(BaseModel):
-    total: int
+    total: Money = Field(description="the customer's cumulative qualifying spend")
     rewarded_credits: int
     credits_granted: int
 

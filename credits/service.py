@@ -16,6 +16,7 @@ from app.kit.errors import NotFound, ValidationFailed
 from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from credits import accounts as acc
+from credits import hooks
 from credits.catalogue import split_value
 from credits.errors import AlreadyRefunded, InsufficientCredits, LedgerImbalance
 from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
@@ -152,6 +153,14 @@ async def _post(
     )
     session.add(txn)
     await session.flush()
+    if wallet is not None and credits < 0:
+        await hooks.BALANCE_DROPPED.publish(
+            session,
+            hooks.BalanceDrop(
+                customer_id=wallet.customer_id, before=wallet.available - credits,
+                after=wallet.available, entry_id=txn.id, kind=kind, now=now,
+            ),
+        )  # fmt: skip
     session.add_all(
         JournalLine(
             transaction_seq=txn.seq,

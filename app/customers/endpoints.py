@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.customers import service
-from app.customers.models import Customer
+from app.customers import repository, service
 from app.customers.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -18,16 +17,31 @@ from app.customers.schemas import (
     VerifyCallerIn,
     VerifyCallerOut,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, ApiKey, Principal, Role, authenticate, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import (
+    STAFF,
+    Admin,
+    Principal,
+    Role,
+    Staff,
+    StaffOrBackOffice,
+    authenticate,
+    require_roles,
+)
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
 from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 
+AdminOrCrAgent = Annotated[Principal, Depends(require_roles(Role.admin, Role.cr_agent))]
+# a partner's scoped integration key creates its own end customers
+AdminCrAgentOrPartner = Annotated[
+    Principal, Depends(require_roles(Role.admin, Role.cr_agent, Role.integration))
+]
+
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-CustomerId = Path(max_length=40, description="`cus_…`")
+CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
 
 
 @router.post(
@@ -39,9 +53,10 @@ CustomerId = Path(max_length=40, description="`cus_…`")
 )
 async def create_customer(
     body: CustomerCreate,
-    principal: Principal = Depends(require_roles(Role.admin, Role.cr_agent, Role.integration)),
+    principal: AdminCrAgentOrPartner,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
+    settings: Settings = Depends(get_settings),
 ) -> CustomerRead:
     """Create a customer (and its empty credit wallet). A partner's scoped integration key
     creates its own end customers (`parent_id` = the partner). 409 `external_ref_taken`
@@ -49,37 +64,35 @@ async def create_customer(
     if principal.role is Role.integration and principal.partner_id is None:
         raise Forbidden("Only an integration key scoped to a partner may create customers.")
     customer = await service.create_customer(
-        session, body, now, parent_id=principal.partner_id, visible=principal.sees
+        session,
+        body,
+        now,
+        parent_id=principal.partner_id,
+        visible=principal.sees,
+        default_low_balance_threshold=settings.low_balance_threshold,
     )
     return service.to_read(customer)
 
 
 @router.get("/customers", response_model=Page[CustomerRead], tags=["customers"])
 async def list_customers(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
     updated_gte: datetime | None = None,
-    principal: Principal = Depends(require_roles(*STAFF, *BACK_OFFICE)),
+    principal: StaffOrBackOffice,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail, external reference or last
     change. A partner's scoped key lists the partner and its end customers."""
-    stmt = select(Customer).order_by(Customer.id).limit(limit + 1)
-    if principal.partner_id is not None:
-        partner = principal.partner_id
-        stmt = stmt.where(or_(Customer.id == partner, Customer.parent_id == partner))
-    if updated_gte is not None:
-        stmt = stmt.where(Customer.updated_at >= updated_gte)
     position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(Customer.id > position["after"])
-    if email is not None:
-        stmt = stmt.where(Customer.email == email)
-    if external_ref is not None:
-        stmt = stmt.where(Customer.external_ref == external_ref)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = await repository.list_customers(
+        session, after=position["after"] if position is not None else None, limit=limit + 1,
+        email=email, external_ref=external_ref, partner_id=principal.partner_id,
+        updated_gte=updated_gte,
+    )  # fmt: skip
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
@@ -95,7 +108,7 @@ async def list_customers(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerRead:
@@ -112,17 +125,20 @@ async def get_customer(
 )
 async def update_customer(
     body: CustomerUpdate,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
-    """Change a customer. A customer key may change only its own `auto_accept_transfers`;
-    a partner's scoped key its own end customers (not `partner`)."""
+    """Change a customer. A customer key may change only its own `auto_accept_transfers`
+    and `low_balance_threshold`; a partner's scoped key its own end customers (not
+    `partner`)."""
     principal.check_customer(customer_id)
     if principal.is_customer:
-        if set(body.model_fields_set) - {"auto_accept_transfers"}:
-            raise Forbidden("A customer may change only `auto_accept_transfers`.")
+        if set(body.model_fields_set) - CUSTOMER_EDITABLE:
+            raise Forbidden(
+                "A customer may change only `auto_accept_transfers` and `low_balance_threshold`."
+            )
     elif principal.partner_id is not None:
         if "partner" in body.model_fields_set:
             raise Forbidden("A partner's key may not change `partner`.")
@@ -141,8 +157,8 @@ async def update_customer(
 )
 async def verify_caller(
     body: VerifyCallerIn,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.cr_agent, Role.engineer, Role.admin)),
+    customer_id: CustomerId,
+    _: Staff,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -169,7 +185,7 @@ async def verify_caller(
 async def create_api_key(
     body: ApiKeyCreate,
     request: Request,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyCreated:
@@ -184,17 +200,16 @@ async def create_api_key(
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead], tags=["api keys"])
 async def list_api_keys(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
-    stmt = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
     position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(ApiKey.id > position["after"])
-    rows = list((await session.execute(stmt)).scalars())
+    after = position["after"] if position is not None else None
+    rows = await repository.list_api_keys(session, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
@@ -210,8 +225,9 @@ async def list_api_keys(
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_api_key(
+    *,
     key_id: str = Path(max_length=40),
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyRead:

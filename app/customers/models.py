@@ -20,6 +20,8 @@ class Customer(Base):
     auto_accept_transfers: Mapped[bool] = mapped_column(Boolean, default=False)
     external_ref: Mapped[str | None] = mapped_column(String(200), unique=True)
     code_word_hash: Mapped[str | None] = mapped_column(String(200))
+    # Credits; crossing it downwards emits `balance.low` and mails the customer (None = off).
+    low_balance_threshold: Mapped[int | None] = mapped_column(Integer)
     verify_failures: Mapped[int] = mapped_column(Integer, default=0)
     verify_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A partner's end customer (created by the partner's scoped integration key).

@@ -20,6 +20,13 @@ class CustomerCreate(Strict):
     code_word: str | None = Field(default=None, min_length=4, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
     metadata: Metadata | None = None
+    low_balance_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="credits; `balance.low` and a mail when the balance falls to it or below "
+        "(null = off; when omitted, CREDITDESK_LOW_BALANCE_THRESHOLD)",
+    )
 
 
 class CustomerUpdate(Strict):
@@ -31,6 +38,9 @@ class CustomerUpdate(Strict):
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
     metadata: Metadata | None = Field(
         default=None, description="replaces the whole metadata; `{}` clears it"
+    )
+    low_balance_threshold: int | None = Field(
+        default=None, ge=0, le=100_000, description="credits; null turns the alert off"
     )
 
 
@@ -48,6 +58,7 @@ class CustomerRead(BaseModel):
         default=None, description="the partner whose end customer this is (scoped keys)"
     )
     metadata: dict[str, str] = Field(default_factory=dict)
+    low_balance_threshold: int | None
     created_at: datetime
     updated_at: datetime
 

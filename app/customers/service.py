@@ -20,6 +20,7 @@ from app.kit.auth import KEY_PREFIX, ApiKey, Role, generate_secret, hash_secret
 from app.kit.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
+from billing.hooks import CustomerByExternalRef
 from credits import service as ledger
 
 # scrypt parameters: 16 MiB and ~50 ms per check; stored with the hash so they can change.
@@ -61,6 +62,7 @@ def to_read(customer: Customer) -> CustomerRead:
         has_code_word=customer.code_word_hash is not None,
         parent_id=customer.parent_id,
         metadata=dict(customer.metadata_ or {}),
+        low_balance_threshold=customer.low_balance_threshold,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
     )
@@ -73,6 +75,7 @@ async def create_customer(
     *,
     parent_id: str | None = None,
     visible: Callable[[str], bool] = lambda _: True,
+    default_low_balance_threshold: int | None = None,
 ) -> Customer:
     code_hash = await asyncio.to_thread(hash_code_word, data.code_word) if data.code_word else None
     customer = Customer(
@@ -85,6 +88,11 @@ async def create_customer(
         code_word_hash=code_hash,
         parent_id=parent_id,
         metadata_=data.metadata or None,
+        low_balance_threshold=(
+            data.low_balance_threshold
+            if "low_balance_threshold" in data.model_fields_set
+            else default_low_balance_threshold
+        ),
         verify_failures=0,
         created_at=now,
         updated_at=now,
@@ -119,9 +127,10 @@ async def update_customer(
     visible: Callable[[str], bool] = lambda _: True,
 ) -> Customer:
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "partner", "auto_accept_transfers", "external_ref"):
+    nullable = ("external_ref", "low_balance_threshold")
+    for field in ("name", "partner", "auto_accept_transfers", *nullable):
         if field in changes:
-            if changes[field] is None and field != "external_ref":
+            if changes[field] is None and field not in nullable:
                 raise ValidationFailed(f"`{field}` cannot be null.")
             setattr(customer, field, changes[field])
     if "metadata" in changes:
@@ -156,7 +165,6 @@ async def verify_caller(
         retry = int((customer.verify_locked_until - now).total_seconds()) + 1
         raise RateLimited(
             "Too many failed verification attempts for this customer; try again later.",
-            headers={"Retry-After": str(retry)},
             retry_after=retry,
         )
     verified = await asyncio.to_thread(check_code_word, code_word, customer.code_word_hash)
@@ -247,3 +255,12 @@ async def _flush_unique(
     raise Conflict(
         f"Another customer already has external_ref {ref!r}.", code="external_ref_taken", **extra
     )
+
+
+async def answer_external_ref(session: AsyncSession, question: CustomerByExternalRef) -> None:
+    """Billing's question (`billing.hooks.FIND_CUSTOMER`): the customer with this
+    `external_ref` (unique), if any."""
+    found = await session.execute(
+        select(Customer.id).where(Customer.external_ref == question.external_ref)
+    )
+    question.customer_id = found.scalar_one_or_none()

@@ -12,7 +12,7 @@ from app.kit.clock import Clock
 def escalate() -> None:
     """Escalate tickets whose elapsed time reached a level, mark missed first responses
     and, when compensation is on, refund them (idempotent: safe to run at any time)."""
-    from app.desk.sla.tasks import sweep
+    from app.desk.sla_sweep import sweep
 
     settings = load_settings()
     result = with_db(settings, lambda db: sweep(db, Clock().now(), settings))

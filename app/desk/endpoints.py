@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk import service
+from app.desk.errors import DuplicateTicket
 from app.desk.models import Line, Status
 from app.desk.schemas import (
     BugConfirmationCreate,
@@ -20,8 +22,8 @@ from app.desk.schemas import (
     TicketRead,
     TransferCreate,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, Staff, require_roles
+from app.kit.deps import TicketId, get_now, get_settings
 from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
@@ -29,7 +31,6 @@ from app.kit.session import get_session
 from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["tickets"])
-TicketId = Path(max_length=40, description="`tkt_…`")
 
 # Who may do what (api.md): people who work tickets write; back office may read.
 SUBMITTERS = (Role.customer, Role.cr_agent, Role.admin, Role.integration)
@@ -39,16 +40,23 @@ TRANSFERRERS = (Role.cr_agent, Role.engineer, Role.admin)
 CONSENTERS = (Role.customer, Role.admin)
 ENGINEERS = (Role.engineer, Role.admin)
 
+Submitter = Annotated[Principal, Depends(require_roles(*SUBMITTERS))]
+TicketReader = Annotated[Principal, Depends(require_roles(*READERS))]
+TicketWriter = Annotated[Principal, Depends(require_roles(*WRITERS))]
+Transferrer = Annotated[Principal, Depends(require_roles(*TRANSFERRERS))]
+Consenter = Annotated[Principal, Depends(require_roles(*CONSENTERS))]
+Engineer = Annotated[Principal, Depends(require_roles(*ENGINEERS))]
+
 
 @router.post(
     "/tickets",
     status_code=201,
     response_model=TicketRead,
-    responses=problem_responses(401, 402, 403, 404, 409, 422),
+    responses=problem_responses(402, 403, 404, DuplicateTicket, 409),
 )
 async def submit_ticket(
     body: TicketCreate,
-    principal: Principal = Depends(require_roles(*SUBMITTERS)),
+    principal: Submitter,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -71,6 +79,7 @@ async def submit_ticket(
 
 @router.get("/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 422))
 async def list_tickets(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     customer_id: str | None = None,
@@ -78,7 +87,7 @@ async def list_tickets(
     status: Status | None = None,
     number: int | None = Query(default=None, ge=1, description="the ticket's number"),
     updated_gte: datetime | None = None,
-    principal: Principal = Depends(require_roles(*READERS)),
+    principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> Page[TicketRead]:
@@ -98,8 +107,8 @@ async def list_tickets(
     "/tickets/{ticket_id}", response_model=TicketRead, responses=problem_responses(401, 403, 404)
 )
 async def get_ticket(
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*READERS)),
+    ticket_id: TicketId,
+    principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -116,8 +125,8 @@ async def get_ticket(
 )
 async def add_message(
     body: MessageCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*WRITERS)),
+    ticket_id: TicketId,
+    principal: TicketWriter,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -136,10 +145,11 @@ async def add_message(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_messages(
-    ticket_id: str = TicketId,
+    *,
+    ticket_id: TicketId,
     limit: Limit = 50,
     cursor: Cursor = None,
-    principal: Principal = Depends(require_roles(*READERS)),
+    principal: TicketReader,
     session: AsyncSession = Depends(get_session),
 ) -> Page[MessageRead]:
     """The ticket's messages, oldest first (customers do not see internal notes)."""
@@ -155,8 +165,8 @@ async def list_messages(
 )
 async def transfer(
     body: TransferCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*TRANSFERRERS)),
+    ticket_id: TicketId,
+    principal: Transferrer,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -186,8 +196,8 @@ async def _answer(
     responses=problem_responses(401, 402, 403, 404, 409),
 )
 async def accept_transfer(
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*CONSENTERS)),
+    ticket_id: TicketId,
+    principal: Consenter,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -202,8 +212,8 @@ async def accept_transfer(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def decline_transfer(
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*CONSENTERS)),
+    ticket_id: TicketId,
+    principal: Consenter,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -219,8 +229,8 @@ async def decline_transfer(
 )
 async def merge(
     body: MergeCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*STAFF)),
+    ticket_id: TicketId,
+    principal: Staff,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -237,8 +247,8 @@ async def merge(
 )
 async def out_of_scope(
     body: OutOfScopeCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*ENGINEERS)),
+    ticket_id: TicketId,
+    principal: Engineer,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -256,8 +266,8 @@ async def out_of_scope(
 )
 async def confirm_bug(
     body: BugConfirmationCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*ENGINEERS)),
+    ticket_id: TicketId,
+    principal: Engineer,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -275,8 +285,8 @@ async def confirm_bug(
 )
 async def change_status(
     body: StatusChange,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*WRITERS)),
+    ticket_id: TicketId,
+    principal: TicketWriter,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),

@@ -47,6 +47,7 @@ def ticket_read(ticket: Ticket, charge: TicketCharge | None) -> TicketRead:
         status=Status(ticket.status),
         severity=ticket.severity,
         product=ticket.product,
+        version=ticket.version,
         subject=ticket.subject,
         body=ticket.body,
         bug_reference=ticket.bug_reference,

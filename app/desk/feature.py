@@ -5,7 +5,10 @@ from app.desk import models
 from app.desk.cli import COMMANDS
 from app.desk.endpoints import router
 from app.desk.events import record_sla
+from app.desk.sla import models as sla_models
 from app.desk.sla.hooks import SLA_CHANGED
+from app.desk.sla_endpoints import router as sla_router
+from app.desk.sla_sweep import escalate_tickets
 from app.kit.hooks import Subscription
 from app.kit.registry import Feature
 
@@ -16,4 +19,14 @@ FEATURE = Feature(
     models=(models,),
     # the desk records the SLA's events with the ticket as the API shows it
     subscriptions=(Subscription(SLA_CHANGED, record_sla),),
+)
+
+# Service levels: targets, calendars, the periodic escalation sweep (`creditdesk escalate`
+# is the desk's command). Declared here, not in app/desk/sla/: its HTTP handlers and sweep
+# orchestrate the desk's service, so they live above both (sla_endpoints, sla_sweep).
+SLA_FEATURE = Feature(
+    name="desk.sla",
+    routers=(sla_router,),
+    jobs=(escalate_tickets,),
+    models=(sla_models,),
 )

@@ -62,6 +62,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(30))
     severity: Mapped[int] = mapped_column(Integer)
     product: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[str | None] = mapped_column(String(50))  # seed 002; migration 0012
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))

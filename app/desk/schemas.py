@@ -8,12 +8,21 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.desk.models import Line, Status
+from app.desk.models import ChargeReason, Line, RefundReason, Status
 from app.desk.sla.models import Category
 from app.desk.sla.schemas import SlaRead
 from app.kit.metadata import Metadata
+from app.settings import Settings
 
 HARD_TEXT_CAP = 1_000_000
+
+_defaults = Settings.model_fields
+# What the schema says is what the server enforces with its default settings.
+SUBJECT_LIMITS = {
+    "minLength": _defaults["subject_min_length"].default,
+    "maxLength": _defaults["subject_max_length"].default,
+}
+BODY_LIMITS = {"maxLength": _defaults["body_max_length"].default}
 
 
 class TicketCreate(BaseModel):
@@ -23,9 +32,23 @@ class TicketCreate(BaseModel):
         default=None, max_length=40, description="`cus_…`; staff only (a customer key: own)"
     )
     line: Line
-    subject: str = Field(max_length=HARD_TEXT_CAP)
-    body: str = Field(max_length=HARD_TEXT_CAP)
+    subject: str = Field(
+        max_length=HARD_TEXT_CAP,
+        json_schema_extra=SUBJECT_LIMITS,
+        description="specific, not `help` or `urgent`; length limits: "
+        "CREDITDESK_SUBJECT_MIN_LENGTH / _MAX_LENGTH",
+    )
+    body: str = Field(
+        max_length=HARD_TEXT_CAP,
+        json_schema_extra=BODY_LIMITS,
+        description="length limit: CREDITDESK_BODY_MAX_LENGTH",
+    )
     product: str | None = Field(default=None, max_length=100)
+    version: str | None = Field(
+        default=None, min_length=1, max_length=50,
+        description="the product's version; a registered product's unsupported version is "
+        "refused on the technical line (422 `unsupported_version`, seed 002)",
+    )  # fmt: skip
     severity: int = Field(default=3, ge=1, le=4, description="1 = system down … 4 = question")
     category: Category = Field(
         default=Category.product_issue, description="sets the service-level targets"
@@ -35,11 +58,9 @@ class TicketCreate(BaseModel):
 
 class ChargeRead(BaseModel):
     credits: int
-    reason: str = Field(description="`ticket` or `partner` (0 credits)")
+    reason: ChargeReason = Field(description="`partner` tickets cost 0 credits")
     refunded: bool
-    refund_reason: str | None = Field(
-        description="`misrouted`, `out_of_scope`, `merged` or `product_bug`"
-    )
+    refund_reason: RefundReason | None
 
 
 class TicketRead(BaseModel):
@@ -50,6 +71,7 @@ class TicketRead(BaseModel):
     status: Status
     severity: int
     product: str | None
+    version: str | None = None
     subject: str
     body: str
     bug_reference: str | None
@@ -66,7 +88,11 @@ class TicketRead(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(max_length=HARD_TEXT_CAP)
+    body: str = Field(
+        max_length=HARD_TEXT_CAP,
+        json_schema_extra=BODY_LIMITS,
+        description="length limit: CREDITDESK_BODY_MAX_LENGTH",
+    )
     internal: bool = Field(default=False, description="staff-only note; customers never see it")
 
 

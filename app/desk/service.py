@@ -11,7 +11,6 @@ decided under the ticket lock, so it happens at most once whatever races."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service as customers
-from app.desk import events
+from app.desk import events, subjects
 from app.desk import repository as repo
 from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
 from app.desk.events import ticket_read
@@ -39,6 +38,7 @@ from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
 from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.products import service as products
 from app.settings import Settings
 from credits import service as ledger
 from credits.errors import InsufficientCredits
@@ -46,31 +46,38 @@ from credits.models import Wallet
 
 # ---------------------------------------------------------------- validation
 
-_NOT_WORDS = re.compile(r"[\W_]+")
-
 
 def normalise_subject(subject: str) -> str:
-    """Case, punctuation and spacing do not matter: "HELP!!" is "help"."""
-    return " ".join(_NOT_WORDS.sub(" ", subject.casefold()).split())
+    """Case, punctuation, spacing and reply prefixes do not matter: "FW: HELP!!" is "help"."""
+    return subjects.normalise(subject)
+
+
+def _not_specific(subject: str) -> SubjectNotSpecific:
+    return SubjectNotSpecific(
+        f"The subject {subject!r} does not say what the problem is. Name it in a few "
+        "words (the product, what fails, the error), one problem per ticket.",
+        field="subject",
+    )
 
 
 def validate_submission(subject: str, body: str, settings: Settings) -> tuple[str, str]:
-    """The stripped subject and body, or a typed 422 saying what to fix."""
+    """The stripped subject and body, or a typed 422 saying what to fix: a listed or empty
+    subject first, then the lengths, then the measure of content (app.desk.subjects)."""
     subject, body = subject.strip(), body.strip()
-    meaningless = {normalise_subject(s) for s in settings.meaningless_subjects}
-    normalised = normalise_subject(subject)
-    if not normalised or normalised in meaningless:
-        raise SubjectNotSpecific(
-            f"The subject {subject!r} does not say what the problem is. Name it in a few "
-            "words (the product, what fails, the error), one problem per ticket.",
-            field="subject",
-        )
+    verdict = subjects.assess(
+        subject, settings.meaningless_subjects,
+        min_content_words=settings.subject_min_content_words,
+    )  # fmt: skip
+    if verdict.reason in ("empty", "listed"):
+        raise _not_specific(subject)
     low, high = settings.subject_min_length, settings.subject_max_length
     if not low <= len(subject) <= high:
         raise ValidationFailed(
             f"The subject must be {low}–{high} characters; it has {len(subject)}.",
             field="subject",
         )
+    if not verdict.ok:
+        raise _not_specific(subject)
     if not body:
         raise ValidationFailed("The body is required: describe the problem.", field="body")
     if len(body) > settings.body_max_length:
@@ -204,10 +211,15 @@ async def _submit(
     """The ticket (and with `read`, its representation, built from the rows written)."""
     subject, body = validate_submission(data.subject, data.body, settings)
     customer = await customers.get_customer(session, customer_id)
+    if data.line is Line.technical:  # seed 002: refused before the lock and any charge
+        await products.check_ticket_version(
+            session, data.product, data.version, now=now, days=settings.version_support_days
+        )
     digest = content_hash(subject, body)
     ticket = Ticket(
         id=new_id("tkt"), customer_id=customer_id, line=data.line.value,
         status=Status.open.value, severity=data.severity, product=data.product,
+        version=data.version.strip() if data.version else None,
         subject=subject, body=body, content_hash=digest, created_by=author.key_id,
         metadata_=data.metadata or None, created_at=now, updated_at=now,
     )  # fmt: skip
@@ -233,16 +245,26 @@ async def _submit(
     session.add(ticket)
     session.add(_message(ticket.id, author, body, internal=False, now=now))
     await sla.start(session, ticket, data.category, now, clock=clock)  # flushes all four rows
+    urgent = await sla.default_urgent(session, ticket, now)  # seed 000: the last one
     charge = None
     if data.line is Line.technical:
-        charge = await _charge(
-            session, ticket, customer.partner, author=author, settings=settings, now=now,
-            wallet=wallet,
-        )  # fmt: skip
+        try:
+            charge = await _charge(
+                session, ticket, customer.partner, author=author, settings=settings, now=now,
+                wallet=wallet,
+            )  # fmt: skip
+        except InsufficientCredits as exc:  # the cabinet's form: what versions it may name
+            listed = await products.supported_versions(
+                session, data.product, now=now, days=settings.version_support_days
+            )
+            if listed is not None:
+                exc.extra["supported_versions"] = listed
+            raise
     events.emit_created(session, ticket, charge, now)
     if levels is None:
         return ticket, None
     result = ticket_read(ticket, charge)
+    levels.urgent = urgent
     result.sla = levels
     return ticket, result
 
@@ -287,8 +309,8 @@ async def _charge(
                 "A technical-support ticket costs 1 credit and the customer has none. "
                 "Buy a pack (see `packs`), or submit to the free customer_relations line "
                 "if this is about payment, renewal, activation or access.",
-                available=exc.extra.get("available", 0),
-                required=exc.extra.get("required", 1),
+                available=exc.available,
+                required=exc.required,
                 packs=packs_catalogue(settings),
             ) from exc
         charge = TicketCharge(
@@ -527,6 +549,9 @@ async def _transfer_to_technical(
         raise InvalidTransition(f"Ticket #{ticket.number} is already on technical.")
     if ticket.status == Status.awaiting_approval:
         raise InvalidTransition(f"Ticket #{ticket.number} already awaits the customer's consent.")
+    await products.check_ticket_version(
+        session, ticket.product, ticket.version, now=now, days=settings.version_support_days
+    )
     customer = await customers.get_customer(session, ticket.customer_id)
     if customer.partner or customer.auto_accept_transfers:
         await _charge(
@@ -554,6 +579,9 @@ async def answer_transfer(
     if ticket.status != Status.awaiting_approval:
         raise InvalidTransition(f"Ticket #{ticket.number} has no transfer awaiting consent.")
     if accept:
+        await products.check_ticket_version(
+            session, ticket.product, ticket.version, now=now, days=settings.version_support_days
+        )
         customer = await customers.get_customer(session, ticket.customer_id)
         await _charge(
             session, ticket, customer.partner, author=principal, settings=settings, now=now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -23,7 +24,16 @@ from app.email.schemas import (
     InboundResult,
     OutboxRead,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
+from app.kit.auth import (
+    BACK_OFFICE,
+    STAFF,
+    Admin,
+    IntegrationOrAdmin,
+    Principal,
+    Role,
+    Staff,
+    require_roles,
+)
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page, encode_cursor
@@ -33,6 +43,8 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["email"])
 READERS = (Role.customer, *STAFF, *BACK_OFFICE)
+
+MailReader = Annotated[Principal, Depends(require_roles(*READERS))]
 
 RAW_MESSAGE_BODY = {
     "requestBody": {
@@ -49,6 +61,7 @@ RAW_MESSAGE_BODY = {
     responses=problem_responses(401, 403, 409, 413, 422),
 )
 async def receive_email(
+    *,
     request: Request,
     recipient: str | None = Query(
         default=None, max_length=320, description="envelope recipient (RCPT TO), for routing"
@@ -56,7 +69,7 @@ async def receive_email(
     sender: str | None = Query(
         default=None, max_length=320, description="envelope sender (MAIL FROM); empty = bounce"
     ),
-    principal: Principal = Depends(require_roles(Role.integration, Role.admin)),
+    principal: IntegrationOrAdmin,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -83,9 +96,10 @@ async def receive_email(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def add_contact(
+    *,
     body: ContactCreate,
     customer_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*STAFF)),
+    principal: Staff,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ContactRead:
@@ -101,8 +115,9 @@ async def add_contact(
     responses=problem_responses(401, 403, 404),
 )
 async def list_contacts(
+    *,
     customer_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*STAFF)),
+    principal: Staff,
     session: AsyncSession = Depends(get_session),
 ) -> ContactList:
     """The extra contact addresses of a customer (its own e-mail is always allowed)."""
@@ -116,9 +131,10 @@ async def list_contacts(
     responses=problem_responses(401, 403, 404),
 )
 async def remove_contact(
+    *,
     customer_id: str = Path(max_length=40),
     contact_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*STAFF)),
+    principal: Staff,
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Remove a contact address: its mail is refused from now on."""
@@ -132,8 +148,9 @@ async def remove_contact(
     responses=problem_responses(401, 403, 404),
 )
 async def list_attachments(
+    *,
     ticket_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*READERS)),
+    principal: MailReader,
     session: AsyncSession = Depends(get_session),
 ) -> AttachmentList:
     """The files that came by mail with the ticket's messages, oldest first."""
@@ -155,8 +172,9 @@ async def list_attachments(
     },
 )
 async def download_attachment(
+    *,
     attachment_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*READERS)),
+    principal: MailReader,
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Download an attachment (always as a download, never rendered)."""
@@ -180,10 +198,11 @@ async def download_attachment(
     "/email/inbound", response_model=Page[InboundRead], responses=problem_responses(401, 403, 422)
 )
 async def list_inbound(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     outcome: Outcome | None = None,
-    principal: Principal = Depends(require_roles(*STAFF)),
+    principal: Staff,
     session: AsyncSession = Depends(get_session),
 ) -> Page[InboundRead]:
     """Received mail, newest first, with what became of each (filter by `outcome`)."""
@@ -201,10 +220,11 @@ async def list_inbound(
     "/email/outbox", response_model=Page[OutboxRead], responses=problem_responses(401, 403, 422)
 )
 async def list_outbox(
+    *,
     limit: Limit = 50,
     cursor: Cursor = None,
     status: OutboxStatus | None = None,
-    principal: Principal = Depends(require_roles(Role.admin)),
+    principal: Admin,
     session: AsyncSession = Depends(get_session),
 ) -> Page[OutboxRead]:
     """Outgoing mail, newest first (filter by `status`: `dead` is what needs a look)."""

@@ -7,12 +7,13 @@ from app.email.cli import COMMANDS
 from app.email.endpoints import router
 from app.email.service import mail_staff_reply
 from app.email.tasks import send_outbox
+from app.email.uploads import router as uploads
 from app.kit.hooks import Subscription
 from app.kit.registry import Feature
 
 FEATURE = Feature(
     name="email",
-    routers=(router,),
+    routers=(router, uploads),
     cli=tuple(COMMANDS),
     jobs=(send_outbox,),
     models=(models,),

@@ -33,6 +33,9 @@ class OutboxKind(StrEnum):
     auto_reply = "auto_reply"
     refusal = "refusal"
     staff_reply = "staff_reply"
+    low_balance = "low_balance"
+    auto_top_up_failed = "auto_top_up_failed"
+    receipt = "receipt"
 
 
 class OutboxStatus(StrEnum):

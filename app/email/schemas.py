@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.email.models import OutboxKind, OutboxStatus
+
 
 class InboundResult(BaseModel):
     id: str = Field(description="`eml_…`, the received mail")
@@ -76,11 +78,11 @@ class OutboxRead(BaseModel):
 
     id: str
     message_id: str = Field(description="fixed when written: a resend carries the same one")
-    kind: str = Field(description="`auto_reply`, `refusal` or `staff_reply`")
+    kind: OutboxKind
     ticket_id: str | None
     recipient: str
     subject: str
-    status: str = Field(description="`pending`, `sent` or `dead` (given up; requeue it)")
+    status: OutboxStatus = Field(description="`dead`: given up; requeue it")
     attempts: int
     next_attempt_at: datetime
     last_error: str | None

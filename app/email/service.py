@@ -212,15 +212,9 @@ class _Intake:
         except InsufficientCredits:
             return await self.refuse(Outcome.refused_no_credit, replies.no_credit(mail, settings))
         except DuplicateTicket as exc:
-            return await self.refuse(
-                Outcome.refused_duplicate, replies.duplicate(mail, exc.extra.get("number"))
-            )
+            return await self.refuse(Outcome.refused_duplicate, replies.duplicate(mail, exc.number))
         except ValidationFailed as exc:
-            outcome = (
-                Outcome.refused_subject
-                if exc.extra.get("field") == "subject"
-                else Outcome.refused_invalid
-            )
+            outcome = Outcome.refused_subject if exc.field == "subject" else Outcome.refused_invalid
             return await self.refuse(outcome, replies.invalid(mail, exc))
         first = await self.session.scalar(
             select(TicketMessage)

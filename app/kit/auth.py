@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import ForeignKey, String, bindparam, or_, select, text, update
@@ -50,6 +51,11 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set on portal sessions (short-lived customer credentials for the cabinet).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +113,9 @@ async def ensure_active_token(request: Request, session: AsyncSession, token: st
     """Refuses an unknown or revoked key before anything is replayed to it. The key's row,
     read in the request's transaction, is kept for `authenticate` (one lookup, not two)."""
     key = await _key_for(session, token)
-    if key is None or key.revoked_at is not None:
+    if key is None or not key.usable(request.app.state.clock.now()):
         raise Unauthenticated(
-            "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
+            "The API key is unknown, revoked or expired.", headers={"WWW-Authenticate": "Bearer"}
         )
     request.state.api_key = key
 
@@ -133,11 +139,11 @@ async def authenticate(request: Request, session: AsyncSession = Depends(get_ses
     key: ApiKey | None = getattr(request.state, "api_key", None)
     if key is None or key.secret_hash != hash_secret(token):
         key = await _key_for(session, token)
-    if key is None or key.revoked_at is not None:
-        raise Unauthenticated(
-            "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
-        )
     now = request.app.state.clock.now()
+    if key is None or not key.usable(now):
+        raise Unauthenticated(
+            "The API key is unknown, revoked or expired.", headers={"WWW-Authenticate": "Bearer"}
+        )
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         # Recorded once a minute at most: a hot key must not serialise on its own row.
         await session.execute(
@@ -175,4 +181,13 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
         principal.require(*roles)
         return principal
 
+    dependency.required_roles = roles  # type: ignore[attr-defined]  # read by app.kit.openapi
     return dependency
+
+
+# The callers an endpoint accepts, as parameter types (`principal: Staff`). A feature
+# defines its own next to its role sets, from `require_roles`, once.
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
+StaffOrBackOffice = Annotated[Principal, Depends(require_roles(*STAFF, *BACK_OFFICE))]
+IntegrationOrAdmin = Annotated[Principal, Depends(require_roles(Role.integration, Role.admin))]

@@ -6,11 +6,16 @@ thread pool, a thread hop per dependency per request on the hot path."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from app.kit.clock import Clock
 from app.settings import Settings
+
+# Path ids, declared once: `customer_id: CustomerId`.
+CustomerId = Annotated[str, Path(max_length=40, description="`cus_…`")]
+TicketId = Annotated[str, Path(max_length=40, description="`tkt_…`")]
 
 
 async def get_settings(request: Request) -> Settings:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, Text, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 from starlette.responses import Response
@@ -60,6 +60,25 @@ def replay(record: IdempotencyRecord) -> Response:
     )
 
 
+class IdempotencyKeyReused(AppError):
+    status, code = 422, "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used with a different request.")
+
+
+class IdempotencyInProgress(Conflict):
+    """The one place `idempotency_in_progress` is made: the key's first request has not
+    finished (or has just rolled back); retrying later gets its answer or runs it anew."""
+
+    code = "idempotency_in_progress"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being processed; retry later."
+        )
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -69,7 +88,12 @@ async def claim(
     now: datetime,
     retention: timedelta,
 ) -> IdempotencyRecord | Response:
-    """Reserve `key` for this request, or return the stored response to replay."""
+    """Reserve `key` for this request, or return the stored response to replay.
+
+    SQLite serialises whole transactions (`BEGIN IMMEDIATE`), so there a duplicate is never
+    in flight: a lookup and an insert suffice. PostgreSQL takes the key with one
+    `INSERT … ON CONFLICT DO NOTHING`; a concurrent duplicate blocks on the key's unique
+    index until the first request commits or rolls back (bounded by `IN_FLIGHT_WAIT`)."""
     if is_postgres(session):
         return await _claim_postgres(
             session, scope=scope, key=key, fingerprint=fingerprint, now=now, retention=retention
@@ -79,32 +103,12 @@ async def claim(
         await session.delete(found)
         await session.flush()
         found = None
-    if found is None:
-        record = IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, created_at=now)
-        try:
-            async with session.begin_nested():
-                if is_postgres(session):
-                    await session.execute(text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'"))
-                session.add(record)
-                await session.flush()
-            if is_postgres(session):
-                await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
-            return record
-        except IntegrityError:
-            found = await _load(session, scope, key)
-        except DBAPIError as exc:
-            if _is_lock_timeout(exc):
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    code="idempotency_in_progress",
-                ) from exc
-            raise
-        if found is None:  # the first attempt rolled back meanwhile
-            raise Conflict(
-                "A request with this Idempotency-Key was being processed; retry it.",
-                code="idempotency_in_progress",
-            )
-    return _answer(found, fingerprint)
+    if found is not None:
+        return _answer(found, fingerprint)
+    record = IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, created_at=now)
+    session.add(record)
+    await session.flush()
+    return record
 
 
 _WAIT_IN_FLIGHT = text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'")
@@ -131,10 +135,6 @@ async def _claim_postgres(
     now: datetime,
     retention: timedelta,
 ) -> IdempotencyRecord | Response:
-    """One `INSERT … ON CONFLICT DO NOTHING` in the common case (a new key), instead of a
-    lookup, a savepoint and an insert. A concurrent duplicate blocks on the key's unique
-    index until the first request commits or rolls back (bounded by `IN_FLIGHT_WAIT`),
-    then finds its row, exactly as before."""
     params = {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}
     for _ in range(2):
         await session.execute(_WAIT_IN_FLIGHT)
@@ -143,10 +143,7 @@ async def _claim_postgres(
             claimed = inserted.first() is not None
         except DBAPIError as exc:
             if _is_lock_timeout(exc):
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    code="idempotency_in_progress",
-                ) from exc
+                raise IdempotencyInProgress() from exc
             raise
         await session.execute(_WAIT_DEFAULT)
         if claimed:
@@ -165,24 +162,14 @@ async def _claim_postgres(
             await session.flush()
             continue
         return _answer(found, fingerprint)
-    raise Conflict(
-        "A request with this Idempotency-Key was being processed; retry it.",
-        code="idempotency_in_progress",
-    )
+    raise IdempotencyInProgress()
 
 
 def _answer(found: IdempotencyRecord, fingerprint: str) -> Response:
     if found.request_hash != fingerprint:
-        raise AppError(
-            "This Idempotency-Key was already used with a different request.",
-            code="idempotency_key_reused",
-            status=422,
-        )
+        raise IdempotencyKeyReused()
     if found.status_code is None:
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed.",
-            code="idempotency_in_progress",
-        )
+        raise IdempotencyInProgress()
     return replay(found)
 
 

@@ -46,7 +46,7 @@ class TransactionalRoute(APIRoute):
                 try:
                     record = None
                     if key is not None:
-                        claimed = await _claim(session, request, key)
+                        claimed = await claim_idempotency_key(session, request, key)
                         if isinstance(claimed, Response):
                             await session.rollback()
                             return claimed
@@ -67,9 +67,12 @@ class TransactionalRoute(APIRoute):
         return run_in_transaction
 
 
-async def _claim(
+async def claim_idempotency_key(
     session: AsyncSession, request: Request, key: str
 ) -> idempotency.IdempotencyRecord | Response:
+    """Reserve the request's `Idempotency-Key` for the caller, or the stored answer to
+    replay. Every POST goes through here: the routes of this class, and a route that
+    manages its own transactions (a purchase) in its first one."""
     token = bearer_token(request)
     if token is not None:
         # A revoked key gets 401, never a replay of what it did while it was valid.

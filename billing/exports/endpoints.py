@@ -11,12 +11,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from typing import IO, Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.kit.auth import STAFF, Principal, Role, authenticate
 from app.kit.db import Database
-from app.kit.deps import get_settings
+from app.kit.deps import CustomerId, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.settings import Settings
 from billing.exports import service
@@ -171,7 +171,7 @@ async def export_deferred_revenue(
     responses={**_file_response(CONTENT_TYPES["csv"]), **problem_responses(401, 403, 404, 422)},
 )
 async def export_statement(
-    customer_id: str = Path(max_length=40, description="`cus_…`"),
+    customer_id: CustomerId,
     from_: From = None,
     to: To = None,
     principal: Principal = Depends(export_principal),

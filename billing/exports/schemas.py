@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from credits.schemas import Money
+
 # The roll-forward's lines, in order, with the sign each takes towards `closing`.
 ROLL_FORWARD_LINES: tuple[tuple[str, int], ...] = (
     ("sales", +1),
@@ -37,10 +39,29 @@ class RollForward(BaseModel):
     closing: int = Field(description="balance at `to`")
 
 
-class MoneyRollForward(RollForward):
-    """Amounts in integer minor units (cents) of `currency`."""
+class MoneyRollForward(BaseModel):
+    """The roll-forward of one currency's deferred revenue: every line a Money object
+    (`{amount, currency}`, amount in minor units), like money everywhere in the API."""
 
     currency: str
+    opening: Money
+    sales: Money
+    free_grants: Money
+    recognised: Money
+    reversed: Money
+    breakage: Money
+    refunded: Money
+    adjustments: Money
+    other: Money
+    closing: Money
+
+    @classmethod
+    def of(cls, currency: str, figures: RollForward) -> MoneyRollForward:
+        lines = {k: Money(amount=v, currency=currency) for k, v in figures.model_dump().items()}
+        return cls(currency=currency, **lines)
+
+    def in_minor_units(self) -> RollForward:
+        return RollForward(**{k: getattr(self, k).amount for k in RollForward.model_fields})
 
 
 class DeferredRevenueRead(BaseModel):

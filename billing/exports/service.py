@@ -151,7 +151,7 @@ async def deferred_revenue(
         from_=period.start,
         to=period.end,
         money=[
-            MoneyRollForward(currency=currency, **_roll_forward(money[currency]).model_dump())
+            MoneyRollForward.of(currency, _roll_forward(money[currency]))
             for currency in sorted(money)
         ],
         credits=_roll_forward(credits),
@@ -173,7 +173,7 @@ def deferred_revenue_csv(report: DeferredRevenueRead) -> bytes:
                 (
                     line,
                     money.currency if money else None,
-                    decimal_string(getattr(money, line), money.currency) if money else None,
+                    decimal_string(getattr(money, line).amount, money.currency) if money else None,
                     getattr(report.credits, line),
                 )
             )

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import IO, Any, Literal
 
 from app.kit.clock import rfc3339
+from app.kit.money import decimal_string, minor_units
 
 Format = Literal["csv", "jsonl", "xlsx"]
 Value = str | int | None
@@ -42,32 +43,11 @@ JOURNAL_COLUMNS = (
 MONEY_COLUMNS = frozenset({"debit", "credit"})
 CREDIT_UNIT = "CREDIT"
 
-# ISO 4217 minor units where they are not 2 (the ledger keeps integer minor units).
-_MINOR_UNITS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}  # fmt: skip
-
 CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/jsonl; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def minor_units(currency: str) -> int:
-    return _MINOR_UNITS.get(currency, 2)
-
-
-def decimal_string(amount: int, currency: str) -> str:
-    """Integer minor units as an exact decimal string: 10000 EUR → "100.00"."""
-    exponent = minor_units(currency)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**exponent)
-    if exponent == 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{fraction:0{exponent}d}"
 
 
 def quantity(amount: int, unit: str) -> str | int:

@@ -74,6 +74,20 @@ async def test_idempotency_key_replays_the_purchase(api: Api, run_sql: Any) -> N
     assert rows[0][0] == 2
 
 
+async def test_a_purchase_key_shares_the_callers_key_space(api: Api) -> None:
+    """One idempotency mechanism: a key used for a purchase is that caller's key for every
+    POST, so reusing it elsewhere is a reuse (before, purchases kept their own keys)."""
+    customer_id, key = await customer_with_key(api)
+    headers = {**key, "Idempotency-Key": "shared-1"}
+    bought = await api.client.post(
+        f"/v1/customers/{customer_id}/purchases", json={"pack": "single"}, headers=headers
+    )
+    assert bought.status_code == 201
+    elsewhere = await api.client.post("/v1/tickets", json={"subject": "x"}, headers=headers)
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["code"] == "idempotency_key_reused"
+
+
 async def test_who_may_buy_and_read(api: Api) -> None:
     customer_id, key = await customer_with_key(api)
     stranger_id, stranger = await customer_with_key(api, name="Other", email="o@example.com")

@@ -61,7 +61,7 @@ async def test_200_concurrent_charges_on_50_credits(
     assert counts == Counter({"Posted": 50, "InsufficientCredits": 150})
     assert peak > 10, "the charges did not run on separate connections at once"
     refused = [r for r in results if isinstance(r, InsufficientCredits)]
-    assert {(r.status, r.extra["available"]) for r in refused} == {(402, 0)}
+    assert {(r.status, r.available) for r in refused} == {(402, 0)}
     wallet = await ledger.wallet(cid)
     assert (wallet.available, wallet.frozen) == (0, 0)
     charges = await ledger.transactions(cid, "charge")

@@ -63,7 +63,7 @@ async def test_balance_shows_lots_and_spend_progress(api: Api) -> None:
     await api.grant(cid, 3)
     api.clock.advance(timedelta(minutes=1))
     response = await api.client.post(
-        f"/v1/customers/{cid}/spend", json={"amount": 12_500, "reference": "inv-1"},
+        f"/v1/customers/{cid}/spend", json={"amount": 12_500, "reference": "inv-1"},  # bare cents: still accepted
         headers=api.admin,
     )  # fmt: skip
     assert response.status_code == 201, response.text
@@ -175,30 +175,31 @@ async def test_spend_rewards_over_http(api: Api) -> None:
     url = f"/v1/customers/{cid}/spend"
 
     async def spend(amount: int, reference: str) -> dict[str, Any]:
+        money = {"amount": amount, "currency": "EUR"}
         response = await api.client.post(
-            url, json={"amount": amount, "reference": reference}, headers=integration
+            url, json={"amount": money, "reference": reference}, headers=integration
         )
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
 
     assert await spend(25_000, "inv-1") == {
-        "total": 25_000,
+        "total": {"amount": 25_000, "currency": "EUR"},
         "rewarded_credits": 2,
         "credits_granted": 2,
     }
     assert await spend(-10_000, "ref-1") == {
-        "total": 15_000,
+        "total": {"amount": 15_000, "currency": "EUR"},
         "rewarded_credits": 2,
         "credits_granted": 0,
     }
     assert await spend(25_000, "inv-1") == {
-        "total": 15_000,
+        "total": {"amount": 15_000, "currency": "EUR"},
         "rewarded_credits": 2,
         "credits_granted": 0,
     }
     assert await spend(15_000, "inv-2") == {
-        "total": 30_000,
+        "total": {"amount": 30_000, "currency": "EUR"},
         "rewarded_credits": 3,
         "credits_granted": 1,
     }
@@ -226,8 +227,13 @@ async def test_spend_refusals(api: Api) -> None:
         {"amount": 1, "reference": ""},
         {"amount": 1, "reference": "x", "extra": True},
         {"amount": 10**13, "reference": "x"},
+        {"amount": {"amount": 1}, "reference": "x", "currency": "EUR"},
+        {"amount": {"amount": 1, "currency": "eur"}, "reference": "x"},
+        {"amount": {"amount": 1.5, "currency": "EUR"}, "reference": "x"},
     ):
         _problem(await api.client.post(url, json=bad, headers=api.admin), 422, "validation_error")
+    usd = {"amount": {"amount": 10_000, "currency": "USD"}, "reference": "x"}
+    _problem(await api.client.post(url, json=usd, headers=api.admin), 422, "currency_mismatch")
     balance = await api.client.get(f"/v1/customers/{cid}/balance", headers=api.admin)
     assert balance.json()["spend"]["total"]["amount"] == 0
 

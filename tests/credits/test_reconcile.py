@@ -45,7 +45,7 @@ async def test_a_clean_ledger_reconciles(ledger: Ledger, database_url: str) -> N
     result = await _cli(database_url, "reconcile")
     assert result.exit_code == 0, result.output
     assert "OK: invariants 1-5 hold" in result.output
-    assert "deferred revenue: 6000 EUR" in result.output
+    assert "deferred revenue: 60.00 EUR" in result.output
 
 
 async def test_reconcile_catches_a_corrupted_wallet_balance(

@@ -81,7 +81,10 @@ def test_deferred_revenue_and_statement(cli: CliRunner, database_url: str) -> No
     result = cli.invoke(main, ["export", "deferred-revenue", *period])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["money"][0]["closing"] == 8000 and report["credits"]["closing"] == 4
+    assert (
+        report["money"][0]["closing"] == {"amount": 8000, "currency": "EUR"}
+        and report["credits"]["closing"] == 4
+    )
     as_csv = cli.invoke(main, ["export", "deferred-revenue", *period, "--format", "csv"])
     assert "closing,EUR,80.00,4" in as_csv.stdout
 

@@ -138,7 +138,7 @@ def assert_balanced(rows: list[dict[str, str]]) -> None:
 def money(report: DeferredRevenueRead) -> RollForward:
     [eur] = report.money
     assert eur.currency == "EUR"
-    return eur
+    return eur.in_minor_units()
 
 
 def assert_chains(ab: RollForward, bc: RollForward, ac: RollForward) -> None:

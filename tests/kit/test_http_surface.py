@@ -227,3 +227,15 @@ async def test_metrics_token_when_configured(api: Api, app_with: AppFactory) -> 
         )
         assert right.status_code == 200
         assert "creditdesk_http_requests_total" in right.text
+
+
+async def test_405_and_options_name_every_method_of_the_path(api: Api) -> None:
+    """`/v1/tickets` has a GET and a POST route: both are allowed, whichever matched first."""
+    response = await api.client.request("DELETE", "/v1/tickets", headers=api.admin)
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, OPTIONS, POST"
+    options = await api.client.options("/v1/tickets", headers=api.admin)
+    assert options.status_code == 204
+    assert options.headers["allow"] == "GET, OPTIONS, POST"
+    single = await api.client.options("/v1/customers/cus_x/verify-caller")
+    assert single.headers["allow"] == "OPTIONS, POST"

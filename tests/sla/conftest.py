@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.desk.sla.tasks import SweepResult, sweep
+from app.desk.sla_sweep import SweepResult, sweep
 from app.settings import Settings
 from tests.conftest import Api
 from tests.desk.conftest import Desk

@@ -11,8 +11,8 @@ from tests.sla.conftest import Sla
 
 async def test_the_most_urgent_ticket_extends_the_others(sla: Sla) -> None:
     who = await sla.person(credits=3)
-    other = await sla.ticket(who)
     urgent = await sla.ticket(who)
+    other = await sla.ticket(who)  # the most urgent by default (the last one) for an hour
     sla.advance(hours=1)
     response = await sla.post(f"/v1/tickets/{urgent['id']}/urgent", who.headers)
     assert response.status_code == 200, response.text
@@ -27,7 +27,7 @@ async def test_the_most_urgent_ticket_extends_the_others(sla: Sla) -> None:
     assert block["extension_minutes"] == 180 and block["first_response"]["breached"] is False
     assert (await sla.sweep()).compensated == []
     mine = await sla.sla(urgent["id"])
-    assert (mine["urgent"], mine["extension_minutes"]) == (False, 0)
+    assert (mine["urgent"], mine["extension_minutes"]) == (False, 60)  # other's default hour
     sla.advance(hours=1, seconds=1)
     assert (await sla.sla(other["id"]))["first_response"]["breached"] is True
     # A later ticket opened after the urgent one was resolved is not extended.
@@ -54,11 +54,14 @@ async def test_naming_another_ends_the_previous_and_finished_tickets_refuse(sla:
 
 
 async def test_the_report_counts_met_and_breached_per_line_and_severity(sla: Sla) -> None:
-    who = await sla.person(credits=4)
+    # One customer per ticket: a customer's last ticket is its most urgent by default
+    # (seed 000) and would extend the others' targets.
+    people = [await sla.person(credits=1) for _ in range(5)]
+    who = people[0]
     engineer = await sla.staff("engineer")
-    answered = [await sla.ticket(who) for _ in range(3)]
-    silent = await sla.ticket(who)
-    await sla.ticket(who, "customer_relations", severity=2)
+    answered = [await sla.ticket(p) for p in people[:3]]
+    silent = await sla.ticket(people[3])
+    await sla.ticket(people[4], "customer_relations", severity=2)
     reported = sla.now
     for hours, ticket in zip((1, 2, 9), answered, strict=True):
         sla.api.clock.set(reported + timedelta(hours=hours))

@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from app.desk.sla.tasks import sweep
+from app.desk.sla_sweep import sweep
 from app.kit.auth import Role
 from billing import service as billing
+from billing.stripe_objects import Charge, PaymentIntent
 from credits.tasks import sweep_expired
 from tests.conftest import Api
 from tests.webhooks.conftest import Receiver, deliver, endpoint, list_all
@@ -35,30 +36,33 @@ async def _stripe_purchases(api: Api, customer_id: str) -> None:
     stripe = api.app.state.settings.model_copy(update={"stripe_secret_key": SecretStr("sk_x")})
     now = api.clock.now()
     async with api.db.unit_of_work() as session:
-        failed, _ = await billing.open_purchase(
+        failed = await billing.open_purchase(
             session, customer_id=customer_id, pack_code="five", settings=stripe, now=now
         )
-        paid, _ = await billing.open_purchase(
+        paid = await billing.open_purchase(
             session, customer_id=customer_id, pack_code="single", settings=stripe, now=now
         )
     async with api.db.unit_of_work() as session:
         await billing.apply_intent(
             session,
-            {"id": "pi_declined", "status": "requires_payment_method", "amount": failed.amount,
+            PaymentIntent.parse({"id": "pi_declined", "status": "requires_payment_method", "amount": failed.amount,
              "currency": "eur", "metadata": {"purchase_id": failed.id},
-             "last_payment_error": {"message": "Your card was declined."}},
-            now=now,
+             "last_payment_error": {"message": "Your card was declined."}}),
+            now=now, settings=stripe,
         )  # fmt: skip
         await billing.apply_intent(
             session,
-            {"id": "pi_paid", "status": "succeeded", "amount": paid.amount, "currency": "eur",
-             "latest_charge": "ch_paid", "metadata": {"purchase_id": paid.id}},
-            now=now,
+            PaymentIntent.parse({"id": "pi_paid", "status": "succeeded", "amount": paid.amount,
+             "currency": "eur", "latest_charge": "ch_paid",
+             "metadata": {"purchase_id": paid.id}}),
+            now=now, settings=stripe,
         )  # fmt: skip
     async with api.db.unit_of_work() as session:
         await billing.apply_refund(
             session,
-            {"id": "ch_paid", "payment_intent": "pi_paid", "amount_refunded": paid.amount},
+            Charge.parse(
+                {"id": "ch_paid", "payment_intent": "pi_paid", "amount_refunded": paid.amount}
+            ),
             now=now,
         )
 

@@ -121,3 +121,6 @@ class UrgentPeriod(Base):
     ticket_id: Mapped[str] = mapped_column(String(40), ForeignKey("tickets.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # False: the default one, the customer's last ticket (seed 000; migration 0012);
+    # true or null (older rows): named by the customer.
+    named: Mapped[bool | None] = mapped_column(Boolean)

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk.models import Line, Ticket
 from app.desk.sla import service
+from app.desk.sla.hooks import REPORT_BUILT, ReportBuilt
 from app.desk.sla.models import TicketSla
 from app.desk.sla.schemas import SlaReport, SlaReportRow, TargetState
 from app.kit.errors import ValidationFailed
+from app.settings import Settings
 
 COLUMNS = list(SlaReportRow.model_fields)
 
@@ -47,7 +49,9 @@ def _count(state: TargetState) -> tuple[int, int]:
     return (1, 0) if state.met_at is not None else (0, 0)
 
 
-async def build(session: AsyncSession, start: date, end: date, now: datetime) -> SlaReport:
+async def build(
+    session: AsyncSession, start: date, end: date, now: datetime, settings: Settings
+) -> SlaReport:
     since = datetime.combine(start, time(0), tzinfo=UTC)
     until = datetime.combine(end, time(0), tzinfo=UTC)
     stmt = (
@@ -85,7 +89,9 @@ async def build(session: AsyncSession, start: date, end: date, now: datetime) ->
                 first_response_p90_hours=_hours(_p90(times)) if times else None,
             )
         )
-    return SlaReport(period_from=start, period_to=end, rows=rows)
+    result = SlaReport(period_from=start, period_to=end, rows=rows)
+    await REPORT_BUILT.publish(session, ReportBuilt(result, since, until, now, settings))
+    return result
 
 
 def to_csv(report: SlaReport) -> str:

@@ -56,13 +56,17 @@ class TargetState(BaseModel):
 
 class SlaRead(BaseModel):
     category: Category
-    calendar: str = Field(description="`customer_relations`, `technical` or `24/7` (severity 1)")
+    calendar: Literal["customer_relations", "technical", "24/7"] = Field(
+        description="`24/7` for severity 1"
+    )
     state: Literal["running", "paused", "stopped"] = Field(
         description="paused while waiting on the customer; stopped once resolved or closed"
     )
     paused: bool
     elapsed_minutes: int = Field(description="working minutes, pauses excluded")
-    extension_minutes: int = Field(description="added by the customer's most-urgent ticket")
+    extension_minutes: int = Field(
+        description="added by the customer's most-urgent tickets and phone calls"
+    )
     first_response: TargetState
     assignment: TargetState
     resolution: TargetState
@@ -101,9 +105,36 @@ class SlaReportRow(BaseModel):
     first_response_p90_hours: float | None
 
 
+class CallsSummary(BaseModel):
+    """Phone consultations begun in a report's period (seed 000)."""
+
+    calls: int
+    minutes: int
+    verified: int
+    customers: int
+
+
+class LateExpectation(BaseModel):
+    """A planned task whose expected completion was told late, or not at all past the
+    deadline (seed 000: within three hours)."""
+
+    ticket_id: str
+    number: int
+    due_at: datetime
+    set_at: datetime | None = Field(description="when the customer was told; null: not yet")
+
+
 class SlaReport(BaseModel):
     period_from: date = Field(alias="from")
     period_to: date = Field(alias="to")
     rows: list[SlaReportRow]
+    calls: CallsSummary = Field(
+        default_factory=lambda: CallsSummary(calls=0, minutes=0, verified=0, customers=0),
+        description="phone consultations begun in the period (seed 000; not in the CSV)",
+    )
+    expected_completion_late: list[LateExpectation] = Field(
+        default_factory=list,
+        description="tickets of the period whose expected completion came late (seed 000)",
+    )
 
     model_config = ConfigDict(populate_by_name=True)

@@ -21,7 +21,8 @@ from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
 from app.desk.sla.calendar import Calendar
-from app.desk.sla.hooks import SLA_CHANGED, SlaChanged
+from app.desk.sla.hooks import EXTENSION_SPANS, SLA_CHANGED, ExtensionSpans, SlaChanged
+from app.desk.sla.levels import service as levels
 from app.desk.sla.models import (
     Category,
     EventKind,
@@ -42,6 +43,7 @@ from app.desk.sla.schemas import (
 )
 from app.kit.errors import ValidationFailed
 from app.kit.events import EventType
+from credits import service as ledger
 
 PAUSED = frozenset({Status.waiting_on_customer.value})
 FINISHED = frozenset({Status.resolved.value, Status.closed.value})
@@ -148,6 +150,26 @@ async def targets_for(
         ),
         False,
     )
+
+
+def with_level(
+    line: policy.Targets, level: levels.LevelTargets, severity: int, category: str
+) -> policy.Targets:
+    """The customer's contract-level targets where their level sets them (seeds 004 §4,
+    001 §4.2); the assignment target stays the line's."""
+    found = level.get((severity, category))
+    if found is None:
+        return line
+    return policy.Targets(first_response=found[0], assignment=line.assignment, resolution=found[1])
+
+
+async def ticket_targets(
+    session: AsyncSession, ticket: Ticket, category: Category
+) -> policy.Targets:
+    """The targets of one ticket: its line's, or its customer's contract level's."""
+    line, _ = await targets_for(session, Line(ticket.line), ticket.severity, category)
+    level = await levels.targets_of_customer(session, ticket.customer_id)
+    return with_level(line, level, ticket.severity, category.value)
 
 
 def _minutes(delta: timedelta) -> int:
@@ -307,9 +329,7 @@ async def sync(
         await end_urgent(session, ticket, now)
     if public_staff_message and row.first_response_at is None:
         row.first_response_at, row.first_response_elapsed = now, _seconds(m.elapsed)
-        targets, _ = await targets_for(
-            session, Line(ticket.line), ticket.severity, Category(row.category)
-        )
+        targets = await ticket_targets(session, ticket, Category(row.category))
         extension = await extension_of(session, row, cal, now)
         if m.elapsed > targets.first_response + extension:
             row.first_response_breached = True
@@ -367,7 +387,15 @@ async def extension_of(
             )
         )
     ).scalars()
-    return _extension(periods, row, cal, now)
+    return _extension([*periods, *await call_spans(session, row.customer_id)], row, cal, now)
+
+
+async def call_spans(session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
+    """Other features' spans that extend the customer's tickets like a most-urgent ticket
+    (phone calls, seed 000), collected through `EXTENSION_SPANS`."""
+    collected = ExtensionSpans(customer_id)
+    await EXTENSION_SPANS.publish(session, collected)
+    return collected.spans
 
 
 def _extension(
@@ -396,19 +424,59 @@ async def name_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> N
     namings cannot both start."""
     current = await current_urgent(session, ticket.customer_id)
     if current is not None and current.ticket_id == ticket.id:
+        current.named = True  # already the default one: now the customer's choice
+        await session.flush()
         return
     if current is not None:
         current.ended_at = now
-    session.add(UrgentPeriod(customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now))
+    session.add(
+        UrgentPeriod(
+            customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now, named=True
+        )
+    )
     await session.flush()
 
 
-async def end_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-    """A most-urgent ticket stops extending the others once it is resolved or closed."""
+async def default_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> bool:
+    """Seed 000: "by default, the last one" created is the most urgent. A new ticket
+    becomes so unless the customer named one that is still open. The caller holds the
+    customer's wallet lock. Returns whether the ticket is now the most urgent."""
     current = await current_urgent(session, ticket.customer_id)
-    if current is not None and current.ticket_id == ticket.id:
+    if current is not None and current.named is not False:
+        return False  # the customer's own choice stands
+    if current is not None:
         current.ended_at = now
-        await session.flush()
+    session.add(
+        UrgentPeriod(
+            customer_id=ticket.customer_id, ticket_id=ticket.id, started_at=now, named=False
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def end_urgent(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    """A most-urgent ticket stops extending the others once it is resolved or closed; the
+    customer's last ticket still open then becomes the most urgent by default (seed 000)."""
+    current = await current_urgent(session, ticket.customer_id)
+    if current is None or current.ticket_id != ticket.id:
+        return
+    current.ended_at = now
+    await session.flush()
+    await ledger.lock_customer(session, ticket.customer_id)  # as a submission does
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Ticket.id != ticket.id,
+            Ticket.status.not_in(FINISHED),
+        )
+        .order_by(Ticket.number.desc())
+        .limit(1)
+    )
+    last = (await session.execute(stmt)).scalars().first()
+    if last is not None and await current_urgent(session, ticket.customer_id) is None:
+        await default_urgent(session, last, now)
 
 
 # ---------------------------------------------------------------- reading
@@ -443,6 +511,7 @@ class _Reads:
     calendars: dict[tuple[str, int], tuple[Calendar, str]] = field(default_factory=dict)
     targets: dict[tuple[str, int, str], policy.Targets] = field(default_factory=dict)
     periods: dict[str, list[UrgentPeriod]] = field(default_factory=dict)
+    contract_levels: dict[str, levels.LevelTargets] = field(default_factory=dict)
 
     async def calendar(self, session: AsyncSession, ticket: Ticket) -> tuple[Calendar, str]:
         key = (ticket.line, 1 if ticket.severity == 1 else 0)
@@ -456,12 +525,20 @@ class _Reads:
             self.targets[key], _ = await targets_for(
                 session, Line(ticket.line), ticket.severity, Category(category)
             )
-        return self.targets[key]
+        if ticket.customer_id not in self.contract_levels:
+            self.contract_levels[ticket.customer_id] = await levels.targets_of_customer(
+                session, ticket.customer_id
+            )
+        level = self.contract_levels[ticket.customer_id]
+        return with_level(self.targets[key], level, ticket.severity, category)
 
     async def urgent_periods(self, session: AsyncSession, customer_id: str) -> list[UrgentPeriod]:
         if customer_id not in self.periods:
             stmt = select(UrgentPeriod).where(UrgentPeriod.customer_id == customer_id)
-            self.periods[customer_id] = list((await session.execute(stmt)).scalars())
+            self.periods[customer_id] = [
+                *(await session.execute(stmt)).scalars(),
+                *await call_spans(session, customer_id),
+            ]
         return self.periods[customer_id]
 
 
@@ -558,9 +635,7 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
     m = measure(row, cal, now)
     breached = False
     if row.first_response_at is None and not row.first_response_breached:
-        targets, _ = await targets_for(
-            session, Line(ticket.line), ticket.severity, Category(row.category)
-        )
+        targets = await ticket_targets(session, ticket, Category(row.category))
         target = targets.first_response + await extension_of(session, row, cal, now)
         if m.elapsed > target:
             row.first_response_breached = breached = True

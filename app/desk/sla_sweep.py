@@ -1,6 +1,9 @@
 """The escalation sweep: run periodically by the server (app.tasks) and by
 `creditdesk escalate`. Idempotent: each ticket is handled in its own transaction under its
-lock, and a level or a compensation already recorded is never recorded again."""
+lock, and a level or a compensation already recorded is never recorded again.
+
+It sits in the desk, above both the desk's service (the refund) and the SLA's core, which
+the desk's service itself uses."""
 
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
 """Service levels over HTTP: calendars and targets (admin), assignment, a ticket's
 service-level history, the most-urgent ticket and the report. Thin: the rules live in
-app.desk.sla.service."""
+app.desk.sla.service. It sits in the desk, above both the desk's service (load and lock a
+ticket, read it back) and the SLA's core, which the desk's service itself uses."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -25,8 +26,8 @@ from app.desk.sla.schemas import (
     TargetRead,
     TargetWrite,
 )
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import BACK_OFFICE, STAFF, Admin, Principal, Role, require_roles
+from app.kit.deps import TicketId, get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -34,13 +35,18 @@ from app.settings import Settings
 from credits import service as ledger
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["service levels"])
-TicketId = Path(max_length=40, description="`tkt_…`")
 
 READERS = (*STAFF, *BACK_OFFICE)
 TICKET_READERS = (Role.customer, *STAFF, *BACK_OFFICE)
 ASSIGNERS = (Role.cr_agent, Role.engineer, Role.admin)
 URGENT_NAMERS = (Role.customer, *STAFF)
 REPORT_READERS = (*STAFF, Role.finance)
+
+SlaReader = Annotated[Principal, Depends(require_roles(*READERS))]
+TicketReader = Annotated[Principal, Depends(require_roles(*TICKET_READERS))]
+Assigner = Annotated[Principal, Depends(require_roles(*ASSIGNERS))]
+UrgentNamer = Annotated[Principal, Depends(require_roles(*URGENT_NAMERS))]
+ReportReader = Annotated[Principal, Depends(require_roles(*REPORT_READERS))]
 
 
 class CalendarList(BaseModel):
@@ -57,7 +63,7 @@ class SlaHistory(BaseModel):
 
 @router.get("/sla/calendars", response_model=CalendarList, responses=problem_responses(401, 403))
 async def list_calendars(
-    principal: Principal = Depends(require_roles(*READERS)),
+    principal: SlaReader,
     session: AsyncSession = Depends(get_session),
 ) -> CalendarList:
     """Each line's business calendar (`default: true` while the policy's is in force)."""
@@ -72,7 +78,7 @@ async def list_calendars(
 async def put_calendar(
     line: Line,
     body: CalendarWrite,
-    principal: Principal = Depends(require_roles(Role.admin)),
+    principal: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CalendarRead:
@@ -82,7 +88,7 @@ async def put_calendar(
 
 @router.get("/sla/targets", response_model=TargetList, responses=problem_responses(401, 403))
 async def list_targets(
-    principal: Principal = Depends(require_roles(*READERS)),
+    principal: SlaReader,
     session: AsyncSession = Depends(get_session),
 ) -> TargetList:
     """Targets in working minutes for every line, severity and category."""
@@ -92,7 +98,7 @@ async def list_targets(
 @router.put("/sla/targets", response_model=TargetRead, responses=problem_responses(401, 403, 422))
 async def put_target(
     body: TargetWrite,
-    principal: Principal = Depends(require_roles(Role.admin)),
+    principal: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TargetRead:
@@ -107,8 +113,8 @@ async def put_target(
 )
 async def assign(
     body: AssignmentCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*ASSIGNERS)),
+    ticket_id: TicketId,
+    principal: Assigner,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -125,8 +131,8 @@ async def assign(
     responses=problem_responses(401, 403, 404),
 )
 async def sla_history(
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*TICKET_READERS)),
+    ticket_id: TicketId,
+    principal: TicketReader,
     session: AsyncSession = Depends(get_session),
 ) -> SlaHistory:
     """The ticket's service-level steps, oldest first: pauses, first response, assignment,
@@ -142,8 +148,8 @@ async def sla_history(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def name_urgent(
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*URGENT_NAMERS)),
+    ticket_id: TicketId,
+    principal: UrgentNamer,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -165,10 +171,11 @@ async def name_urgent(
     },
 )
 async def sla_report(
+    *,
     from_: date = Query(alias="from", description="first day (UTC), inclusive"),
     to: date = Query(description="last day (UTC), exclusive"),
     format: Literal["json", "csv"] = Query("json", description="json or csv"),
-    principal: Principal = Depends(require_roles(*REPORT_READERS)),
+    principal: ReportReader,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -176,7 +183,7 @@ async def sla_report(
     """Targets met and breached per line and severity for the tickets reported in
     `[from, to)`, with the median and p90 first response in working hours."""
     report.check_period(from_, to, settings.export_max_days)
-    result = await report.build(session, from_, to, now)
+    result = await report.build(session, from_, to, now, settings)
     if format == "csv":
         filename = f"sla_{from_.isoformat()}_{to.isoformat()}.csv"
         return Response(

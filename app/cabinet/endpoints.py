@@ -1,0 +1,109 @@
+"""Portal sessions over HTTP, and the cabinet's static files at `/cabinet/`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path as FilePath
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cabinet import service
+from app.cabinet.schemas import PortalSessionCreated
+from app.kit.auth import Principal, Role, require_roles
+from app.kit.deps import get_now, get_settings
+from app.kit.errors import NotFound, problem_responses
+from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
+from app.kit.session import get_session
+from app.settings import Settings
+
+STATIC = FilePath(__file__).with_name("static")
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
+CustomerId = Path(max_length=40, description="`cus_…`")
+
+
+@router.post(
+    "/customers/{customer_id}/portal-sessions",
+    status_code=201,
+    response_model=PortalSessionCreated,
+    responses=problem_responses(401, 403, 404),
+)
+async def create_portal_session(
+    request: Request,
+    customer_id: str = CustomerId,
+    principal: Principal = Depends(require_roles(Role.admin, Role.cr_agent, Role.integration)),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+    now: datetime = Depends(get_now),
+) -> PortalSessionCreated:
+    """A short-lived customer-role token for the cabinet (default 1 h,
+    `CREDITDESK_PORTAL_SESSION_MINUTES`), and the cabinet `url` to send the customer's
+    browser to. The token is shown only here; revoke it early with `DELETE /v1/api-keys/{id}`."""
+    redact_from_idempotency_record(request, "token", "url")
+    key, token = await service.create_portal_session(
+        session,
+        customer_id,
+        now=now,
+        lifetime=timedelta(minutes=settings.portal_session_minutes),
+        minted_by=principal.key_id,
+    )
+    base = settings.cabinet_url or str(request.base_url).rstrip("/") + "/cabinet"
+    assert key.expires_at is not None
+    return PortalSessionCreated(
+        id=key.id,
+        customer_id=customer_id,
+        url=service.cabinet_link(base, token, customer_id),
+        token=token,
+        expires_at=key.expires_at,
+    )
+
+
+static_router = APIRouter(include_in_schema=False)
+# The cabinet's files, read once: the package ships them, nothing else under /cabinet exists.
+FILES = {
+    path.name: (path.read_bytes(), MEDIA_TYPES[path.suffix])
+    for path in STATIC.iterdir()
+    if path.suffix in MEDIA_TYPES
+}
+SECURITY_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+@static_router.get("/cabinet")
+async def cabinet_root(request: Request) -> RedirectResponse:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/cabinet/{query}", status_code=308)
+
+
+@static_router.get("/cabinet/config.json")
+async def cabinet_config(request: Request) -> dict[str, object]:
+    """What the cabinet needs to know of the server: the payment provider and Stripe's
+    publishable key."""
+    settings: Settings = request.app.state.settings
+    return {
+        "provider": settings.payment_provider,
+        "stripe_publishable_key": settings.stripe_publishable_key,
+        "currency": settings.currency,
+    }
+
+
+@static_router.get("/cabinet/")
+@static_router.get("/cabinet/{name}")
+async def cabinet_file(name: str = "index.html") -> Response:
+    """The cabinet's static files (index.html, app.js, style.css)."""
+    found = FILES.get(name)
+    if found is None:
+        raise NotFound("No such file.")
+    content, media_type = found
+    return Response(content, media_type=media_type, headers=SECURITY_HEADERS)

@@ -1,0 +1,62 @@
+"""Mailing receipts: each receipt issued in a purchase's success transaction is queued in
+the e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.email import outbox
+from app.email.models import OutboxKind
+from app.kit.db import Database, is_postgres
+from app.settings import Settings
+from billing.models import Receipt
+
+
+def _money(cents: int, currency: str) -> str:
+    return f"{cents // 100:,}.{cents % 100:02d} {currency}"
+
+
+def body(receipt: Receipt, settings: Settings) -> str:
+    link = (
+        f"\nYour receipts are in the cabinet: {settings.cabinet_url}\n"
+        if settings.cabinet_url
+        else ""
+    )
+    seller = "\n".join(
+        x for x in (receipt.seller_name, receipt.seller_address,
+                    f"VAT / tax ID: {receipt.seller_tax_id}" if receipt.seller_tax_id else "") if x
+    )  # fmt: skip
+    return (
+        f"Hello {receipt.buyer_name},\n\nthank you for your purchase. Your receipt:\n\n"
+        f"Receipt no. {receipt.number}, {receipt.issued_at:%Y-%m-%d}\n{receipt.description}\n"
+        f"Net:   {_money(receipt.net, receipt.currency)}\n"
+        f"VAT ({receipt.vat_rate}): {_money(receipt.vat, receipt.currency)}\n"
+        f"Total: {_money(receipt.gross, receipt.currency)} (VAT included)\n\n"
+        f"Seller:\n{seller}\n{link}\nThe PDF: GET /v1/purchases/{receipt.purchase_id}/receipt.pdf"
+    )
+
+
+async def mail_receipts(
+    db: Database, settings: Settings, now: datetime, *, batch: int = 100
+) -> int:
+    async with db.unit_of_work() as session:
+        stmt = (
+            select(Receipt)
+            .where(Receipt.mailed_at.is_(None))
+            .order_by(Receipt.issued_at)
+            .limit(batch)
+            .with_for_update()
+        )
+        if is_postgres(session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list((await session.execute(stmt)).scalars())
+        for receipt in rows:
+            await outbox.enqueue(
+                session, kind=OutboxKind.receipt, recipient=receipt.buyer_email,
+                subject=f"Your receipt {receipt.number}", body=body(receipt, settings),
+                settings=settings, now=now,
+            )  # fmt: skip
+            receipt.mailed_at = now
+        return len(rows)

@@ -1,0 +1,86 @@
+"""Receipts of succeeded purchases: numbered from a gap-free sequence per year, taken in
+the purchase's success transaction (a counter row per year, locked while the number is
+taken: a rolled-back success gives its number back), with the seller's and the buyer's
+details and the net / VAT / gross split fixed at that moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import String, column, select, table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.db import is_postgres
+from app.kit.ids import new_id
+from app.settings import Settings
+from billing.models import Purchase, Receipt, ReceiptCounter
+
+# Read (never written) without importing app.customers, which sits above billing.
+_customers = table(
+    "customers", column("id", String), column("name", String), column("email", String)
+)
+
+
+def split_vat(gross: int, rate: Decimal) -> tuple[int, int]:
+    """A VAT-inclusive price in cents → (net, VAT): the net is gross / (1 + rate) rounded
+    half up to the cent and the VAT the rest, so net + VAT is always the gross (the same rule
+    as the journal's VAT posting: €100.00 at 19 % is 84.03 + 15.97)."""
+    if rate == 0 or gross == 0:
+        return gross, 0
+    net = int((Decimal(gross) / (1 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return net, gross - net
+
+
+async def next_number(session: AsyncSession, year: int) -> int:
+    """The year's next receipt number, holding its counter row until the transaction ends."""
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    await session.execute(insert(ReceiptCounter).values(year=year, last=0).on_conflict_do_nothing())
+    counter = (
+        await session.execute(
+            select(ReceiptCounter)
+            .where(ReceiptCounter.year == year)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    counter.last += 1
+    return counter.last
+
+
+async def issue(
+    session: AsyncSession, purchase: Purchase, *, settings: Settings, now: datetime
+) -> Receipt:
+    """The purchase's receipt (once: the caller has just moved it to succeeded)."""
+    buyer = (
+        await session.execute(
+            select(_customers.c.name, _customers.c.email).where(
+                _customers.c.id == purchase.customer_id
+            )
+        )
+    ).one()
+    year = now.year
+    seq = await next_number(session, year)
+    net, vat = split_vat(purchase.amount, settings.vat_rate)
+    receipt = Receipt(
+        id=new_id("rct"), number=f"{year}-{seq:06d}", year=year, seq=seq,
+        purchase_id=purchase.id, customer_id=purchase.customer_id, issued_at=now,
+        seller_name=settings.receipt_seller_name, seller_address=settings.receipt_seller_address,
+        seller_tax_id=settings.receipt_seller_tax_id, buyer_name=buyer.name,
+        buyer_email=buyer.email,
+        description=f"Support credits: {purchase.credits} × technical-support request "
+        f"(pack '{purchase.pack}')",
+        currency=purchase.currency, gross=purchase.amount, net=net, vat=vat,
+        vat_rate=str(settings.vat_rate.normalize()),
+    )  # fmt: skip
+    session.add(receipt)
+    purchase.receipt_number = receipt.number
+    await session.flush()
+    return receipt
+
+
+async def for_purchase(session: AsyncSession, purchase_id: str) -> Receipt | None:
+    found = await session.execute(select(Receipt).where(Receipt.purchase_id == purchase_id))
+    return found.scalar_one_or_none()

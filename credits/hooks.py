@@ -1,0 +1,46 @@
+"""The ledger's hook points; features above the ledger subscribe in their `Feature`
+declaration and the ledger imports none of them.
+
+`BALANCE_BUILT`: `GET /v1/customers/{id}/balance` is about to answer; features add their part
+of the answer (the desk's small-change hours).
+
+`BALANCE_DROPPED`: a customer's available balance went down. Published by the ledger's
+posting function (`credits.service._post`) whenever an entry lowers a wallet's available
+credits (charges, expiry, negative adjustments, freezes, revocations), with the wallet still
+locked and in the debit's transaction: a subscriber sees every drop exactly once and in
+order, and whatever it writes commits or rolls back with the debit.
+Low-balance alerts and auto top-up subscribe to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.kit.hooks import Hook
+from app.settings import Settings
+from credits.schemas import BalanceRead
+
+
+@dataclass(frozen=True)
+class BalanceBuilt:
+    """`GET /v1/customers/{id}/balance` is about to answer `balance` (mutable)."""
+
+    balance: BalanceRead
+    settings: Settings
+    now: datetime
+
+
+BALANCE_BUILT: Hook[BalanceBuilt] = Hook("credits.balance_built")
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceDrop:
+    customer_id: str
+    before: int  # available credits before the entry
+    after: int  # and after it
+    entry_id: str  # the journal transaction (`ent_…`) that lowered the balance
+    kind: str
+    now: datetime
+
+
+BALANCE_DROPPED: Hook[BalanceDrop] = Hook("credits.balance_dropped")

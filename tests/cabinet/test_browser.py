@@ -1,0 +1,308 @@
+"""The cabinet in a real browser: Debian's headless Chromium driven by Playwright for
+Python, against `creditdesk serve` on a free port with SQLite (offline payment provider).
+
+Screenshots of every page go to `test-artefacts/cabinet/` (CREDITDESK_TEST_ARTEFACTS
+overrides the folder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.acceptance.test_server import _free_port, _wait_until_ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ADMIN_KEY = "cdk_browser-bootstrap-0123456789abcdef"
+CREDITDESK = Path(sys.executable).with_name("creditdesk")
+ARTEFACTS = (
+    Path(
+        os.environ.get(
+            "CREDITDESK_TEST_ARTEFACTS", Path(__file__).resolve().parents[2] / "test-artefacts"
+        )
+    )
+    / "cabinet"
+)
+REQUIRED = os.environ.get("CI", "").lower() == "true"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+
+
+def _need_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`creditdesk serve` on SQLite; yields the base URL and the database file."""
+    tmp = tmp_path_factory.mktemp("cabinet")
+    database = tmp / "cabinet.db"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},
+        "CREDITDESK_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "CREDITDESK_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+        "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
+        "CREDITDESK_ENV": "development",
+    }
+    port = _free_port()
+    log = tmp / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(CREDITDESK), "serve", "--port", str(port)],
+            cwd=tmp, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(process, base, log)
+        yield base, database
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _need_chromium()
+    with sync_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def artefacts() -> Path:
+    if ARTEFACTS.exists():
+        shutil.rmtree(ARTEFACTS)
+    ARTEFACTS.mkdir(parents=True)
+    return ARTEFACTS
+
+
+class Staff:
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, timeout=30)
+        self.admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    def post(self, path: str, body: dict[str, Any] | None = None, headers: Any = None) -> Any:
+        response = self.http.post(path, json=body or {}, headers=headers or self.admin)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def customer(self, name: str, email: str, credits: int = 0) -> dict[str, Any]:
+        customer = self.post("/v1/customers", {"name": name, "email": email})
+        if credits:
+            self.post(
+                f"/v1/customers/{customer['id']}/adjustments",
+                {"credits": credits, "reason": "welcome credits"},
+            )
+        return customer
+
+    def portal(self, customer_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.post(f"/v1/customers/{customer_id}/portal-sessions")
+        return result
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+
+
+def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any) -> None:
+    base, _ = served
+    staff = Staff(base)
+    customer = staff.customer("Northwind Hosting", "it@northwind.example", credits=3)
+    portal = staff.portal(customer["id"])
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    expect = sync_api.expect
+
+    # Opens from the portal link; the token leaves the address bar.
+    page.goto(portal["url"])
+    expect(page.get_by_test_id("balance")).to_contain_text("3")
+    assert "token=" not in page.url
+    expect(page.locator("#who")).to_have_text("Northwind Hosting")
+    expect(page.get_by_test_id("history")).to_contain_text("Adjustment")
+    _shot(page, "01-overview")
+
+    # Buys a pack with the offline provider.
+    page.get_by_role("link", name="Buy credits", exact=True).first.click()
+    expect(page.locator("[data-page=buy]")).to_be_visible()
+    _shot(page, "02-buy")
+    page.locator("button[data-pack=five]").click()
+    expect(page.locator("#alert")).to_contain_text("5 credit(s) were added")
+    expect(page.get_by_test_id("purchases")).to_contain_text("Paid")
+    _shot(page, "03-bought")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Receipt").click()
+    assert download.value.suggested_filename.startswith("receipt-2")
+    with page.expect_download() as statement:
+        page.goto(f"{base}/cabinet/#/")
+        page.get_by_role("button", name="Download statement").click()
+    assert "purchase" in Path(statement.value.path()).read_text()
+
+    # A technical ticket, after being shown its price.
+    page.goto(f"{base}/cabinet/#/tickets/new")
+    page.get_by_text("Technical support", exact=True).click()
+    expect(page.get_by_test_id("price")).to_contain_text("1 credit — you have 8")
+    submit = page.get_by_role("button", name="Submit for 1 credit")
+    expect(submit).to_be_visible()
+    page.get_by_label("Subject").fill("Backups fail after the 5.2 update")
+    page.get_by_label("Describe the problem").fill(
+        "Since updating to 5.2 the nightly backup stops with 'disk quota exceeded'."
+    )
+    _shot(page, "04-new-ticket")
+    submit.click()
+    expect(page.locator("[data-page=ticket] h1")).to_have_text("Backups fail after the 5.2 update")
+    ticket_id = page.url.rsplit("/", 1)[-1]
+
+    # Follows it: an engineer answers, the customer replies and names it the most urgent.
+    engineer = staff.post("/v1/api-keys", {"role": "engineer", "name": "Dana"})["key"]
+    staff.post(
+        f"/v1/tickets/{ticket_id}/messages",
+        {"body": "Could you send the backup log from /var/log/backup.log?"},
+        headers={"Authorization": f"Bearer {engineer}"},
+    )
+    page.reload()
+    expect(page.get_by_test_id("thread")).to_contain_text("Could you send the backup log")
+    page.get_by_label("Your reply").fill("Attached below: quota is 50 GB, the backup is 48 GB.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("thread")).to_contain_text("quota is 50 GB")
+    page.get_by_role("button", name="Mark as most urgent").click()
+    expect(page.locator("[data-page=ticket] .facts")).to_contain_text("Most urgent")
+    _shot(page, "05-ticket")
+
+    # Accepts a transfer an agent proposed.
+    agent = {
+        "Authorization": f"Bearer {staff.post('/v1/api-keys', {'role': 'cr_agent', 'name': 'Ann'})['key']}"
+    }
+    moved = staff.post(
+        "/v1/tickets",
+        {"customer_id": customer["id"], "line": "customer_relations",
+         "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
+        headers=agent,
+    )  # fmt: skip
+    staff.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
+    page.goto(f"{base}/cabinet/#/tickets")
+    expect(page.get_by_test_id("tickets")).to_contain_text("Needs your approval")
+    _shot(page, "06-tickets")
+    page.get_by_text("Plugin stopped syncing orders").click()
+    expect(page.get_by_test_id("transfer")).to_contain_text("you have 7")
+    _shot(page, "07-transfer")
+    page.get_by_role("button", name="Accept for 1 credit").click()
+    expect(page.get_by_test_id("transfer")).to_have_count(0)
+    expect(page.locator("[data-page=ticket] .facts")).to_contain_text("1 credit")
+
+    # Closes a ticket.
+    page.get_by_role("button", name="Close ticket").click()
+    expect(page.locator("[data-page=ticket] .facts")).to_contain_text("Closed")
+
+    # Low-balance alert.
+    page.goto(f"{base}/cabinet/#/settings")
+    page.get_by_label("E-mail me when my balance gets low").check()
+    page.get_by_label("Alert when credits fall to").fill("2")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.locator("#alert")).to_have_text("Saved.")
+    saved = staff.http.get(f"/v1/customers/{customer['id']}", headers=staff.admin).json()
+    assert saved["low_balance_threshold"] == 2
+    # Auto top-up: save a (test) card, then turn it on.
+    page.get_by_role("button", name="Save a card").click()
+    expect(page.locator("#alert")).to_have_text("Card saved.")
+    expect(page.get_by_test_id("auto-top-up")).to_contain_text("•••• 4242")
+    page.get_by_label("Top up automatically").check()
+    page.get_by_label("Pack to buy").select_option("five")
+    page.get_by_label("When credits fall to", exact=True).fill("1")
+    page.get_by_test_id("auto-top-up").get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#alert")).to_have_text("Saved.")
+    _shot(page, "08-settings")
+    auto = staff.http.get(f"/v1/customers/{customer['id']}/auto-top-up", headers=staff.admin)
+    assert auto.json()["enabled"] is True and auto.json()["pack"] == "five"
+
+    # Balance and history after it all: 3 + 5 − 1 − 1; €40 spent towards a free credit.
+    staff.post(f"/v1/customers/{customer['id']}/spend", {"amount": 4000, "reference": "inv-1"})
+    page.goto(f"{base}/cabinet/#/")
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "40")
+    expect(page.get_by_test_id("balance")).to_contain_text("6")
+    expect(page.get_by_test_id("history")).to_contain_text("Ticket charge")
+    _shot(page, "08-overview-after")
+
+    # Russian.
+    page.get_by_role("button", name="RU").click()
+    expect(page.get_by_role("link", name="Обзор")).to_be_visible()
+    expect(page.get_by_test_id("history")).to_contain_text("Списание за обращение")
+    assert page.evaluate("document.documentElement.lang") == "ru"
+    _shot(page, "09-overview-ru")
+    page.goto(f"{base}/cabinet/#/tickets/new")
+    page.get_by_text("Техническая поддержка", exact=True).click()
+    expect(page.get_by_test_id("price")).to_contain_text("1 кредит — у вас 6")
+    _shot(page, "10-new-ticket-ru")
+
+    # A phone.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    small = phone.new_page()
+    small.goto(staff.portal(customer["id"])["url"])
+    expect(small.get_by_test_id("balance")).to_contain_text("6")
+    width = small.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    _shot(small, "11-overview-phone")
+    phone.close()
+    context.close()
+
+
+def test_expired_and_foreign_sessions_are_refused(served: tuple[str, Path], browser: Any) -> None:
+    base, database = served
+    staff = Staff(base)
+    mine = staff.customer("Contoso", "it@contoso.example", credits=1)
+    other = staff.customer("Fabrikam", "it@fabrikam.example", credits=9)
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+
+    # A session of one customer pointed at another: the API answers 404, nothing shows.
+    portal = staff.portal(mine["id"])
+    page.goto(portal["url"].replace(mine["id"], other["id"]))
+    expect(page.locator("[data-page=link-invalid]")).to_contain_text("No such customer")
+    expect(page.get_by_test_id("balance")).to_have_count(0)
+    _shot(page, "12-foreign-session")
+
+    # An expired session (its expiry moved into the past in the database).
+    portal = staff.portal(mine["id"])
+    page.goto(portal["url"])
+    expect(page.get_by_test_id("balance")).to_contain_text("1")
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "UPDATE api_keys SET expires_at = '2000-01-01 00:00:00.000000' WHERE id = ?",
+            (portal["id"],),
+        )
+    page.reload()
+    expect(page.locator("[data-page=session-ended]")).to_contain_text("Your session has ended")
+    assert page.evaluate("sessionStorage.getItem('cabinet.token')") is None
+    _shot(page, "13-session-ended")
+    direct = httpx.get(
+        f"{base}/v1/customers/{mine['id']}/balance",
+        headers={"Authorization": f"Bearer {portal['token']}"},
+    )
+    assert direct.status_code == 401
+    context.close()

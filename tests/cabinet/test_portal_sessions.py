@@ -1,0 +1,174 @@
+"""Portal sessions: short-lived customer credentials; CORS for configured origins only;
+a customer's purchases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from app.kit.auth import Role
+from app.kit.clock import FrozenClock
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import Api
+
+
+async def _session(api: Api, customer_id: str, headers: dict[str, str]) -> httpx.Response:
+    return await api.client.post(f"/v1/customers/{customer_id}/portal-sessions", headers=headers)
+
+
+async def test_portal_session_is_a_short_lived_customer_credential(api: Api) -> None:
+    customer = await api.customer()
+    other = await api.customer(name="Other", email="other@example.com")
+    response = await _session(api, customer["id"], api.admin)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["token"].startswith("cdp_")
+    assert body["url"] == f"http://test/cabinet/#token={body['token']}&customer={customer['id']}"
+    assert body["expires_at"] == "2026-11-02T10:00:00Z"
+    bearer = {"Authorization": f"Bearer {body['token']}"}
+
+    own = await api.client.get(f"/v1/customers/{customer['id']}/balance", headers=bearer)
+    assert own.status_code == 200
+    foreign = await api.client.get(f"/v1/customers/{other['id']}/balance", headers=bearer)
+    assert foreign.status_code == 404
+    staff_only = await api.client.get("/v1/customers", headers=bearer)
+    assert staff_only.status_code == 403
+
+    # Only the hash is stored.
+    keys = (await api.client.get("/v1/api-keys", headers=api.admin)).json()["data"]
+    stored = next(k for k in keys if k["id"] == body["id"])
+    assert stored["role"] == "customer" and body["token"] not in str(stored)
+
+    api.clock.advance(timedelta(minutes=59))
+    assert (await api.client.get("/v1/packs", headers=bearer)).status_code == 200
+    api.clock.advance(timedelta(minutes=1))
+    expired = await api.client.get(f"/v1/customers/{customer['id']}/balance", headers=bearer)
+    assert expired.status_code == 401
+    assert expired.json()["code"] == "unauthenticated"
+    # An expired session cannot write either (checked before an idempotent replay).
+    post = await api.client.post(
+        "/v1/tickets",
+        json={"line": "customer_relations", "subject": "Renew the licence", "body": "please"},
+        headers={**bearer, "Idempotency-Key": "k-1"},
+    )
+    assert post.status_code == 401
+
+
+async def test_revoked_portal_session_is_refused(api: Api) -> None:
+    customer = await api.customer()
+    body = (await _session(api, customer["id"], api.admin)).json()
+    revoked = await api.client.delete(f"/v1/api-keys/{body['id']}", headers=api.admin)
+    assert revoked.status_code == 200
+    bearer = {"Authorization": f"Bearer {body['token']}"}
+    response = await api.client.get(f"/v1/customers/{customer['id']}", headers=bearer)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("cr_agent", 201), ("integration", 201), ("engineer", 403), ("finance", 403)],
+)
+async def test_who_may_mint_portal_sessions(api: Api, role: str, status: int) -> None:
+    customer = await api.customer()
+    response = await _session(api, customer["id"], await api.key(role))
+    assert response.status_code == status
+    customer_key = await api.key(Role.customer, customer["id"])
+    assert (await _session(api, customer["id"], customer_key)).status_code == 403
+    missing = await _session(api, "cus_missing", api.admin)
+    assert missing.status_code == 404
+
+
+@pytest.fixture
+async def cors_api(settings: Settings, clock: FrozenClock) -> AsyncIterator[Api]:
+    app = create_app(
+        settings.model_copy(update={"cors_origins": ["https://shop.example"]}), clock=clock
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            api = Api(client=client, app=app, clock=clock, admin={})
+            api.admin = await api.key(Role.admin)
+            yield api
+
+
+async def test_cors_for_configured_origins_only(cors_api: Api) -> None:
+    api = cors_api
+    customer = await api.customer()
+    token = (await _session(api, customer["id"], api.admin)).json()["token"]
+    preflight = await api.client.options(
+        "/v1/tickets",
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "access-control-allow-credentials" not in preflight.headers
+    actual = await api.client.get(
+        f"/v1/customers/{customer['id']}/balance",
+        headers={"Origin": "https://shop.example", "Authorization": f"Bearer {token}"},
+    )
+    assert actual.headers["access-control-allow-origin"] == "https://shop.example"
+
+    evil = await api.client.options(
+        "/v1/tickets",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert evil.status_code == 400
+    assert "access-control-allow-origin" not in evil.headers
+    plain = await api.client.get(
+        f"/v1/customers/{customer['id']}/balance",
+        headers={"Origin": "https://evil.example", "Authorization": f"Bearer {token}"},
+    )
+    assert "access-control-allow-origin" not in plain.headers
+
+
+async def test_no_cors_headers_without_the_setting(api: Api) -> None:
+    response = await api.client.get("/healthz", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_purchases_newest_first_paged_and_private(api: Api) -> None:
+    customer = await api.customer()
+    other = await api.customer(name="Other", email="other@example.com")
+    own_key = await api.key(Role.customer, customer["id"])
+    made = []
+    for pack in ("single", "five", "thirty"):
+        api.clock.advance(timedelta(minutes=1))
+        response = await api.client.post(
+            f"/v1/customers/{customer['id']}/purchases", json={"pack": pack}, headers=own_key
+        )
+        assert response.status_code == 201, response.text
+        made.append(response.json()["id"])
+    first = await api.client.get(
+        f"/v1/customers/{customer['id']}/purchases?limit=2", headers=own_key
+    )
+    assert first.status_code == 200
+    page = first.json()
+    assert [p["id"] for p in page["data"]] == made[::-1][:2]
+    rest = await api.client.get(
+        f"/v1/customers/{customer['id']}/purchases",
+        params={"limit": 2, "cursor": page["next_cursor"]},
+        headers=own_key,
+    )
+    assert [p["id"] for p in rest.json()["data"]] == [made[0]]
+    assert rest.json()["next_cursor"] is None
+
+    foreign = await api.client.get(f"/v1/customers/{other['id']}/purchases", headers=own_key)
+    assert foreign.status_code == 404
+    staff = await api.client.get(
+        f"/v1/customers/{customer['id']}/purchases", headers=await api.key(Role.cr_agent)
+    )
+    assert len(staff.json()["data"]) == 3
+    bad = await api.client.get(
+        f"/v1/customers/{customer['id']}/purchases?cursor=nonsense", headers=own_key
+    )
+    assert bad.status_code == 422
+    missing = await api.client.get("/v1/customers/cus_nope/purchases", headers=api.admin)
+    assert missing.status_code == 404
