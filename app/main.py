@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.responses import JSONResponse, Response
 
 from app import docs, tasks
@@ -19,15 +20,17 @@ from app.customers import service as customers_service
 from app.features import FEATURES, wire_subscriptions
 from app.kit import openapi, registry
 from app.kit.clock import Clock
-from app.kit.db import Database
-from app.kit.errors import AppError, install_error_handlers, problem
+from app.kit.db import Database, is_unavailable
+from app.kit.errors import AppError, install_error_handlers, problem, problem_responses
 from app.kit.observability import (
     BodyLimitMiddleware,
     Metrics,
     RequestContextMiddleware,
+    SecurityHeadersMiddleware,
     configure_logging,
 )
-from app.settings import Settings
+from app.kit.ratelimit import Limits, RateLimitMiddleware
+from app.settings import Settings, settings_from_env
 
 logger = logging.getLogger("creditdesk")
 
@@ -66,14 +69,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         generate_unique_id_function=openapi.operation_id,
         docs_url=None,  # app.docs serves them without a CDN
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.serves_docs else None,
     )
     app.state.settings = settings
     app.state.clock = clock or Clock()
     app.state.metrics = metrics
     install_error_handlers(app)
     _install_database_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout_seconds,
+    )
+    if settings.rate_limits_on:
+        app.add_middleware(RateLimitMiddleware, limits=rate_limits(settings))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         # Bearer tokens only (no cookies): browsers on these origins may call the API; any
         # other origin gets no Access-Control-Allow-Origin and the browser refuses it.
@@ -87,7 +98,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_age=600,
         )
     _add_operational_routes(app, settings, metrics)
-    docs.install(app)
+    if settings.serves_docs:  # not in production unless CREDITDESK_DOCS_ENABLED
+        docs.install(app)
     for router in registry.routers(FEATURES):
         app.include_router(router)
     wire_subscriptions()
@@ -127,9 +139,12 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
         """Prometheus metrics of this worker process."""
+        if settings.metrics_token is None and settings.env == "production":
+            raise AppError("No such resource.", code="not_found", status=404)  # no token set
         if settings.metrics_token is not None:
             expected = f"Bearer {settings.metrics_token.get_secret_value()}"
-            if request.headers.get("authorization") != expected:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
                 raise AppError("A metrics token is required.", code="unauthenticated", status=401)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -139,11 +154,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         return problem(409, "conflict", "The request collided with a concurrent change; retry it.")
 
     async def unavailable(_request: Request, exc: Exception) -> Response:
-        if (
-            isinstance(exc, DBAPIError)
-            and not exc.connection_invalidated
-            and not isinstance(exc, OperationalError)
-        ):
+        if not is_unavailable(exc):
             logger.error("database error", exc_info=exc)
             return problem(
                 500, "internal_error", "An unexpected error occurred; it has been logged."
@@ -163,12 +174,44 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        app.openapi_schema = openapi.build(app)
+        schema = openapi.build(app)
+        _declare_hardening_problems(schema)
+        app.openapi_schema = schema
     return app.openapi_schema
+
+
+# What the hardening middleware answers on top of what app.kit.openapi declares (issue 12,
+# found by the schemathesis fuzz test): 429 `rate_limited` on any API operation, and 408
+# `request_timeout` wherever a body is read (where 413 is declared).
+def _declare_hardening_problems(schema: dict[str, Any]) -> None:
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            wanted = (408, 429) if "413" in responses else (429,)
+            for status, declared in problem_responses(*wanted).items():
+                responses.setdefault(str(status), declared)
+                if status == 429:
+                    responses[str(status)]["headers"] = {
+                        "Retry-After": {
+                            "description": "seconds to wait before retrying",
+                            "schema": {"type": "integer"},
+                        }
+                    }
 
 
 def configure_from_env() -> FastAPI:
     """uvicorn factory used by `creditdesk serve`."""
-    settings = Settings()
+    settings = settings_from_env()
     configure_logging(settings.log_level, json_format=settings.log_json)
     return create_app(settings)
+
+
+def rate_limits(settings: Settings) -> Limits:
+    return Limits(
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+        auth_failures=settings.rate_limit_auth_failures,
+        window=settings.rate_limit_window_seconds,
+    )

@@ -8,9 +8,10 @@ from app.kit.auth import ApiKey
 from app.kit.db import Base
 from app.kit.events import Event
 from app.kit.idempotency import IdempotencyRecord
+from app.kit.ratelimit import RateLimitCounter
 
 MODEL_MODULES: tuple[ModuleType, ...] = tuple(
     module for feature in FEATURES for module in feature.models
 )
 
-__all__ = ["MODEL_MODULES", "ApiKey", "Base", "Event", "IdempotencyRecord"]
+__all__ = ["MODEL_MODULES", "ApiKey", "Base", "Event", "IdempotencyRecord", "RateLimitCounter"]

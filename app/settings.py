@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -53,10 +53,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
     metrics_token: SecretStr | None = None
+    docs_enabled: bool | None = None  # /docs, /redoc, /openapi.json; default: not in production
     idempotency_retention_hours: int = Field(default=48, ge=24)
     periodic_interval_seconds: float = Field(default=60.0, gt=0)
     periodic_tasks_enabled: bool = True
+
+    rate_limit_enabled: bool | None = None  # default: on, except with env=test
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_per_key: int = Field(default=600, ge=1, description="requests per window")
+    rate_limit_per_address: int = Field(default=1200, ge=1, description="requests per window")
+    rate_limit_auth_failures: int = Field(default=20, ge=1, description="401s per window")
 
     verify_max_attempts: int = Field(default=5, ge=1)
     verify_lockout_minutes: int = Field(default=15, ge=1)
@@ -107,6 +115,12 @@ class Settings(BaseSettings):
     email_max_message_bytes: int = Field(default=10_485_760, ge=1024)
     email_max_attachment_bytes: int = Field(default=5_242_880, ge=1)
     email_max_attachments: int = Field(default=20, ge=0)
+    email_max_headers: int = Field(default=1_000, ge=20)
+    email_max_header_bytes: int = Field(default=32_768, ge=998)
+    email_max_encoded_words: int = Field(default=200, ge=1, le=2_000)
+    email_max_mime_depth: int = Field(default=20, ge=1, le=100)
+    email_max_mime_parts: int = Field(default=200, ge=1, le=500)
+    email_parse_concurrency: int = Field(default=2, ge=1, le=64)
     email_reply_limit: int = Field(default=5, ge=1, description="replies per sender per window")
     email_reply_window_minutes: int = Field(default=60, ge=1)
     email_notify_staff_replies: bool = True
@@ -184,6 +198,16 @@ class Settings(BaseSettings):
         return "offline" if self.stripe_secret_key is None else "stripe"
 
     @property
+    def serves_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.env != "production"
+
+    @property
+    def rate_limits_on(self) -> bool:
+        if self.rate_limit_enabled is not None:
+            return self.rate_limit_enabled
+        return self.env != "test"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -191,3 +215,26 @@ class Settings(BaseSettings):
 def _is_placeholder(value: str) -> bool:
     lowered = value.strip().lower()
     return lowered in PLACEHOLDER_SECRETS or "placeholder" in lowered or "changeme" in lowered
+
+
+class ConfigurationError(ValueError):
+    """A refused configuration, described by setting and reason only: never the values,
+    which may be secrets (pydantic's own message repeats the input, and for a whole-model
+    check that input is every setting, passwords included)."""
+
+
+def settings_from_env() -> Settings:
+    """`Settings()` from the environment, or ConfigurationError without the values (and
+    without the original exception chained, so no traceback shows them either)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = "_".join(str(p) for p in error.get("loc", ()) if p != "__root__")
+            name = f"CREDITDESK_{where.upper()}" if where else "configuration"
+            problems.append(f"{name}: {error.get('msg', 'invalid')}")
+        message = "; ".join(problems)
+    except ValueError as exc:  # pydantic-settings' own parsing errors name the field only
+        message = str(exc).split("\n", 1)[0]
+    raise ConfigurationError(message)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 from app.features import FEATURES
-from app.kit import idempotency
+from app.kit import idempotency, ratelimit
 from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.registry import Job
@@ -27,8 +28,12 @@ async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings)
         )
 
 
+async def purge_rate_limits(db: Database, clock: Clock, settings: Settings) -> None:
+    await ratelimit.purge(db, time.time(), settings.rate_limit_window_seconds)
+
+
 # Every job is independent of the others; the kit's own purge runs after the features'.
-JOBS: list[Job] = [*feature_jobs(FEATURES), purge_idempotency_keys]
+JOBS: list[Job] = [*feature_jobs(FEATURES), purge_idempotency_keys, purge_rate_limits]
 
 
 async def run_periodically(db: Database, clock: Clock, settings: Settings) -> None:

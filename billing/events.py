@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime
 
 import stripe
@@ -43,6 +44,7 @@ def verify_stripe_event(payload: bytes, signature: str | None, settings: Setting
             payload, signature, secret.get_secret_value(),
             tolerance=settings.stripe_webhook_tolerance_seconds,
         )  # fmt: skip
+        _refuse_future(signature, settings.stripe_webhook_tolerance_seconds)
         event = json.loads(payload)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
@@ -52,6 +54,20 @@ def verify_stripe_event(payload: bytes, signature: str | None, settings: Setting
     if parsed is None:
         raise InvalidEvent("The event lacks an id, a type or data.object.")
     return parsed
+
+
+def _refuse_future(signature: str | None, tolerance: int) -> None:
+    """The SDK refuses a timestamp older than the tolerance but not one in the future; a
+    signature dated ahead of now (beyond the same tolerance, for clock skew) is refused
+    too, so a captured future-dated signature cannot be replayed for years."""
+    parts = [part.strip() for part in (signature or "").split(",")]
+    stamps = [part[2:] for part in parts if part.startswith("t=")]
+    try:
+        stamp = int(stamps[0].strip())
+    except (IndexError, ValueError):
+        raise InvalidSignature("The Stripe-Signature header has no timestamp.") from None
+    if stamp > time.time() + tolerance:
+        raise InvalidSignature("The Stripe-Signature timestamp is in the future.")
 
 
 async def receive(

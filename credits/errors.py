@@ -51,5 +51,20 @@ class AlreadyRefunded(Conflict):
     code = "already_refunded"
 
 
+class SpendBelowZero(Conflict):
+    code = "spend_below_zero"
+
+
+class CreditLimit(AppError):
+    """A wallet's credits are stored in 32-bit columns: a grant past `MAX_WALLET_CREDITS`
+    is refused rather than overflowing."""
+
+    status, code = 422, "credit_limit"
+
+
+class SpendLimit(AppError):
+    status, code = 422, "spend_limit"
+
+
 class LedgerImbalance(RuntimeError):
     """A transaction whose lines do not sum to zero per unit: a bug, never a client error."""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound
-from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Page, cursor_int, keyset_page
 from credits.models import JournalTransaction, Lot, Wallet
 from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead, entry_read
 from credits.service import consumption_order
@@ -91,13 +91,8 @@ async def entries(
         .order_by(JournalTransaction.seq.desc())
         .limit(limit + 1)
     )
-    position = decode_cursor(cursor, "before")
-    if position is not None:
-        stmt = stmt.where(JournalTransaction.seq < int(position["before"]))
+    before = cursor_int(cursor, "before")
+    if before is not None:
+        stmt = stmt.where(JournalTransaction.seq < before)
     rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[entry_read(t) for t in rows],
-        next_cursor=encode_cursor({"before": rows[-1].seq}) if more else None,
-    )
+    return keyset_page(rows, limit, key="before", position=lambda t: t.seq, read=entry_read)

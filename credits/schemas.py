@@ -4,9 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from credits.models import JournalTransaction
+
+MAX_AMOUNT = 10**10
 
 
 class EntryKind(StrEnum):
@@ -103,8 +105,12 @@ class SpendAmount(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(
-        description="minor units (cents); negative for a refund", ge=-(10**12), le=10**12
+    # A strict integer (never "100.00", 100.0 or true), at most 1e10 cents (100 million)
+    # per report: far above any invoice, far below what would overflow a total (issue 12).
+    amount: StrictInt = Field(
+        description="minor units (cents), a JSON integer; negative for a refund",
+        ge=-MAX_AMOUNT,
+        le=MAX_AMOUNT,
     )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
 

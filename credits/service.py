@@ -18,9 +18,21 @@ from app.kit.ids import new_id
 from credits import accounts as acc
 from credits import hooks
 from credits.catalogue import split_value
-from credits.errors import AlreadyRefunded, InsufficientCredits, LedgerImbalance
+from credits.errors import (
+    AlreadyRefunded,
+    CreditLimit,
+    InsufficientCredits,
+    LedgerImbalance,
+    SpendBelowZero,
+    SpendLimit,
+)
 from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
 from credits.schemas import entry_read
+
+# Credits are stored in 32-bit columns (wallets, lots): no wallet may hold more, and no
+# cumulative spend may earn more. Spend totals are 64-bit; this bound keeps them far off.
+MAX_WALLET_CREDITS = 1_000_000_000
+MAX_SPEND_TOTAL = 10**15
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +237,11 @@ async def grant(
     if amount > 0 and cash_account is None:
         raise ValueError("a paid grant needs the cash account the money came into")
     wallet = wallet or await lock_customer(session, customer_id)
+    if wallet.available + wallet.frozen + credits > MAX_WALLET_CREDITS:
+        raise CreditLimit(
+            f"A wallet holds at most {MAX_WALLET_CREDITS} credits; this grant of {credits} "
+            "would go past it."
+        )
     lot = Lot(
         id=new_id("lot"),
         customer_id=customer_id,
@@ -729,13 +746,27 @@ async def record_spend(
     )
     if seen.first() is not None:
         return SpendResult(wallet.spend_total, wallet.rewarded_credits, 0, recorded=False)
+    total = wallet.spend_total + amount
+    if total < 0:
+        if source == "api":
+            raise SpendBelowZero(
+                f"A refund of {-amount} is more than the recorded spend of "
+                f"{wallet.spend_total}; nothing was changed.",
+                total=wallet.spend_total,
+            )
+        total = 0  # money refunded that was never counted (e.g. before CreditDesk)
+    if total > MAX_SPEND_TOTAL or total // threshold > MAX_WALLET_CREDITS:
+        raise SpendLimit(
+            f"The cumulative spend would pass the limit of {MAX_SPEND_TOTAL} cents "
+            f"or {MAX_WALLET_CREDITS} credits; nothing was changed."
+        )
     session.add(
         SpendRecord(
             customer_id=customer_id, reference=reference, amount=amount, source=source,
             occurred_at=occurred_at, recorded_at=now,
         )
     )  # fmt: skip
-    wallet.spend_total += amount
+    wallet.spend_total = total
     earned = max(wallet.spend_total, 0) // threshold
     granted = max(earned - wallet.rewarded_credits, 0)
     if granted:

@@ -29,7 +29,7 @@ from app.kit.auth import (
 )
 from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
-from app.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.kit.pagination import Cursor, Limit, Page, cursor_text, keyset_page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
@@ -87,18 +87,12 @@ async def list_customers(
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail, external reference or last
     change. A partner's scoped key lists the partner and its end customers."""
-    position = decode_cursor(cursor, "after")
     rows = await repository.list_customers(
-        session, after=position["after"] if position is not None else None, limit=limit + 1,
+        session, after=cursor_text(cursor, "after"), limit=limit + 1,
         email=email, external_ref=external_ref, partner_id=principal.partner_id,
         updated_gte=updated_gte,
     )  # fmt: skip
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[service.to_read(c) for c in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
-    )
+    return keyset_page(rows, limit, key="after", position=lambda c: c.id, read=service.to_read)
 
 
 @router.get(
@@ -207,14 +201,11 @@ async def list_api_keys(
     session: AsyncSession = Depends(get_session),
 ) -> Page[ApiKeyRead]:
     """List API keys (never their secrets)."""
-    position = decode_cursor(cursor, "after")
-    after = position["after"] if position is not None else None
-    rows = await repository.list_api_keys(session, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[ApiKeyRead.model_validate(k) for k in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
+    rows = await repository.list_api_keys(
+        session, after=cursor_text(cursor, "after"), limit=limit + 1
+    )
+    return keyset_page(
+        rows, limit, key="after", position=lambda k: k.id, read=ApiKeyRead.model_validate
     )
 
 

@@ -37,7 +37,7 @@ from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
-from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Page, cursor_int, keyset_page
 from app.products import service as products
 from app.settings import Settings
 from credits import service as ledger
@@ -139,26 +139,22 @@ async def list_tickets(
     number: int | None = None,
     updated_gte: datetime | None = None,
 ) -> Page[TicketRead]:
-    position = decode_cursor(cursor, "before")
-    before = position["before"] if position else None
-    if before is not None and not isinstance(before, int):
-        raise ValidationFailed("The cursor is not one this API issued.")
+    before = cursor_int(cursor, "before", maximum=2**31 - 1)  # ticket numbers are INTEGER
     rows = await repo.list_tickets(
         session, limit=limit, before=before, customer_id=customer_id,
         line=line.value if line else None, status=status.value if status else None,
         partner_id=partner_id, number=number, updated_gte=updated_gte,
     )  # fmt: skip
-    more = len(rows) > limit
-    rows = rows[:limit]
-    charges = await repo.current_charges(session, [t.id for t in rows])
-    data = [ticket_read(t, charges.get(t.id)) for t in rows]
+    kept = rows[:limit]
+    charges = await repo.current_charges(session, [t.id for t in kept])
+    page = keyset_page(
+        rows, limit, key="before", position=lambda t: t.number,
+        read=lambda t: ticket_read(t, charges.get(t.id)),
+    )  # fmt: skip
     if now is not None:
-        for item, block in zip(data, await sla.blocks(session, rows, now), strict=True):
+        for item, block in zip(page.data, await sla.blocks(session, kept, now), strict=True):
             item.sla = block
-    return Page(
-        data=data,
-        next_cursor=encode_cursor({"before": rows[-1].number}) if more else None,
-    )
+    return page
 
 
 # ---------------------------------------------------------------- submission
@@ -412,18 +408,12 @@ async def list_messages(
     session: AsyncSession, ticket_id: str, *, principal: Principal, limit: int, cursor: str | None
 ) -> Page[MessageRead]:
     ticket = await load(session, ticket_id, principal)
-    position = decode_cursor(cursor, "after")
-    after = position["after"] if position else None
-    if after is not None and not isinstance(after, int):
-        raise ValidationFailed("The cursor is not one this API issued.")
+    after = cursor_int(cursor, "after")
     rows = await repo.list_messages(
         session, ticket.id, limit=limit, after=after, internal=not principal.is_customer
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[MessageRead.model_validate(m) for m in rows],
-        next_cursor=encode_cursor({"after": rows[-1].seq}) if more else None,
+    return keyset_page(
+        rows, limit, key="after", position=lambda m: m.seq, read=MessageRead.model_validate
     )
 
 

@@ -36,7 +36,7 @@ from app.kit.auth import (
 )
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, ValidationFailed, problem_responses
-from app.kit.pagination import Cursor, Limit, Page, encode_cursor
+from app.kit.pagination import Cursor, Limit, Page, keyset_page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 from app.settings import Settings
@@ -210,9 +210,8 @@ async def list_inbound(
         session, InboundEmail, limit=limit, cursor=cursor,
         outcome=outcome.value if outcome else None,
     )  # fmt: skip
-    return Page(
-        data=[InboundRead.model_validate(r) for r in rows[:limit]],
-        next_cursor=encode_cursor({"before": rows[limit - 1].seq}) if len(rows) > limit else None,
+    return keyset_page(
+        rows, limit, key="before", position=lambda r: r.seq, read=InboundRead.model_validate
     )
 
 
@@ -232,7 +231,6 @@ async def list_outbox(
         session, OutboxEmail, limit=limit, cursor=cursor,
         status=status.value if status else None,
     )  # fmt: skip
-    return Page(
-        data=[OutboxRead.model_validate(r) for r in rows[:limit]],
-        next_cursor=encode_cursor({"before": rows[limit - 1].seq}) if len(rows) > limit else None,
+    return keyset_page(
+        rows, limit, key="before", position=lambda r: r.seq, read=OutboxRead.model_validate
     )

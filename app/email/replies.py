@@ -82,7 +82,7 @@ def no_credit(mail: ParsedMail, settings: Settings) -> str:
 
 def too_large(mail: ParsedMail, why: str, settings: Settings) -> str:
     return (
-        f"Hello,\n\n{_quote(mail)} It is too large: {why}. The limits are "
+        f"Hello,\n\n{_quote(mail)} It goes over our limits: {why}. The limits are "
         f"{settings.email_max_message_bytes} bytes per message, "
         f"{settings.email_max_attachment_bytes} bytes per attachment and "
         f"{settings.email_max_attachments} attachments. Please send it again with smaller "

@@ -8,18 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.email.models import InboundEmail, OutboxEmail
-from app.kit.errors import ValidationFailed
-from app.kit.pagination import decode_cursor
+from app.kit.pagination import cursor_int
 
 Row = TypeVar("Row", InboundEmail, OutboxEmail)
-
-
-def _before(cursor: str | None) -> int | None:
-    position = decode_cursor(cursor, "before")
-    before = position["before"] if position else None
-    if before is not None and not isinstance(before, int):
-        raise ValidationFailed("The cursor is not one this API issued.")
-    return before
 
 
 async def newest_first(
@@ -33,7 +24,7 @@ async def newest_first(
     """Rows newest first (by insertion order), one more than `limit`, filtered by the
     given column values when they are not None."""
     stmt = select(model).order_by(model.seq.desc()).limit(limit + 1)
-    before = _before(cursor)
+    before = cursor_int(cursor, "before")
     if before is not None:
         stmt = stmt.where(model.seq < before)
     for name, value in equal.items():

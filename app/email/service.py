@@ -25,7 +25,7 @@ from app.email import replies
 from app.email.contacts import resolve_sender
 from app.email.models import EmailAttachment, InboundEmail, OutboxEmail, OutboxKind, Outcome
 from app.email.outbox import enqueue, may_reply
-from app.email.parsing import ParsedMail, normalise_address, parse
+from app.email.parsing import MailLimits, ParsedMail, normalise_address, parse_off_loop
 from app.kit.auth import Principal, Role
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.ids import new_id
@@ -57,6 +57,17 @@ def route(mail: ParsedMail, recipient: str | None, settings: Settings) -> tuple[
     return first, Line(settings.email_default_line)
 
 
+def mail_limits(settings: Settings) -> MailLimits:
+    return MailLimits(
+        max_bytes=settings.email_max_message_bytes,
+        max_headers=settings.email_max_headers,
+        max_header_bytes=settings.email_max_header_bytes,
+        max_encoded_words=settings.email_max_encoded_words,
+        max_mime_depth=settings.email_max_mime_depth,
+        max_mime_parts=settings.email_max_mime_parts,
+    )
+
+
 async def receive(
     session: AsyncSession,
     raw: bytes,
@@ -68,7 +79,10 @@ async def receive(
 ) -> IntakeResult:
     """Takes one raw RFC 5322 message. A redelivery of a mail already taken (same
     Message-ID) changes nothing and reports the first outcome."""
-    mail = parse(raw, envelope_sender=envelope_sender)
+    mail = await parse_off_loop(
+        raw, envelope_sender=envelope_sender, limits=mail_limits(settings),
+        concurrency=settings.email_parse_concurrency,
+    )  # fmt: skip
     seen = await session.scalar(
         select(InboundEmail).where(InboundEmail.dedupe_key == mail.dedupe_key)
     )
@@ -135,8 +149,8 @@ class _Intake:
 
     def _too_large(self) -> str | None:
         mail, settings = self.mail, self.settings
-        if mail.size > settings.email_max_message_bytes:
-            return replies.too_large(mail, f"the message is {mail.size} bytes", settings)
+        if mail.refusal is not None:
+            return replies.too_large(mail, mail.refusal, settings)
         if len(mail.attachments) > settings.email_max_attachments:
             return replies.too_large(mail, f"it has {len(mail.attachments)} attachments", settings)
         for attachment in mail.attachments:

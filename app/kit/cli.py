@@ -11,17 +11,18 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from app.kit.db import Database
-from app.settings import Settings
+from app.settings import ConfigurationError, Settings, settings_from_env
 
 T = TypeVar("T")
 
 
 def load_settings() -> Settings:
-    """The settings from the environment; a refused configuration says why, no trace."""
+    """The settings from the environment; a refused configuration says why, with no trace
+    and no value (values may be secrets)."""
     try:
-        return Settings()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
+        return settings_from_env()
+    except ConfigurationError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from None
 
 
 def with_db(

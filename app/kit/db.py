@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -58,17 +59,52 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# SQLSTATE classes that mean "the database cannot serve you now", not "your statement is
+# wrong": connection exceptions, insufficient resources (too many connections, out of
+# memory or disk), operator intervention (shutdown, crash recovery, cannot connect now)
+# and system errors.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "58")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means the database is out of reach for the moment (answer
+    503 and retry) rather than a bug (500). Looks through SQLAlchemy's wrapper to the
+    driver's exception: a failure to connect (no statement), a lost connection, a refused
+    socket, or one of the SQLSTATE classes above."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return True
+        if exc.statement is None:  # raised while connecting, before any statement
+            return True
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (OSError, TimeoutError)):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        nxt = getattr(current, "orig", None)
+        current = (
+            nxt if isinstance(nxt, BaseException) else (current.__cause__ or current.__context__)
+        )
+    return False
+
+
 def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
-        )
+            url, echo=echo, hide_parameters=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )  # fmt: skip
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # error messages and logs never carry customer data
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

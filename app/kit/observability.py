@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import re
@@ -12,9 +13,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kit.errors import problem
+from app.kit.inputs import unstorable
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -126,15 +129,53 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413 problem+json before the app sees them."""
+class SecurityHeadersMiddleware:
+    """`X-Content-Type-Options: nosniff` on every answer, and `Cache-Control: no-store` on
+    API answers (`/v1/…`: some carry secrets, such as a new API key or a client secret),
+    unless the endpoint set its own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope.get("path", "").startswith("/v1/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Reads the request body before the app sees it: over `max_bytes` answers 413, a body
+    that does not arrive within `read_timeout` seconds (a stalled upload) answers 408,
+    and text PostgreSQL cannot store (NUL, lone surrogates) anywhere in the path, query,
+    headers or a JSON body answers 422 (`app.kit.inputs`)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            if (where := unstorable(scope, b"")) is not None:
+                await _unstorable(where)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
@@ -144,8 +185,21 @@ class BodyLimitMiddleware:
         chunks: list[bytes] = []
         size = 0
         more = True
+        loop = asyncio.get_running_loop()
+        deadline = None if self.read_timeout is None else loop.time() + self.read_timeout
         while more:
-            message = await receive()
+            try:
+                if deadline is None:
+                    message = await receive()
+                else:
+                    message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                response = problem(
+                    408, "request_timeout", "The request body did not arrive in time.",
+                    headers={"Connection": "close"},
+                )  # fmt: skip
+                await response(scope, receive, send)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -156,6 +210,9 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if (where := unstorable(scope, body)) is not None:
+            await _unstorable(where)(scope, receive, send)
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -174,6 +231,15 @@ class BodyLimitMiddleware:
             f"The request body is larger than the limit of {self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
+
+
+def _unstorable(where: str) -> Response:
+    detail = f"The request is invalid: {where}: text must be UTF-8 without NUL or lone surrogates"
+    return problem(
+        422, "validation_error", detail,
+        errors=[{"field": where, "message": "not UTF-8, or contains NUL or a lone surrogate",
+                 "type": "string_unstorable"}],
+    )  # fmt: skip
 
 
 def log_extra(**fields: Any) -> dict[str, Any]:

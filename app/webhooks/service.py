@@ -21,7 +21,14 @@ from app.kit.db import is_postgres
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.events import Event
 from app.kit.ids import new_id
-from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import (
+    Page,
+    cursor_int,
+    cursor_text,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
 from app.settings import Settings
 from app.webhooks import ssrf
 from app.webhooks.models import DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint
@@ -93,6 +100,9 @@ async def list_events(
     )
 
 
+_BIGINT_MAX = 2**63 - 1  # past it, no position this API issued (and PostgreSQL would fail)
+
+
 def _after(position: dict[str, Any] | None) -> tuple[int, int] | None:
     if position is None:
         return None
@@ -100,9 +110,9 @@ def _after(position: dict[str, Any] | None) -> tuple[int, int] | None:
     if (
         not isinstance(value, list)
         or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not all(type(v) is int and 0 <= v <= _BIGINT_MAX for v in value)
     ):
-        raise ValidationFailed("The cursor is not one this API issued.")
+        raise ValidationFailed("The cursor is not one this API issued.", field="cursor")
     return value[0], value[1]
 
 
@@ -180,16 +190,11 @@ async def list_endpoints(
         .order_by(WebhookEndpoint.id)
         .limit(limit + 1)
     )
-    position = decode_cursor(cursor, "after")
-    if position is not None:
-        stmt = stmt.where(WebhookEndpoint.id > str(position["after"]))
+    after = cursor_text(cursor, "after")
+    if after is not None:
+        stmt = stmt.where(WebhookEndpoint.id > after)
     rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[endpoint_read(e) for e in rows],
-        next_cursor=encode_cursor({"after": rows[-1].id}) if more else None,
-    )
+    return keyset_page(rows, limit, key="after", position=lambda e: e.id, read=endpoint_read)
 
 
 async def update_endpoint(
@@ -264,18 +269,11 @@ async def list_deliveries(
     )
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status.value)
-    position = decode_cursor(cursor, "before")
-    if position is not None:
-        if not isinstance(position["before"], int):
-            raise ValidationFailed("The cursor is not one this API issued.")
-        stmt = stmt.where(WebhookDelivery.seq < position["before"])
+    before = cursor_int(cursor, "before")
+    if before is not None:
+        stmt = stmt.where(WebhookDelivery.seq < before)
     rows = list((await session.execute(stmt)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=[delivery_read(d) for d in rows],
-        next_cursor=encode_cursor({"before": rows[-1].seq}) if more else None,
-    )
+    return keyset_page(rows, limit, key="before", position=lambda d: d.seq, read=delivery_read)
 
 
 async def retry_delivery(

@@ -106,6 +106,9 @@ async def test_bad_signatures_are_refused_and_change_nothing(
         "tampered body": (tampered, sign(payload)),
         "wrong secret": (payload, sign(payload, secret="whsec_someone_else")),
         "stale timestamp": (payload, sign(payload, timestamp=now - 301)),
+        "future +1 day": (payload, sign(payload, timestamp=now + 86_400)),
+        "future +10 years": (payload, sign(payload, timestamp=now + 10 * 365 * 86_400)),
+        "future beyond tolerance": (payload, sign(payload, timestamp=now + 400)),
         "garbage header": (payload, "t=abc,v1=zzz"),
         "no v1 signature": (payload, f"t={now}"),
     }

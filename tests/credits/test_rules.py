@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from app.kit.errors import NotFound, ValidationFailed
 from credits import accounts as acc
 from credits.catalogue import split_value
-from credits.errors import AlreadyRefunded, InsufficientCredits
+from credits.errors import AlreadyRefunded, InsufficientCredits, SpendBelowZero
 from credits.tasks import sweep_expired
 from tests.credits.conftest import Ledger
 
@@ -433,8 +433,9 @@ async def test_a_spend_reference_is_per_customer(ledger: Ledger) -> None:
     assert (await ledger.spend(b, 10_000, "inv-1")).credits_granted == 1
 
 
-async def test_a_refund_below_zero_grants_nothing_until_spend_returns(ledger: Ledger) -> None:
+async def test_a_refund_below_zero_is_refused_and_changes_nothing(ledger: Ledger) -> None:
     cid = await ledger.customer()
-    assert (await ledger.spend(cid, -30_000, "ref-0")).total == -30_000
-    assert (await ledger.spend(cid, 39_999, "inv-1")).credits_granted == 0
+    with pytest.raises(SpendBelowZero):
+        await ledger.spend(cid, -30_000, "ref-0")
+    assert (await ledger.spend(cid, 9_999, "inv-1")).credits_granted == 0
     assert (await ledger.spend(cid, 1, "inv-2")).credits_granted == 1

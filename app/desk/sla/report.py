@@ -1,7 +1,7 @@
 """`GET /v1/reports/sla`: per line and severity, the targets met and breached by the
 tickets reported in `[from, to)` (UTC dates), and the median and 90th-percentile first
 response in working hours. A target still pending counts as breached once it is overdue,
-and in neither column before."""
+and in neither column before; a merged duplicate's resolution counts in neither."""
 
 from __future__ import annotations
 
@@ -66,7 +66,10 @@ async def build(
         block = await service.block(session, ticket, now)
         row = counts[key]
         row[0] += 1
-        for offset, state in ((1, block.first_response), (3, block.resolution)):
+        targets = [(1, block.first_response)]
+        if ticket.merged_into is None:  # a merged duplicate was not resolved on its own
+            targets.append((3, block.resolution))
+        for offset, state in targets:
             met, breached = _count(state)
             row[offset] += met
             row[offset + 1] += breached

@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.functional_validators import BeforeValidator
 
 from app.desk.models import Line
 from app.desk.sla.models import Category
+
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _clock(value: Any) -> Any:
+    if isinstance(value, str) and not re.match(_CLOCK, value):
+        raise ValueError("a wall-clock time is HH:MM or HH:MM:SS, without a zone")
+    return value
+
+
+# A wall-clock time of day: "09:00" or "09:00:00" in, "09:00:00" out. Declared as a
+# pattern, not `format: time`, which (RFC 3339 full-time) demands a zone offset that a
+# calendar's opening hours do not have (their zone is the calendar's).
+ClockTime = Annotated[
+    time,
+    BeforeValidator(_clock),
+    PlainSerializer(lambda t: t.strftime("%H:%M:%S"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _CLOCK, "examples": ["09:00:00"]}),
+]
 
 
 class OpeningHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
-    opens: time = Field(description="wall-clock time in the calendar's zone")
-    closes: time = Field(description="`00:00` means midnight at the end of the day")
+    opens: ClockTime = Field(description="wall-clock time in the calendar's zone")
+    closes: ClockTime = Field(description="`00:00` means midnight at the end of the day")
 
 
 class CalendarWrite(BaseModel):

@@ -495,6 +495,16 @@ def _target_state(
             target_minutes=_minutes(target), due_at=None, met_at=met_at,
             breached=timedelta(seconds=met_elapsed) > target,
         )  # fmt: skip
+    if row.stopped:
+        # Resolved or closed with the target never met: it can no longer be met, so it is
+        # breached, and due when it fell due while the clock ran (the pause that began at
+        # resolution does not push it on).
+        return TargetState(
+            target_minutes=_minutes(target),
+            due_at=cal.add(row.started_at, target + timedelta(seconds=row.paused_working_seconds)),
+            met_at=None,
+            breached=True,
+        )
     return TargetState(
         target_minutes=_minutes(target),
         due_at=cal.add(row.started_at, target + m.paused_working),
