@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from app.features import FEATURES, wire_subscriptions
 from app.kit import migrations, registry
 from app.kit.cli import load_settings
+from app.kit.observability import MULTIPROC_ENV, prepare_multiprocess_dir
 from app.settings import Settings
 
 
@@ -49,13 +52,27 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
-def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+@click.option(
+    "--metrics-dir",
+    envvar="CREDITDESK_METRICS_DIR",
+    type=click.Path(file_okay=False),
+    help="With --workers > 1: where the workers keep their metrics (emptied at start; "
+    "default: a new temporary directory).",
+)
+def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str | None) -> None:
     """Apply pending migrations, then serve the API."""
     import uvicorn
 
     settings = load_settings()
     if not no_migrate:
         _migrate(settings)
+    if workers > 1:  # one metrics view over all workers (prometheus-client multiprocess)
+        # Set here, after this process imported prometheus-client: only the spawned workers
+        # run in multiprocess mode (a parent started with PROMETHEUS_MULTIPROC_DIR set
+        # was seen to hang before spawning them).
+        metrics_dir = metrics_dir or tempfile.mkdtemp(prefix="creditdesk-metrics-")
+        prepare_multiprocess_dir(metrics_dir)
+        os.environ[MULTIPROC_ENV] = metrics_dir  # inherited by the spawned workers
     uvicorn.run(
         "app.main:configure_from_env",
         factory=True,
@@ -65,6 +82,8 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
         access_log=False,
         log_config=None,
         proxy_headers=True,
+        # a worker busy importing on a loaded host is not killed as unresponsive
+        timeout_worker_healthcheck=30,
     )
 
 

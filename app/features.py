@@ -18,6 +18,7 @@ from app.desk.sla.levels.feature import FEATURE as desk_sla_levels
 from app.email.feature import FEATURE as email
 from app.kit.registry import Feature, wire
 from app.products.feature import FEATURE as products
+from app.reports.feature import FEATURE as reports
 from app.topups.feature import FEATURE as topups
 from app.webhooks.feature import FEATURE as webhooks
 from billing.exports.feature import FEATURE as billing_exports
@@ -40,6 +41,7 @@ FEATURES: tuple[Feature, ...] = (
     topups,
     cabinet,
     webhooks,
+    reports,
 )
 
 

@@ -11,23 +11,28 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.responses import JSONResponse, Response
 
 from app import docs, tasks
 from app.customers import service as customers_service
+from app.email.models import OutboxEmail, OutboxStatus
 from app.features import FEATURES, wire_subscriptions
 from app.kit import openapi, registry
 from app.kit.clock import Clock
 from app.kit.db import Database, is_unavailable
 from app.kit.errors import AppError, install_error_handlers, problem, problem_responses
+from app.kit.events import Event
 from app.kit.observability import (
     BodyLimitMiddleware,
     Metrics,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
     configure_logging,
+    render_metrics,
+    worker_exited,
 )
 from app.kit.ratelimit import Limits, RateLimitMiddleware
 from app.settings import Settings, settings_from_env
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await background
             await db.dispose()
+            worker_exited()
 
     app = FastAPI(
         title="CreditDesk",
@@ -138,7 +144,8 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
-        """Prometheus metrics of this worker process."""
+        """Prometheus metrics: requests and business counters (summed over all workers under
+        `creditdesk serve --workers N`), and delivery backlogs counted at scrape."""
         if settings.metrics_token is None and settings.env == "production":
             raise AppError("No such resource.", code="not_found", status=404)  # no token set
         if settings.metrics_token is not None:
@@ -146,7 +153,31 @@ def _add_operational_routes(app: FastAPI, settings: Settings, metrics: Metrics) 
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), expected.encode()):
                 raise AppError("A metrics token is required.", code="unauthenticated", status=401)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        backlog = await _backlog(request.app.state.db)
+        return Response(render_metrics(metrics, backlog), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _backlog(db: Database) -> dict[str, tuple[str, float]]:
+    """Delivery backlogs, counted at scrape from the database (empty if it does not
+    answer: a scrape must not fail with it). Follow-up (issue 13): the webhook deliveries
+    table gets its own `creditdesk_webhook_deliveries_pending` gauge when it lands; until
+    then the events outbox's undispatched events stand for the webhook backlog."""
+    try:
+        async with db.engine.connect() as conn:
+            mail = await conn.scalar(
+                select(func.count()).where(OutboxEmail.status == OutboxStatus.pending.value)
+            )
+            events = await conn.scalar(select(func.count()).where(Event.dispatched_at.is_(None)))
+    except Exception:
+        logger.warning("metrics: the backlog could not be counted", exc_info=True)
+        return {}
+    return {
+        "creditdesk_email_outbox_pending": ("E-mails waiting to be sent", float(mail or 0)),
+        "creditdesk_events_undispatched": (
+            "Domain events not yet dispatched to webhooks",
+            float(events or 0),
+        ),
+    }
 
 
 def _install_database_error_handlers(app: FastAPI) -> None:

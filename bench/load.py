@@ -7,7 +7,18 @@ Starts PostgreSQL if needed, and for each scenario and connection count: a fresh
 TPC-B on the same server with the same connection count. The headline figure is
 submissions/s ÷ pgbench tps.
 
+Databases: `--db` and `--pgbench-db` name them (default: `creditdesk_load_<random>` and
+`creditdesk_pgbench_<random>`, unique per run). The script refuses a name that already exists
+and drops, without FORCE, only databases it created itself, so runs beside each other on one
+cluster do not break each other.
+
+`--peer` also runs the Django peer (`../shared/peers/django-peer/run.sh`, or `--peer-run`)
+in the same run, with its `OUT` and `VENV` under `--out`, and prints CreditDesk ÷ peer per
+scenario and connection count: a same-run ratio. Knobs for the peer: `--peer-repeats`,
+`--peer-workers` (its REPEATS and WORKERS_LIST); it uses the same duration and connections.
+
 Run: bench/load [--duration 20] [--workers 2] [--connections 16,64] [--scenarios spread,hot,mix]
+                [--db NAME] [--pgbench-db NAME] [--out DIR] [--peer] [--peer-run PATH]
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +45,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG = "postgresql://postgres@127.0.0.1:5432"
-DB_NAME = "creditdesk_load"
+PEER_RUN = Path("shared") / "peers" / "django-peer" / "run.sh"
+
+# Databases this process created: the only ones it may drop.
+CREATED: set[str] = set()
 
 
 def sh(*cmd: str, env: dict[str, str] | None = None, check: bool = True) -> str:
@@ -58,10 +73,29 @@ def ensure_tools() -> None:
 
 
 async def recreate(name: str) -> None:
+    """A fresh, empty database `name`: dropped first only if this run created it."""
     conn = await asyncpg.connect(f"{PG}/postgres")
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and name not in CREATED:
+            raise SystemExit(
+                f"database {name!r} exists and was not made by this run: "
+                "choose another name with --db/--pgbench-db (nothing was dropped)"
+            )
+        if exists:
+            await conn.execute(f'DROP DATABASE "{name}"')  # no FORCE: ours, nobody connected
         await conn.execute(f'CREATE DATABASE "{name}"')
+        CREATED.add(name)
+    finally:
+        await conn.close()
+
+
+async def drop_created() -> None:
+    conn = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        for name in sorted(CREATED):
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        CREATED.clear()
     finally:
         await conn.close()
 
@@ -103,7 +137,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int, pool: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workers: int, pool: int, out: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CREDITDESK_DATABASE_URL": url,
@@ -114,9 +150,9 @@ def start_server(url: str, port: int, workers: int, pool: int) -> subprocess.Pop
     proc = subprocess.Popen(
         [str(BIN / "creditdesk"), "serve", "--no-migrate", "--port", str(port),
          "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(ROOT / "bench" / "out" / "server.log", "ab"),
+        env=env, stdout=subprocess.DEVNULL, stderr=open(out / "server.log", "ab"),
     )  # fmt: skip
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a loaded machine starts workers slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -125,7 +161,7 @@ def start_server(url: str, port: int, workers: int, pool: int) -> subprocess.Pop
             pass
         time.sleep(0.3)
     proc.kill()
-    raise SystemExit("server did not become ready; see bench/out/server.log")
+    raise SystemExit(f"server did not become ready; see {out / 'server.log'}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -149,8 +185,8 @@ def run_wrk(port: int, connections: int, duration: int, mode: str, keys: Path) -
     return result
 
 
-async def ledger_checks(url: str) -> dict:
-    conn = await asyncpg.connect(f"{PG}/{DB_NAME}")
+async def ledger_checks(url: str, db_name: str) -> dict:
+    conn = await asyncpg.connect(f"{PG}/{db_name}")
     try:
         charges = await conn.fetchval(
             "SELECT count(*) FROM journal_transactions WHERE kind = 'charge'"
@@ -176,12 +212,12 @@ async def ledger_checks(url: str) -> dict:
     }
 
 
-def pgbench(connections: int, duration: int) -> float:
-    asyncio.run(recreate("pgbench_load"))
-    sh("pgbench", "-i", "-q", "-s", "10", "-h", "127.0.0.1", "-U", "postgres", "pgbench_load")
+def pgbench(connections: int, duration: int, db_name: str) -> float:
+    asyncio.run(recreate(db_name))
+    sh("pgbench", "-i", "-q", "-s", "10", "-h", "127.0.0.1", "-U", "postgres", db_name)
     out = sh(
         "pgbench", "-n", "-M", "prepared", "-c", str(connections), "-j", "2",
-        "-T", str(duration), "-h", "127.0.0.1", "-U", "postgres", "pgbench_load",
+        "-T", str(duration), "-h", "127.0.0.1", "-U", "postgres", db_name,
     )  # fmt: skip
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
     if not match:
@@ -197,6 +233,52 @@ SCENARIOS = {
 }
 
 
+def find_peer_run(given: str | None) -> Path:
+    """run.sh of the Django peer: `--peer-run`, else `../shared/peers/django-peer/run.sh`
+    relative to the project root (for a git worktree, also relative to the main checkout)."""
+    if given:
+        path = Path(given).resolve()
+        if not path.is_file():
+            raise SystemExit(f"--peer-run {path}: no such file")
+        return path
+    roots = [ROOT.parent]
+    common = sh("git", "-C", str(ROOT), "rev-parse", "--git-common-dir", check=False).strip()
+    if common and not common.startswith("fatal"):
+        roots.append((ROOT / common).resolve().parent.parent)
+    for root in roots:
+        if (root / PEER_RUN).is_file():
+            return root / PEER_RUN
+    tried = ", ".join(str(r / PEER_RUN) for r in roots)
+    raise SystemExit(f"the peer's run.sh is not at {tried}: pass --peer-run PATH")
+
+
+def run_peer(args: argparse.Namespace, out: Path) -> dict[int, dict]:
+    """Runs the peer's own benchmark (its wrk and pgbench) with its output and venv under
+    `out`; returns its headline per connection count (req/s, p50, p99, pgbench tps, ratio)."""
+    run = find_peer_run(args.peer_run)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    peer_out = out / f"peer-{stamp}"
+    env = {
+        **os.environ,
+        "OUT": str(peer_out),
+        "VENV": str(Path(args.peer_venv).resolve() if args.peer_venv else out / "django-peer-venv"),
+        "DURATION": f"{args.duration}s",
+        "WARMUP": f"{max(1, min(5, args.duration // 4))}s",
+        "REPEATS": str(args.peer_repeats),
+        "WORKERS_LIST": args.peer_workers.replace(",", " "),
+        "CONNS": args.connections.replace(",", " "),
+    }
+    print(f"peer: bash {run} (OUT={env['OUT']}, VENV={env['VENV']})", flush=True)
+    started = time.monotonic()
+    with open(out / "peer.log", "ab") as log:
+        code = subprocess.run(["bash", str(run)], env=env, stdout=log, stderr=log).returncode
+    if code != 0:
+        raise SystemExit(f"the peer's run.sh failed ({code}); see {out / 'peer.log'}")
+    summary = json.loads((peer_out / "summary.json").read_text())
+    print(f"peer: done in {time.monotonic() - started:.0f} s", flush=True)
+    return {int(c): h for c, h in summary["headline"].items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -205,67 +287,130 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", default="16,64")
     parser.add_argument("--scenarios", default="spread,hot,mix")
-    args = parser.parse_args()
-    (ROOT / "bench" / "out").mkdir(exist_ok=True)
+    suffix = uuid.uuid4().hex[:8]
+    parser.add_argument(
+        "--db",
+        default=f"creditdesk_load_{suffix}",
+        help="database for CreditDesk (must not exist; dropped at the end)",
+    )
+    parser.add_argument(
+        "--pgbench-db",
+        default=f"creditdesk_pgbench_{suffix}",
+        help="database for pgbench (must not exist; dropped at the end)",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "bench" / "out"),
+        help="output folder (server log, keys, report, the peer's OUT and VENV)",
+    )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="also run the Django peer in this run: CreditDesk ÷ peer",
+    )
+    parser.add_argument("--peer-run", help="the peer's run.sh (default: ../shared/peers/...)")
+    parser.add_argument("--peer-venv", help="the peer's VENV (default: OUT/django-peer-venv)")
+    parser.add_argument("--peer-repeats", type=int, default=1)
+    parser.add_argument("--peer-workers", default="2")
+    args = parser.parse_args()  # fmt: skip
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
     ensure_tools()
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+    started = time.monotonic()
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.db}"
+    connection_counts = [int(c) for c in args.connections.split(",")]
     rows = []
-    for name in args.scenarios.split(","):
-        customers, credits, mode = SCENARIOS[name]
-        for connections in [int(c) for c in args.connections.split(",")]:
-            asyncio.run(recreate(DB_NAME))
-            sh(
-                str(BIN / "creditdesk"),
-                "migrate",
-                env={**os.environ, "CREDITDESK_DATABASE_URL": url},
-            )
-            keys = ROOT / "bench" / "out" / "keys.txt"
-            asyncio.run(seed(url, customers, credits, keys))
-            port = free_port()
-            pool = max(5, connections // args.workers + 2)
-            server = start_server(url, port, args.workers, pool)
-            try:
-                load = run_wrk(port, connections, args.duration, mode, keys)
-            finally:
-                stop(server)
-            checks = asyncio.run(ledger_checks(url))
-            tps = pgbench(connections, args.duration)
-            seconds = load["duration_us"] / 1e6
-            created = int(load["statuses"].get("201", 0))
-            row = {
-                "scenario": name, "connections": connections, "workers": args.workers,
-                "submissions_per_s": round(created / seconds, 1),
-                "requests_per_s": round(load["requests"] / seconds, 1),
-                "p50_ms": load["p50_ms"], "p95_ms": load["p95_ms"], "p99_ms": load["p99_ms"],
-                "statuses": load["statuses"], "socket_errors": load["errors"],
-                "pgbench_tps": tps, "ratio": round(created / seconds / tps, 3), **checks,
-                "tickets_equal_consumed": checks["tickets"] == checks["credits_consumed"],
-                "no_5xx": not any(s.startswith("5") for s in load["statuses"]),
-            }  # fmt: skip
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+    try:
+        for name in args.scenarios.split(","):
+            rows += run_scenario(args, name, connection_counts, url, out)
+    finally:
+        asyncio.run(drop_created())
+    peer = run_peer(args, out) if args.peer else {}
+    text = report(args, rows, peer, time.monotonic() - started)
+    (out / "load-latest.md").write_text(text)
+    print(text)
+
+
+def run_scenario(
+    args: argparse.Namespace, name: str, connection_counts: list[int], url: str, out: Path
+) -> list[dict]:
+    customers, credits, mode = SCENARIOS[name]
+    rows = []
+    for connections in connection_counts:
+        asyncio.run(recreate(args.db))
+        sh(str(BIN / "creditdesk"), "migrate", env={**os.environ, "CREDITDESK_DATABASE_URL": url})
+        keys = out / "keys.txt"
+        asyncio.run(seed(url, customers, credits, keys))
+        port = free_port()
+        pool = max(5, connections // args.workers + 2)
+        server = start_server(url, port, args.workers, pool, out)
+        try:
+            load = run_wrk(port, connections, args.duration, mode, keys)
+        finally:
+            stop(server)
+        checks = asyncio.run(ledger_checks(url, args.db))
+        tps = pgbench(connections, args.duration, args.pgbench_db)
+        seconds = load["duration_us"] / 1e6
+        created = int(load["statuses"].get("201", 0))
+        row = {
+            "scenario": name, "connections": connections, "workers": args.workers,
+            "submissions_per_s": round(created / seconds, 1),
+            "requests_per_s": round(load["requests"] / seconds, 1),
+            "p50_ms": load["p50_ms"], "p95_ms": load["p95_ms"], "p99_ms": load["p99_ms"],
+            "statuses": load["statuses"], "socket_errors": load["errors"],
+            "pgbench_tps": tps, "ratio": round(created / seconds / tps, 3), **checks,
+            "tickets_equal_consumed": checks["tickets"] == checks["credits_consumed"],
+            "no_5xx": not any(s.startswith("5") for s in load["statuses"]),
+        }  # fmt: skip
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], took: float) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     pg_version = sh(
         "psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"
     ).strip()
-    report = [
+    load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    command = (
+        f"bench/load --duration {args.duration} --workers {args.workers} "
+        f"--connections {args.connections} --scenarios {args.scenarios}"
+    )
+    if args.peer:
+        command += f" --peer --peer-repeats {args.peer_repeats} --peer-workers {args.peer_workers}"
+    lines = [
         f"### Load run {stamp}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL {pg_version}",
-        f"- command: `bench/load --duration {args.duration} --workers {args.workers} --connections {args.connections} --scenarios {args.scenarios}`",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"PostgreSQL {pg_version}, load average at the end {load_avg}",
+        f"- command: `{command}` ({took:.0f} s)",
         "",
-        "| scenario | conns | submissions/s | p50 ms | p95 ms | p99 ms | pgbench tps | ratio | statuses | reconcile | tickets = consumed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+        "| scenario | conns | submissions/s | p50 ms | p95 ms | p99 ms | pgbench tps | ratio | ÷ peer | statuses | reconcile | tickets = consumed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
     for r in rows:
-        report.append(
+        theirs = peer.get(r["connections"])
+        vs_peer = f"{r['submissions_per_s'] / theirs['rps']:.2f}" if theirs else "–"
+        lines.append(
             f"| {r['scenario']} | {r['connections']} | {r['submissions_per_s']} | {r['p50_ms']} | "
-            f"{r['p95_ms']} | {r['p99_ms']} | {r['pgbench_tps']:.0f} | {r['ratio']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} | {r['pgbench_tps']:.0f} | {r['ratio']} | {vs_peer} | "
             f"{json.dumps(r['statuses'])} | {'clean' if r['reconcile_clean'] else 'VIOLATIONS'} | "
             f"{r['tickets_equal_consumed']} |"
         )
-    text = "\n".join(report) + "\n"
-    (ROOT / "bench" / "out" / "load-latest.md").write_text(text)
-    print(text)
+    if peer:
+        lines += [
+            "",
+            "Django peer in the same run (its own wrk and pgbench, medians of its passes):",
+            "",
+            "| conns | peer req/s | p50 ms | p99 ms | non-2xx / socket errors | pgbench tps | ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c, h in sorted(peer.items()):
+            lines.append(
+                f"| {c} | {h['rps']:.1f} | {h['p50']:.1f} | {h['p99']:.1f} | "
+                f"{h['non2xx']} / {h['sockerr']} | {h['pgbench_tps']:.0f} | {h['ratio']:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ class PurchaseStatus(StrEnum):
     pending = "pending"
     succeeded = "succeeded"
     failed = "failed"
+    partially_refunded = "partially_refunded"
     refunded = "refunded"
+    disputed = "disputed"
 
 
 class EventState(StrEnum):
@@ -53,6 +55,9 @@ class Purchase(Base):
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     dispute_id: Mapped[str | None] = mapped_column(String(255))
     dispute_status: Mapped[str | None] = mapped_column(String(20))
+    dispute_reason: Mapped[str | None] = mapped_column(String(40))
+    # what a lost dispute took back (Stripe's `amount_refunded` does not count it)
+    amount_disputed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     # No longer written: a purchase's Idempotency-Key is kept by app.kit.idempotency like
     # every POST's. Left for a migration to drop (old rows keep their values).

@@ -17,6 +17,11 @@ class PurchaseCreate(BaseModel):
     metadata: Metadata | None = None
 
 
+class DisputeRead(BaseModel):
+    status: Literal["open", "won", "lost"]
+    reason: str | None = Field(description="Stripe's dispute reason, e.g. `fraudulent`")
+
+
 class PurchaseRead(BaseModel):
     id: str
     customer_id: str
@@ -24,14 +29,25 @@ class PurchaseRead(BaseModel):
     credits: int
     amount: Money
     valid_days: int | None
-    status: Literal["pending", "succeeded", "failed", "refunded"]
+    status: Literal[
+        "pending", "succeeded", "failed", "partially_refunded", "refunded", "disputed"
+    ] = Field(
+        description="`succeeded`: paid, no refund, no dispute open or lost; "
+        "`partially_refunded` / `refunded`: some / all of the money went back; "
+        "`disputed`: a dispute is open, or was lost (see `dispute`)"
+    )
     provider: Literal["stripe", "offline"]
     client_secret: str | None = Field(
         description="for Stripe.js to confirm the payment; only while it is not paid"
     )
     payment_intent_id: str | None
-    amount_refunded: Money
-    dispute_status: Literal["open", "won", "lost"] | None
+    amount_refunded: Money = Field(
+        description="money that went back to the customer: refunds, and what a lost dispute took"
+    )
+    dispute: DisputeRead | None = Field(description="the payment's dispute, if any")
+    dispute_status: Literal["open", "won", "lost"] | None = Field(
+        description="`dispute.status` (kept for older clients)"
+    )
     failure_reason: str | None
     metadata: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
@@ -61,7 +77,13 @@ def purchase_read(purchase: Purchase) -> PurchaseRead:
         provider=purchase.provider,
         client_secret=purchase.client_secret if unpaid else None,
         payment_intent_id=purchase.payment_intent_id,
-        amount_refunded=Money(amount=purchase.amount_refunded, currency=purchase.currency),
+        amount_refunded=Money(
+            amount=purchase.amount_refunded + purchase.amount_disputed,
+            currency=purchase.currency,
+        ),
+        dispute=DisputeRead(status=purchase.dispute_status, reason=purchase.dispute_reason)
+        if purchase.dispute_status
+        else None,
         dispute_status=purchase.dispute_status,
         failure_reason=purchase.failure_reason,
         metadata=dict(purchase.metadata_ or {}),

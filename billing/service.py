@@ -24,6 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
+from app.kit.observability import REFUNDS
 from app.kit.pagination import Page, decode_cursor, encode_cursor
 from app.settings import Settings
 from billing import receipts
@@ -33,10 +34,16 @@ from billing.schemas import PurchaseRead, purchase_read
 from billing.stripe_objects import CUSTOMER_METADATA_KEY, Charge, Dispute, Invoice, PaymentIntent
 from credits import accounts as acc
 from credits import queries as ledger_queries
+from credits import refunds as money_refunds
 from credits import service as ledger
 from credits.catalogue import find_pack
 
-PAID = (PurchaseStatus.succeeded.value, PurchaseStatus.refunded.value)
+PAID = (
+    PurchaseStatus.succeeded.value,
+    PurchaseStatus.partially_refunded.value,
+    PurchaseStatus.refunded.value,
+    PurchaseStatus.disputed.value,
+)
 
 
 @dataclass(slots=True)
@@ -303,8 +310,9 @@ def _unmatched(intent_id: str | None, charge_id: str | None) -> Outcome:
 
 
 async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) -> Outcome:
-    """`charge.refunded`: revokes the purchase's unused credits and records the money that
-    went back. Stripe's `amount_refunded` is cumulative; only its growth is applied."""
+    """`charge.refunded` (or the charge as `sync-payments` fetched it): applies the refund
+    rule to the money refunded since last time. Stripe's `amount_refunded` is cumulative;
+    only its growth is applied, so repeated, stale and out-of-order events are safe."""
     charge_id, intent_id = charge.id, charge.payment_intent
     purchase = await _purchase_for_charge(session, intent_id, charge_id, charge.purchase_id)
     if purchase is None:
@@ -314,27 +322,72 @@ async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) 
     total = charge.amount_refunded
     if total is None or total < 0:
         return Outcome(EventState.rejected, "the charge has no amount_refunded", purchase.id)
+    if total > purchase.amount:
+        return Outcome(
+            EventState.rejected,
+            f"amount_refunded {total} exceeds the purchase's {purchase.amount}",
+            purchase.id,
+        )
     delta = total - purchase.amount_refunded
     if delta <= 0:
         return Outcome(EventState.processed, "refund already recorded", purchase.id)
-    for i, lot in enumerate(await ledger_queries.purchase_lots(session, purchase.id)):
-        await ledger.revoke_lot(
-            session, lot.id, now=now, reason="stripe_refund",
-            refund_amount=delta if i == 0 else 0, reference=charge_id,
-            dedupe_key=f"refund:{purchase.id}:{total}:{lot.id}",
-        )  # fmt: skip
+    posted = await refund_purchase(session, purchase, total=total, delta=delta,
+                                   reference=charge_id, now=now)  # fmt: skip
+    purchase.charge_id = purchase.charge_id or charge_id
+    await session.flush()
+    revoked = sum(t.credits for t in posted.takes)
+    return Outcome(
+        EventState.processed, f"refund of {delta} recorded, {revoked} credit(s) revoked",
+        purchase.id,
+    )  # fmt: skip
+
+
+async def refund_purchase(
+    session: AsyncSession,
+    purchase: Purchase,
+    *,
+    total: int,
+    delta: int,
+    reference: str | None,
+    now: datetime,
+) -> ledger.Posted:
+    """The one place a refund of a purchase's money is applied: the ledger's refund rule
+    (`credits.refunds.revoke_for_refund`: unused credits covering the money, rounded up,
+    in consumption order; the rest reverses recognised revenue), then the purchase's
+    `amount_refunded` and status. The caller holds the purchase row; `delta` is new."""
+    posted = await money_refunds.revoke_for_refund(
+        session, purchase.id, customer_id=purchase.customer_id, refunded_total=total,
+        refund_amount=delta, cash_account=acc.CASH_STRIPE if purchase.provider == "stripe"
+        else acc.CASH_OFFLINE, currency=purchase.currency, now=now, reference=reference,
+        dedupe_key=f"refund:{purchase.id}:{total}",
+    )  # fmt: skip
     previous: dict[str, Any] = {
         "amount_refunded": {"amount": purchase.amount_refunded, "currency": purchase.currency}
     }
+    status = purchase.status
     purchase.amount_refunded = total
-    purchase.charge_id = purchase.charge_id or charge_id
-    if total >= purchase.amount:
-        previous["status"] = purchase.status
-        purchase.status = PurchaseStatus.refunded.value
     purchase.updated_at = now
+    refresh_status(purchase)
+    if purchase.status != status:
+        previous["status"] = status
     _emit(session, EventType.purchase_refunded, purchase, now, previous)
-    await session.flush()
-    return Outcome(EventState.processed, f"refund of {delta} recorded", purchase.id)
+    return posted
+
+
+def refresh_status(purchase: Purchase) -> None:
+    """A paid purchase's status from its refunds and dispute: `disputed` while a dispute is
+    open or once it is lost, else `refunded` / `partially_refunded` by the money refunded,
+    else `succeeded` (paid and untouched, or a dispute won)."""
+    if purchase.status not in PAID:
+        return
+    if purchase.dispute_status in ("open", "lost"):
+        purchase.status = PurchaseStatus.disputed.value
+    elif purchase.amount_refunded >= purchase.amount:
+        purchase.status = PurchaseStatus.refunded.value
+    elif purchase.amount_refunded > 0:
+        purchase.status = PurchaseStatus.partially_refunded.value
+    else:
+        purchase.status = PurchaseStatus.succeeded.value
 
 
 DISPUTE_CLOSED = frozenset({"won", "lost"})
@@ -366,20 +419,26 @@ async def apply_dispute(
                 session, lot.id, now=now, reason="dispute", reference=dispute_id
             )
     purchase.dispute_id, purchase.updated_at = dispute_id, now
+    if dispute.reason is not None:
+        purchase.dispute_reason = dispute.reason[:40]
     if won:
         for lot in lots:
             await ledger.release_lot(session, lot.id, now=now, reason="dispute_won",
                                      reference=dispute_id)  # fmt: skip
     elif lost:
         amount = dispute.amount
-        taken = amount if amount is not None and amount > 0 else purchase.amount
+        left = purchase.amount - purchase.amount_refunded  # what Stripe can still take
+        taken = min(amount, left) if amount is not None and amount > 0 else left
         for i, lot in enumerate(lots):
             await ledger.revoke_lot(
                 session, lot.id, now=now, reason="dispute_lost", frozen_only=True,
                 refund_amount=taken if i == 0 else 0, reference=dispute_id,
                 dedupe_key=f"dispute:{purchase.id}:{dispute_id}:{lot.id}",
             )  # fmt: skip
+        purchase.amount_disputed = taken
+        REFUNDS.labels("dispute_lost").inc()
     purchase.dispute_status = "won" if won else "lost" if lost else "open"
+    refresh_status(purchase)
     await session.flush()
     return Outcome(EventState.processed, f"dispute {purchase.dispute_status}", purchase.id)
 

@@ -148,6 +148,30 @@ class StripeGateway:
             raise self._unavailable("charge the saved card", exc) from exc
         return intent.to_dict()
 
+    async def list_refunds(self, payment_intent_id: str) -> list[dict[str, Any]]:
+        """Every refund of the PaymentIntent's charge (all pages)."""
+        try:
+            page = await self.client.v1.refunds.list_async(
+                params={"payment_intent": payment_intent_id, "limit": 100}
+            )
+            return [refund.to_dict() async for refund in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise self._unavailable("list a payment's refunds", exc) from exc
+
+    async def list_disputes(self, payment_intent_id: str) -> list[dict[str, Any]]:
+        """Every dispute of the PaymentIntent (all pages). A Stripe stand-in without the
+        disputes API (localstripe answers 404) has none."""
+        try:
+            page = await self.client.v1.disputes.list_async(
+                params={"payment_intent": payment_intent_id, "limit": 100}
+            )
+            return [dispute.to_dict() async for dispute in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            if exc.http_status == 404 and not exc.code:  # no such API at all
+                logger.warning("the payment provider has no disputes API: %s", exc)
+                return []
+            raise self._unavailable("list a payment's disputes", exc) from exc
+
     async def aclose(self) -> None:
         await self._http.close_async()
 

@@ -88,6 +88,7 @@ class Dispute:
     status: str | None
     amount: int | None
     purchase_id: str | None
+    reason: str | None = None  # e.g. `fraudulent`, `product_not_received`
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> Dispute:
@@ -98,6 +99,7 @@ class Dispute:
             status=_str(obj.get("status")),
             amount=_int(obj.get("amount")),
             purchase_id=_str(_metadata(obj).get("purchase_id")),
+            reason=_str(obj.get("reason")),
         )
 
 

@@ -9,12 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
+from app.kit.observability import CREDITS_GRANTED, REFUNDS
 from credits import accounts as acc
 from credits import hooks
 from credits.catalogue import split_value
@@ -276,6 +277,7 @@ async def grant(
     record_event(
         session, EventType.credits_granted, customer_id=customer_id, obj=entry_read(txn), now=now
     )
+    CREDITS_GRANTED.labels(source).inc(credits)
     return Posted(txn, [Take(lot.id, credits, amount)], lot)
 
 
@@ -386,8 +388,8 @@ async def refund_charge(
     AlreadyRefunded otherwise (and a unique index on `refund_of` backs this up).
 
     A lot under dispute holds the credit it gets back (frozen with the rest). A lot whose
-    money already went back to the customer (revoked) takes the credit back and revokes it
-    at once: the customer is never refunded twice, in cash and in credits."""
+    money already went back to the customer beyond the credits revoked for it (a refund,
+    a lost dispute: `refund_outstanding`) takes the credit back and revokes it at once: the customer is never refunded twice, in cash and in credits."""
     charge_txn = await get_transaction(session, charge_id)
     if charge_txn.kind != "charge" or charge_txn.customer_id is None:
         raise ValidationFailed("Only a charge can be refunded.")
@@ -411,6 +413,7 @@ async def refund_charge(
         ticket_number=charge_txn.ticket_number, reference=reference, memo=memo,
         refund_of=charge_id, actor=actor,
     )  # fmt: skip
+    REFUNDS.labels(reason).inc()
     return Posted(txn, takes)
 
 
@@ -425,7 +428,7 @@ async def _return_to_lot(
 ) -> _Returned:
     """Gives `credits` worth `value` back to `lot` (or to its successor when it expired)."""
     cid = wallet.customer_id
-    if await _revoked(session, lot.id):
+    if await refund_outstanding(session, lot) > 0:
         lines = _credit_move(cid, lot.id, credits, debit=acc.REVOKED, credit=acc.CONSUMED)
         lines += _money_move(
             cid, lot.id, value, lot.currency, debit=acc.REVENUE_SUPPORT, credit=acc.REVENUE_REFUNDS
@@ -450,12 +453,20 @@ async def _return_to_lot(
     return _Returned(lot.id, lines)
 
 
-async def _revoked(session: AsyncSession, lot_id: str) -> bool:
-    """Whether the lot's money went back to the customer (a Stripe refund, a lost dispute)."""
-    stmt = select(JournalTransaction.seq).where(
-        JournalTransaction.kind == "revoke", JournalTransaction.lot_id == lot_id
+async def refund_outstanding(session: AsyncSession, lot: Lot) -> int:
+    """Money given back for a lot's purchase (refunds, a lost dispute) beyond the value of
+    the credits revoked for it: the balance of `revenue:refunds` on the purchase's lots (or,
+    without a purchase, on the lot and its successors). While it is positive, a credit
+    returned to one of those lots is revoked at once."""
+    origin = lot.origin_lot_id or lot.id
+    same = or_(Lot.id == origin, Lot.origin_lot_id == origin)
+    if lot.purchase_id is not None:
+        same = or_(same, Lot.purchase_id == lot.purchase_id)
+    lots = select(Lot.id).where(same)
+    stmt = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
+        JournalLine.account == acc.REVENUE_REFUNDS, JournalLine.lot_id.in_(lots)
     )
-    return (await session.execute(stmt.limit(1))).first() is not None
+    return int((await session.execute(stmt)).scalar_one())
 
 
 def _refund_lot(expired: Lot, credits: int, value: int, now: datetime) -> Lot:

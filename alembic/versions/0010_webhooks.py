@@ -6,7 +6,7 @@ customers); customers, tickets and purchases get `metadata`; customers and ticke
 listed by `updated_at`.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -37,6 +37,7 @@ from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
+from app.kit.observability import TICKET_SUBMISSIONS
 from app.kit.pagination import Page, cursor_int, keyset_page
 from app.products import service as products
 from app.settings import Settings
@@ -257,6 +258,7 @@ async def _submit(
                 exc.extra["supported_versions"] = listed
             raise
     events.emit_created(session, ticket, charge, now)
+    TICKET_SUBMISSIONS.labels(data.line.value).inc()
     if levels is None:
         return ticket, None
     result = ticket_read(ticket, charge)

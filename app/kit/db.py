@@ -7,6 +7,15 @@ SQLite runs in WAL mode and every transaction starts with `BEGIN IMMEDIATE`, whi
 the database's write lock up front: two writers queue (busy timeout) instead of one failing
 half-way, and a read-then-write never races another writer. PostgreSQL runs READ COMMITTED
 and the services lock the rows they change (`SELECT … FOR UPDATE`).
+
+PostgreSQL connections are not pinged on checkout (a pre-ping costs three round trips per
+request: BEGIN, `;`, ROLLBACK). Instead a pooled connection is recycled after
+`POOL_RECYCLE_SECONDS`, and on checkout one whose socket asyncpg already saw closed (a
+restarted server, `pg_terminate_backend`, an idle timeout) is replaced before anything is
+sent: the pool retries with a fresh connection, no round trip spent. A connection that dies
+unnoticed fails on its first statement: the error is marked as a disconnect, every pooled
+connection of that age is invalidated, and the request answers 503 `service_unavailable`
+with `Retry-After` (see `app.main`), never 500; the next request gets a fresh connection.
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -57,6 +66,44 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+POOL_RECYCLE_SECONDS = 1800
+
+# SQLSTATE class 57P: the server ended the session (admin_shutdown, crash_shutdown, …).
+_SERVER_ENDED_SESSION = "57P"
+
+
+def _configure_postgres(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        raw = getattr(dbapi_connection, "_connection", None)  # the asyncpg connection
+        if raw is not None and raw.is_closed():
+            # Nothing has been sent on it yet: the pool reconnects and retries the checkout.
+            raise DisconnectionError("pooled connection was closed by the server")
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if not context.is_disconnect and _ended_session(context.original_exception):
+            context.is_disconnect = True
+        if context.is_disconnect:
+            context.invalidate_pool_on_disconnect = True
+
+
+def _ended_session(error: BaseException) -> bool:
+    """A dead connection that the driver's own checks may not classify as one."""
+    seen: BaseException | None = error
+    while seen is not None:
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_SERVER_ENDED_SESSION):
+            return True
+        if isinstance(seen, ConnectionError) or type(seen).__name__ in {
+            "ConnectionDoesNotExistError",
+            "ConnectionFailureError",
+        }:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 # SQLSTATE classes that mean "the database cannot serve you now", not "your statement is
@@ -101,15 +148,18 @@ def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncE
         )  # fmt: skip
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         hide_parameters=True,  # error messages and logs never carry customer data
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         pool_timeout=30,
     )
+    _configure_postgres(engine)
+    return engine
 
 
 class Database:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import re
 import sys
 import time
 import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import values as prometheus_values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,6 +79,90 @@ class Metrics:
         )
 
 
+# ---------------------------------------------------------------- across worker processes
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_mode() -> bool:
+    """True in a worker of `creditdesk serve --workers N` (N > 1): prometheus-client then
+    keeps every metric in a file per process under PROMETHEUS_MULTIPROC_DIR, and a scrape
+    sums the files of all workers, so no counter goes backwards whichever worker answers.
+    (The choice is made when prometheus-client is imported, so it is read from there.)"""
+    return bool(os.environ.get(MULTIPROC_ENV)) and bool(
+        getattr(prometheus_values.ValueClass, "_multiprocess", False)
+    )
+
+
+def prepare_multiprocess_dir(path: str) -> None:
+    """Creates the metrics directory, emptied of a previous run's files (stale counters
+    would otherwise be added to the new ones)."""
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def worker_exited() -> None:
+    """A worker's bookkeeping on exit (its live gauges leave the sums)."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(os.getpid())
+
+
+# ---------------------------------------------------------------- business counters
+
+# Module-level (one set per process): the ledger and the desk count what they post. All
+# are labelled: a labelled metric makes no value (in multiprocess mode: no file) until
+# first used, so importing this module in `creditdesk serve`'s parent writes nothing.
+BUSINESS = CollectorRegistry(auto_describe=True)
+TICKET_SUBMISSIONS = Counter(
+    "creditdesk_ticket_submissions_total", "Tickets submitted, by line", ["line"],
+    registry=BUSINESS,
+)  # fmt: skip
+INSUFFICIENT_CREDITS = Counter(
+    "creditdesk_insufficient_credits_total",
+    "Requests refused with 402 insufficient_credits, by route",
+    ["route"],
+    registry=BUSINESS,
+)
+REFUNDS = Counter(
+    "creditdesk_refunds_total",
+    "Refunds by reason: ticket charges (misrouted, out_of_scope, merged, product_bug, "
+    "sla_breach) and money (stripe_refund, dispute_lost)",
+    ["reason"],
+    registry=BUSINESS,
+)
+CREDITS_GRANTED = Counter(
+    "creditdesk_credits_granted_total",
+    "Credits granted, by source (purchase, spend_reward, adjustment)",
+    ["source"],
+    registry=BUSINESS,
+)
+
+
+class _Backlog(Collector):
+    def __init__(self, backlog: Mapping[str, tuple[str, float]]) -> None:
+        self.backlog = backlog
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, (documentation, value) in sorted(self.backlog.items()):
+            yield GaugeMetricFamily(name, documentation, value=value)
+
+
+def render_metrics(metrics: Metrics, backlog: Mapping[str, tuple[str, float]]) -> bytes:
+    """The exposition text: the request metrics and business counters (of all workers in
+    multiprocess mode, else of this process), then `backlog` gauges computed at scrape."""
+    if multiprocess_mode():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        parts = [generate_latest(registry)]
+    else:
+        parts = [generate_latest(metrics.registry), generate_latest(BUSINESS)]
+    gauges = CollectorRegistry()
+    gauges.register(_Backlog(backlog))
+    return b"".join([*parts, generate_latest(gauges)])
+
+
 class RequestContextMiddleware:
     """Gives each request an id (or keeps a safe incoming `X-Request-ID`), echoes it on
     the response, logs one access line and records metrics."""
@@ -118,6 +208,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            if status == 402:
+                INSUFFICIENT_CREDITS.labels(route).inc()
             self.metrics.latency.labels(scope["method"], route).observe(elapsed)
             access_log.info(
                 "%s %s %s",

@@ -11,7 +11,8 @@ too):
   `DuplicateTicketProblem`, …), `Problem` for the rest;
 - 401 where the route authenticates, 403 where it requires roles, 404 where the path
   names a resource, 409 (`idempotency_in_progress`) and `Idempotency-Key` on every POST,
-  413 where a body is read, 422 where anything is parsed, 503 (`Retry-After`) everywhere:
+  413 where a body is read, 422 where anything is parsed, 400 where a multipart body is
+  parsed (a malformed one), 503 (`Retry-After`) everywhere:
   every operation uses the database.
 """
 
@@ -129,6 +130,8 @@ def _complete(operation: dict[str, Any], route: Any, declared: APIRoute, method:
         statuses |= {413, 422}
     if parameters or has_body:
         statuses.add(422)
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        statuses.add(400)  # a body that is not well-formed multipart (`bad_request`)
     for status in statuses:
         responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
     if not parameters:

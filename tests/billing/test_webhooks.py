@@ -206,18 +206,19 @@ async def test_refunds_revoke_unused_credits_by_amount_deltas(
     await deliver(api.client, ok)
     await _use_credits(api, customer_id, 2, api.clock.now())
 
+    # €30 of a €100 five-pack (credits worth €20): 2 of the 3 unused credits cover it.
     partial = event("charge.refunded", refunded_charge(intent, 3000), event_id="evt_r1")
     assert (await deliver(api.client, partial)).json()["outcome"] == "processed"
-    after_partial = await balance(api, customer_id)
-    assert after_partial["available"] == 0  # the 3 unused credits are revoked, used stay used
+    assert (await balance(api, customer_id))["available"] == 1
     state = await purchase_state(api, purchase["id"])
-    assert state["status"] == "succeeded"
+    assert state["status"] == "partially_refunded"
     assert state["amount_refunded"] == {"amount": 3000, "currency": "EUR"}
     assert await cash(run_sql) == 10000 - 3000
 
     same_total = event("charge.refunded", refunded_charge(intent, 3000), event_id="evt_r1b")
     await deliver(api.client, same_total)
     assert await cash(run_sql) == 7000
+    assert (await balance(api, customer_id))["available"] == 1
     full = event("charge.refunded", refunded_charge(intent, 10000), event_id="evt_r2")
     await deliver(api.client, full)
     stale = event("charge.refunded", refunded_charge(intent, 3000), event_id="evt_r0")
@@ -232,6 +233,9 @@ async def test_refunds_revoke_unused_credits_by_amount_deltas(
         p=purchase["id"],
     )
     assert rows[0][0] == 2
+    # 3 credits worth 6000 revoked; the 4000 refunded beyond them reverses revenue
+    assert await cash(run_sql, "revenue:refunds") == 4000
+    assert await cash(run_sql, "revenue:support") == -4000
 
 
 async def test_events_before_the_payment_are_parked_then_applied(
@@ -256,7 +260,8 @@ async def test_events_before_the_payment_are_parked_then_applied(
     now = await balance(api, customer_id)
     assert (now["available"], now["frozen"]) == (0, 5)
     state = await purchase_state(api, purchase["id"])
-    assert state["dispute_status"] == "open"
+    assert state["dispute_status"] == "open" and state["status"] == "disputed"
+    assert state["dispute"] == {"status": "open", "reason": "fraudulent"}
     assert state["amount_refunded"]["amount"] == 4000
     assert {e[0]: e[2] for e in await inbox(run_sql)} == {
         "evt_r1": "processed",
@@ -286,7 +291,9 @@ async def test_dispute_won_releases_and_repeats_change_nothing(
     await deliver(api.client, opened.replace("evt_d1", "evt_d5"))
     back = await balance(api, customer_id)
     assert (back["available"], back["frozen"]) == (4, 0)
-    assert (await purchase_state(api, purchase["id"]))["dispute_status"] == "won"
+    state = await purchase_state(api, purchase["id"])
+    assert state["dispute"] == {"status": "won", "reason": "fraudulent"}
+    assert state["status"] == "succeeded" and state["amount_refunded"]["amount"] == 0
     assert await cash(run_sql) == 10000
 
 
@@ -303,7 +310,9 @@ async def test_dispute_lost_revokes_frozen_credits_even_out_of_order(
     assert (await deliver(api.client, opened_late)).json()["outcome"] == "processed"
     after = await balance(api, customer_id)
     assert (after["available"], after["frozen"]) == (0, 0)
-    assert (await purchase_state(api, purchase["id"]))["dispute_status"] == "lost"
+    state = await purchase_state(api, purchase["id"])
+    assert state["status"] == "disputed" and state["dispute"]["status"] == "lost"
+    assert state["amount_refunded"] == {"amount": 10000, "currency": "EUR"}
     assert await cash(run_sql) == 0
     revoked = await run_sql(
         "SELECT coalesce(sum(amount), 0) FROM journal_lines WHERE account = 'credits:revoked'"

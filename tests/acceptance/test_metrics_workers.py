@@ -1,0 +1,109 @@
+"""`/metrics` under `creditdesk serve --workers 2` (a real server on a free port): every
+scrape sums the counters of both workers (prometheus-client multiprocess mode), so scraped
+20 times, interleaved with requests that land on either worker, no counter ever goes
+backwards and each scrape counts every request made before it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.test_server import ADMIN_KEY, CREDITDESK, _free_port
+
+SAMPLE = re.compile(r"^(creditdesk_[a-z_]+)(\{[^}]*\})? (\S+)$", re.MULTILINE)
+
+
+def _ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    """Two spawned workers import the whole app: on a loaded host that takes a while."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)  # polling for readiness, not waiting out a race
+    process.kill()
+    pytest.fail(f"the server did not become ready:\n{log.read_text()}")
+
+
+def samples(text: str) -> dict[str, float]:
+    return {name + (labels or ""): float(value) for name, labels, value in SAMPLE.findall(text)}
+
+
+def requests_total(found: dict[str, float]) -> float:
+    return sum(v for k, v in found.items() if k.startswith("creditdesk_http_requests_total{"))
+
+
+def test_metrics_never_go_backwards_across_two_workers(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's: cleaned at start
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CREDITDESK_", "PROMETHEUS_"))},
+        "CREDITDESK_DATABASE_URL": database_url,
+        "CREDITDESK_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+        "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
+        "CREDITDESK_METRICS_DIR": str(metrics_dir),
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(CREDITDESK), "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _ready(process, base, log)
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        previous: dict[str, float] = {}
+        made = 0
+        for i in range(20):
+            # a fresh connection per request, so the kernel spreads them over both workers
+            with httpx.Client(base_url=base, timeout=10) as http:
+                before = requests_total(previous)
+                for _ in range(3):
+                    http.get("/healthz")
+                    made += 1
+                if i % 5 == 0:
+                    customer = http.post("/v1/customers", headers=admin,
+                                         json={"name": f"C{i}", "email": f"c{i}@example.com"})  # fmt: skip
+                    assert customer.status_code == 201, customer.text
+                    made += 1
+                    ticket = http.post("/v1/tickets", headers=admin, json={
+                        "customer_id": customer.json()["id"], "line": "technical",
+                        "subject": f"Panel fails to start after update {i}", "body": "It fails on start."})  # fmt: skip
+                    assert ticket.status_code == 402, ticket.text
+                    made += 1
+            with httpx.Client(base_url=base, timeout=10) as http:
+                scraped = http.get("/metrics")
+            assert scraped.status_code == 200
+            found = samples(scraped.text)
+            for name, value in previous.items():
+                if "_total" in name or "_count" in name or "_sum" in name:
+                    assert found.get(name, 0) >= value, f"{name} went backwards at scrape {i}"
+            assert requests_total(found) >= made >= before  # all workers' requests counted
+            made += 1  # the scrape itself
+            previous = found
+        assert previous['creditdesk_insufficient_credits_total{route="/v1/tickets"}'] == 4
+        # refused with 402, so not submitted (the counter counts tickets made)
+        assert previous.get('creditdesk_ticket_submissions_total{line="technical"}', 0) == 0
+        assert "creditdesk_email_outbox_pending" in previous
+        files = list(metrics_dir.glob("*.db"))
+        assert files and not (metrics_dir / "counter_1.db").exists()  # the stale file went
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
