@@ -20,6 +20,7 @@ from app.kit.registry import Feature, wire
 from app.products.feature import FEATURE as products
 from app.reports.feature import FEATURE as reports
 from app.topups.feature import FEATURE as topups
+from app.webhooks.feature import FEATURE as webhooks
 from billing.exports.feature import FEATURE as billing_exports
 from billing.feature import FEATURE as billing
 from credits.feature import FEATURE as credits
@@ -39,6 +40,7 @@ FEATURES: tuple[Feature, ...] = (
     desk_plans,
     topups,
     cabinet,
+    webhooks,
     reports,
 )
 

@@ -143,6 +143,21 @@ class Settings(BaseSettings):
     email_outbox_backoff_seconds: int = Field(default=30, ge=1)
     email_outbox_backoff_max_seconds: int = Field(default=3600, ge=1)
     email_outbox_max_attempts: int = Field(default=30, ge=1)
+    # Events and outbound webhooks (docs/webhooks.md)
+    events_retention_days: int = Field(default=30, ge=30)
+    webhook_allow_private: bool | None = Field(
+        default=None,
+        description="deliver to loopback/private addresses; default: yes except in production",
+    )
+    webhook_send_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_batch: int = Field(default=200, ge=1, le=5000)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_lease_seconds: int = Field(default=120, ge=10)
+    webhook_backoff_seconds: int = Field(default=30, ge=1)
+    webhook_backoff_max_seconds: int = Field(default=14_400, ge=1)
+    webhook_retry_hours: float = Field(default=72.0, ge=24)
+    webhook_disable_after_hours: float = Field(default=72.0, gt=0)
 
     # The cabinet and portal sessions (docs/cabinet.md).
     portal_session_minutes: int = Field(default=60, ge=1, le=1440)
@@ -176,6 +191,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return self.env != "production"
 
     @model_validator(mode="after")
     def _unique_pack_codes(self) -> Settings:

@@ -64,7 +64,7 @@ async def create_purchase(
         if not principal.is_customer:
             principal.require(Role.admin)
         purchase, replayed = await _open_once(
-            session, request, idempotency_key, customer_id, body.pack, settings
+            session, request, idempotency_key, customer_id, body.pack, settings, body.metadata
         )
     if _needs_intent(purchase):
         purchase = await _create_intent(db, gateway, purchase, request, settings)
@@ -79,6 +79,7 @@ async def _open_once(
     customer_id: str,
     pack: str,
     settings: Settings,
+    metadata: dict[str, str] | None = None,
 ) -> tuple[Purchase, bool]:
     """The purchase, made once per `Idempotency-Key` (the kit's, like every POST's), in the
     first transaction. A replay answers the purchase as it is now, not as first answered:
@@ -93,7 +94,7 @@ async def _open_once(
             return await service.get_purchase(session, earlier), True
     purchase = await service.open_purchase(
         session, customer_id=customer_id, pack_code=pack, settings=settings,
-        now=request.app.state.clock.now(),
+        now=request.app.state.clock.now(), metadata=metadata,
     )  # fmt: skip
     if record is not None:
         answer = JSONResponse(purchase_read(purchase).model_dump(mode="json"), 201)
@@ -177,9 +178,7 @@ async def get_receipt(
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
     purchase = await session.get(Purchase, purchase_id)
-    if purchase is None or (
-        principal.is_customer and purchase.customer_id != principal.customer_id
-    ):
+    if purchase is None or not principal.sees(purchase.customer_id):
         raise NotFound("No such purchase.")
     receipt = await receipts.for_purchase(session, purchase_id)
     if receipt is None:

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.kit.metadata import Metadata
 from billing.models import Purchase, PurchaseStatus
 from credits.schemas import Money
 
@@ -13,6 +14,7 @@ class PurchaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pack: str = Field(min_length=1, max_length=32, description="a pack code from `GET /v1/packs`")
+    metadata: Metadata | None = None
 
 
 class DisputeRead(BaseModel):
@@ -49,6 +51,7 @@ class PurchaseRead(BaseModel):
         description="`dispute.status` (kept for older clients)"
     )
     failure_reason: str | None
+    metadata: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     succeeded_at: datetime | None
@@ -87,6 +90,7 @@ def purchase_read(purchase: Purchase) -> PurchaseRead:
         else None,
         dispute_status=purchase.dispute_status,
         failure_reason=purchase.failure_reason,
+        metadata=dict(purchase.metadata_ or {}),
         created_at=purchase.created_at,
         updated_at=purchase.updated_at,
         succeeded_at=purchase.succeeded_at,

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from app.kit.errors import NotFound, ValidationFailed
+from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from app.kit.observability import REFUNDS
 from app.kit.pagination import Page, decode_cursor, encode_cursor
@@ -58,7 +60,13 @@ class Outcome:
 
 
 async def open_purchase(
-    session: AsyncSession, *, customer_id: str, pack_code: str, settings: Settings, now: datetime
+    session: AsyncSession,
+    *,
+    customer_id: str,
+    pack_code: str,
+    settings: Settings,
+    now: datetime,
+    metadata: dict[str, str] | None = None,
 ) -> Purchase:
     """A new pending purchase. With the offline provider it is paid at once, through the
     same grant. (Its `Idempotency-Key`, if any, is the endpoint's: `app.kit.idempotency`.)"""
@@ -76,6 +84,7 @@ async def open_purchase(
         provider=settings.payment_provider,
         status=PurchaseStatus.pending.value,
         amount_refunded=0,
+        metadata_=metadata or None,
         created_at=now,
         updated_at=now,
     )
@@ -171,13 +180,39 @@ async def settle(
         reference=reference,
         dedupe_key=f"purchase:{purchase.id}",
     )
+    previous = {"status": purchase.status}
     purchase.status = PurchaseStatus.succeeded.value
     purchase.succeeded_at = now
     purchase.updated_at = now
     purchase.failure_reason = None
     await session.flush()
     await receipts.issue(session, purchase, settings=settings, now=now)
+    _emit(session, EventType.purchase_succeeded, purchase, now, previous)
     return True
+
+
+def fail_pending(session: AsyncSession, purchase: Purchase, reason: str, *, now: datetime) -> None:
+    """A pending purchase's payment failed (declined or cancelled): `failed` with the reason,
+    and its `purchase.failed` event in the same transaction."""
+    purchase.status = PurchaseStatus.failed.value
+    purchase.failure_reason = reason
+    purchase.updated_at = now
+    previous = {"status": PurchaseStatus.pending.value}
+    _emit(session, EventType.purchase_failed, purchase, now, previous)
+
+
+def _emit(
+    session: AsyncSession,
+    type: EventType,
+    purchase: Purchase,
+    now: datetime,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    """A `purchase.*` event. The payment's `client_secret` is never put in an event."""
+    obj = purchase_read(purchase).model_copy(update={"client_secret": None})
+    record_event(
+        session, type, customer_id=purchase.customer_id, obj=obj, now=now, previous=previous
+    )
 
 
 # ---------------------------------------------------------------- PaymentIntents
@@ -218,8 +253,7 @@ async def apply_intent(
         note = "credits granted" if granted else "already granted"
         return Outcome(EventState.processed, note, purchase.id, unblocks=True)
     if _failed(intent) and purchase.status == PurchaseStatus.pending.value:
-        purchase.status = PurchaseStatus.failed.value
-        purchase.failure_reason = _failure_reason(intent)
+        fail_pending(session, purchase, _failure_reason(intent), now=now)
     await session.flush()
     return Outcome(EventState.processed, f"payment is {status}", purchase.id, unblocks)
 
@@ -329,9 +363,16 @@ async def refund_purchase(
         else acc.CASH_OFFLINE, currency=purchase.currency, now=now, reference=reference,
         dedupe_key=f"refund:{purchase.id}:{total}", paid=purchase.amount, vat=purchase.vat_amount,
     )  # fmt: skip
+    previous: dict[str, Any] = {
+        "amount_refunded": {"amount": purchase.amount_refunded, "currency": purchase.currency}
+    }
+    status = purchase.status
     purchase.amount_refunded = total
     purchase.updated_at = now
     refresh_status(purchase)
+    if purchase.status != status:
+        previous["status"] = status
+    _emit(session, EventType.purchase_refunded, purchase, now, previous)
     return posted
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.errors import NotFound
 from app.kit.pagination import Page, cursor_int, keyset_page
 from credits.models import JournalTransaction, Lot, Wallet
-from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead
+from credits.schemas import BalanceRead, EntryRead, LotRead, Money, SpendRead, entry_read
 from credits.service import consumption_order
 
 
@@ -96,18 +96,3 @@ async def entries(
         stmt = stmt.where(JournalTransaction.seq < before)
     rows = list((await session.execute(stmt)).scalars())
     return keyset_page(rows, limit, key="before", position=lambda t: t.seq, read=entry_read)
-
-
-def entry_read(txn: JournalTransaction) -> EntryRead:
-    return EntryRead(
-        id=txn.id,
-        created_at=txn.posted_at,
-        kind=txn.kind,
-        credits=txn.credits,
-        balance_after=txn.balance_after or 0,
-        lot_id=txn.lot_id,
-        ticket_id=txn.ticket_id,
-        purchase_id=txn.purchase_id,
-        reason=txn.reason,
-        memo=txn.memo,
-    )

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from credits.models import JournalTransaction
+
 MAX_AMOUNT = 10**10
 
 
@@ -143,3 +145,18 @@ class AdjustmentCreate(BaseModel):
     credits: int = Field(ge=-100_000, le=100_000, description="±credits, not 0")
     reason: str = Field(min_length=3, max_length=500)
     valid_days: int | None = Field(default=None, gt=0, le=3650)
+
+
+def entry_read(txn: JournalTransaction) -> EntryRead:
+    return EntryRead(
+        id=txn.id,
+        created_at=txn.posted_at,
+        kind=txn.kind,
+        credits=txn.credits,
+        balance_after=txn.balance_after or 0,
+        lot_id=txn.lot_id,
+        ticket_id=txn.ticket_id,
+        purchase_id=txn.purchase_id,
+        reason=txn.reason,
+        memo=txn.memo,
+    )

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import NotFound, ValidationFailed
+from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from app.kit.observability import CREDITS_GRANTED, REFUNDS
 from credits import accounts as acc
@@ -27,6 +28,7 @@ from credits.errors import (
     SpendLimit,
 )
 from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
+from credits.schemas import entry_read
 
 # Credits are stored in 32-bit columns (wallets, lots): no wallet may hold more, and no
 # cumulative spend may earn more. Spend totals are 64-bit; this bound keeps them far off.
@@ -277,6 +279,9 @@ async def grant(
         lot_id=lot.id, purchase_id=purchase_id, reference=reference, memo=memo,
         dedupe_key=dedupe_key, actor=actor,
     )  # fmt: skip
+    record_event(
+        session, EventType.credits_granted, customer_id=customer_id, obj=entry_read(txn), now=now
+    )
     CREDITS_GRANTED.labels(source).inc(credits)
     return Posted(txn, [Take(lot.id, credits, amount)], lot)
 
@@ -552,10 +557,15 @@ async def expire_locked(
             cid, lot.id, value, lot.currency, debit=acc.DEFERRED, credit=acc.REVENUE_BREAKAGE
         )
     wallet.available -= total
-    return await _post(
+    txn = await _post(
         session, wallet, lines, kind="expiry", reason="expired", now=now, credits=-total,
         lot_id=lots[0].id if len(lots) == 1 else None,
     )  # fmt: skip
+    record_event(
+        session, EventType.credits_expired, customer_id=cid, obj=entry_read(txn), now=now,
+        previous={"available": wallet.available + total},
+    )  # fmt: skip
+    return txn
 
 
 async def customers_with_lapsed_lots(session: AsyncSession, now: datetime) -> list[str]:

@@ -35,6 +35,10 @@ from app.kit.session import get_session
 from app.settings import Settings
 
 AdminOrCrAgent = Annotated[Principal, Depends(require_roles(Role.admin, Role.cr_agent))]
+# a partner's scoped integration key creates its own end customers
+AdminCrAgentOrPartner = Annotated[
+    Principal, Depends(require_roles(Role.admin, Role.cr_agent, Role.integration))
+]
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
 CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
@@ -49,14 +53,23 @@ CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"}
 )
 async def create_customer(
     body: CustomerCreate,
-    _: AdminOrCrAgent,
+    principal: AdminCrAgentOrPartner,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
 ) -> CustomerRead:
-    """Create a customer (and its empty credit wallet)."""
+    """Create a customer (and its empty credit wallet). A partner's scoped integration key
+    creates its own end customers (`parent_id` = the partner). 409 `external_ref_taken`
+    names the customer that has the reference (when this key may see it)."""
+    if principal.role is Role.integration and principal.partner_id is None:
+        raise Forbidden("Only an integration key scoped to a partner may create customers.")
     customer = await service.create_customer(
-        session, body, now, default_low_balance_threshold=settings.low_balance_threshold
+        session,
+        body,
+        now,
+        parent_id=principal.partner_id,
+        visible=principal.sees,
+        default_low_balance_threshold=settings.low_balance_threshold,
     )
     return service.to_read(customer)
 
@@ -68,13 +81,16 @@ async def list_customers(
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    _: StaffOrBackOffice,
+    updated_gte: datetime | None = None,
+    principal: StaffOrBackOffice,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
-    """List customers, oldest first, optionally by e-mail or external reference."""
+    """List customers, oldest first, optionally by e-mail, external reference or last
+    change. A partner's scoped key lists the partner and its end customers."""
     rows = await repository.list_customers(
         session, after=cursor_text(cursor, "after"), limit=limit + 1,
-        email=email, external_ref=external_ref,
+        email=email, external_ref=external_ref, partner_id=principal.partner_id,
+        updated_gte=updated_gte,
     )  # fmt: skip
     return keyset_page(rows, limit, key="after", position=lambda c: c.id, read=service.to_read)
 
@@ -109,17 +125,22 @@ async def update_customer(
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
     """Change a customer. A customer key may change only its own `auto_accept_transfers`
-    and `low_balance_threshold`."""
+    and `low_balance_threshold`; a partner's scoped key its own end customers (not
+    `partner`)."""
     principal.check_customer(customer_id)
     if principal.is_customer:
         if set(body.model_fields_set) - CUSTOMER_EDITABLE:
             raise Forbidden(
                 "A customer may change only `auto_accept_transfers` and `low_balance_threshold`."
             )
+    elif principal.partner_id is not None:
+        if "partner" in body.model_fields_set:
+            raise Forbidden("A partner's key may not change `partner`.")
     else:
         principal.require(*STAFF)
     customer = await service.get_customer(session, customer_id, lock=True)
-    return service.to_read(await service.update_customer(session, customer, body, now))
+    updated = await service.update_customer(session, customer, body, now, visible=principal.sees)
+    return service.to_read(updated)
 
 
 @router.post(

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
@@ -23,5 +24,10 @@ class Customer(Base):
     low_balance_threshold: Mapped[int | None] = mapped_column(Integer)
     verify_failures: Mapped[int] = mapped_column(Integer, default=0)
     verify_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A partner's end customer (created by the partner's scoped integration key).
+    parent_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("customers.id"), index=True
+    )
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

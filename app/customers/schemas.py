@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.kit.auth import Role
+from app.kit.metadata import Metadata
 
 
 class Strict(BaseModel):
@@ -18,6 +19,7 @@ class CustomerCreate(Strict):
     auto_accept_transfers: bool = False
     code_word: str | None = Field(default=None, min_length=4, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    metadata: Metadata | None = None
     low_balance_threshold: int | None = Field(
         default=None,
         ge=0,
@@ -34,6 +36,9 @@ class CustomerUpdate(Strict):
     auto_accept_transfers: bool | None = None
     code_word: str | None = Field(default=None, min_length=4, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    metadata: Metadata | None = Field(
+        default=None, description="replaces the whole metadata; `{}` clears it"
+    )
     low_balance_threshold: int | None = Field(
         default=None, ge=0, le=100_000, description="credits; null turns the alert off"
     )
@@ -49,6 +54,10 @@ class CustomerRead(BaseModel):
     auto_accept_transfers: bool
     external_ref: str | None
     has_code_word: bool
+    parent_id: str | None = Field(
+        default=None, description="the partner whose end customer this is (scoped keys)"
+    )
+    metadata: dict[str, str] = Field(default_factory=dict)
     low_balance_threshold: int | None
     created_at: datetime
     updated_at: datetime

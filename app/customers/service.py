@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +18,7 @@ from app.customers.models import Customer
 from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.kit.auth import KEY_PREFIX, ApiKey, Role, generate_secret, hash_secret
 from app.kit.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from billing.hooks import CustomerByExternalRef
 from credits import service as ledger
@@ -57,6 +60,8 @@ def to_read(customer: Customer) -> CustomerRead:
         auto_accept_transfers=customer.auto_accept_transfers,
         external_ref=customer.external_ref,
         has_code_word=customer.code_word_hash is not None,
+        parent_id=customer.parent_id,
+        metadata=dict(customer.metadata_ or {}),
         low_balance_threshold=customer.low_balance_threshold,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
@@ -68,6 +73,8 @@ async def create_customer(
     data: CustomerCreate,
     now: datetime,
     *,
+    parent_id: str | None = None,
+    visible: Callable[[str], bool] = lambda _: True,
     default_low_balance_threshold: int | None = None,
 ) -> Customer:
     code_hash = await asyncio.to_thread(hash_code_word, data.code_word) if data.code_word else None
@@ -79,6 +86,8 @@ async def create_customer(
         auto_accept_transfers=data.auto_accept_transfers,
         external_ref=data.external_ref,
         code_word_hash=code_hash,
+        parent_id=parent_id,
+        metadata_=data.metadata or None,
         low_balance_threshold=(
             data.low_balance_threshold
             if "low_balance_threshold" in data.model_fields_set
@@ -89,8 +98,12 @@ async def create_customer(
         updated_at=now,
     )
     session.add(customer)
-    await _flush_unique(session, data.external_ref)
+    await _flush_unique(session, customer, visible)
     await ledger.open_wallet(session, customer.id, now)
+    record_event(
+        session, EventType.customer_created, customer_id=customer.id, obj=to_read(customer),
+        now=now,
+    )  # fmt: skip
     return customer
 
 
@@ -106,7 +119,12 @@ async def get_customer(session: AsyncSession, customer_id: str, *, lock: bool = 
 
 
 async def update_customer(
-    session: AsyncSession, customer: Customer, data: CustomerUpdate, now: datetime
+    session: AsyncSession,
+    customer: Customer,
+    data: CustomerUpdate,
+    now: datetime,
+    *,
+    visible: Callable[[str], bool] = lambda _: True,
 ) -> Customer:
     changes = data.model_dump(exclude_unset=True)
     nullable = ("external_ref", "low_balance_threshold")
@@ -115,6 +133,8 @@ async def update_customer(
             if changes[field] is None and field not in nullable:
                 raise ValidationFailed(f"`{field}` cannot be null.")
             setattr(customer, field, changes[field])
+    if "metadata" in changes:
+        customer.metadata_ = changes["metadata"] or None
     if "email" in changes:
         if changes["email"] is None:
             raise ValidationFailed("`email` cannot be null.")
@@ -125,7 +145,7 @@ async def update_customer(
         customer.verify_failures = 0
         customer.verify_locked_until = None
     customer.updated_at = now
-    await _flush_unique(session, customer.external_ref)
+    await _flush_unique(session, customer, visible)
     return customer
 
 
@@ -170,8 +190,10 @@ async def create_api_key(
 ) -> tuple[ApiKey, str]:
     if role is Role.customer and customer_id is None:
         raise ValidationFailed("A customer key needs `customer_id`.")
-    if role is not Role.customer and customer_id is not None:
-        raise ValidationFailed("Only customer keys are bound to a customer.")
+    if role not in (Role.customer, Role.integration) and customer_id is not None:
+        raise ValidationFailed(
+            "Only customer keys and (partner-scoped) integration keys name a customer."
+        )
     if customer_id is not None:
         await get_customer(session, customer_id)
     secret = secret or generate_secret()
@@ -209,15 +231,30 @@ async def ensure_bootstrap_key(session: AsyncSession, secret: str, now: datetime
     return True
 
 
-async def _flush_unique(session: AsyncSession, external_ref: str | None) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"Another customer already has external_ref {external_ref!r}.",
-            code="external_ref_taken",
-        ) from exc
+async def _flush_unique(
+    session: AsyncSession,
+    customer: Customer,
+    visible: Callable[[str], bool] = lambda _: True,
+) -> None:
+    """Flushes the customer; a taken `external_ref` is 409 `external_ref_taken` naming the
+    customer that has it (when `visible` lets the caller see that one)."""
+    ref = customer.external_ref
+    holder = None
+    if ref is not None:
+        holder = await session.scalar(
+            select(Customer.id).where(Customer.external_ref == ref, Customer.id != customer.id)
+        )
+    if holder is None:
+        try:
+            async with session.begin_nested():
+                await session.flush()
+            return
+        except IntegrityError:
+            pass  # taken by a concurrent request that committed first
+    extra: dict[str, Any] = {"customer_id": holder} if holder and visible(holder) else {}
+    raise Conflict(
+        f"Another customer already has external_ref {ref!r}.", code="external_ref_taken", **extra
+    )
 
 
 async def answer_external_ref(session: AsyncSession, question: CustomerByExternalRef) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk import service
@@ -24,7 +24,7 @@ from app.desk.schemas import (
 )
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, Staff, require_roles
 from app.kit.deps import TicketId, get_now, get_settings
-from app.kit.errors import NotFound, ValidationFailed, problem_responses
+from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -70,6 +70,7 @@ async def submit_ticket(
     elif body.customer_id is None:
         raise ValidationFailed("Staff must name the customer: `customer_id`.", field="customer_id")
     else:
+        principal.check_customer(body.customer_id)  # a partner's key: its own customers
         customer_id = body.customer_id
     return await service.submit_and_read(
         session, body, customer_id=customer_id, author=principal, settings=settings, now=now
@@ -84,19 +85,21 @@ async def list_tickets(
     customer_id: str | None = None,
     line: Line | None = None,
     status: Status | None = None,
+    number: int | None = Query(default=None, ge=1, description="the ticket's number"),
+    updated_gte: datetime | None = None,
     principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> Page[TicketRead]:
-    """List tickets, newest first, by customer, line and status. A customer key lists its
-    own only."""
+    """List tickets, newest first, by customer, line, status, number or last change. A
+    customer key lists its own only; a partner's key its own and its end customers'."""
+    if customer_id is not None:
+        principal.check_customer(customer_id)
     if principal.is_customer:
-        if customer_id is not None and customer_id != principal.customer_id:
-            raise NotFound("No such customer.")
         customer_id = principal.customer_id
     return await service.list_tickets(
         session, limit=limit, cursor=cursor, customer_id=customer_id, line=line, status=status,
-        now=now,
+        now=now, partner_id=principal.partner_id, number=number, updated_gte=updated_gte,
     )  # fmt: skip
 
 

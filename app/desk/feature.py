@@ -4,12 +4,22 @@
 from app.desk import models
 from app.desk.cli import COMMANDS
 from app.desk.endpoints import router
+from app.desk.events import record_sla
 from app.desk.sla import models as sla_models
+from app.desk.sla.hooks import SLA_CHANGED
 from app.desk.sla_endpoints import router as sla_router
 from app.desk.sla_sweep import escalate_tickets
+from app.kit.hooks import Subscription
 from app.kit.registry import Feature
 
-FEATURE = Feature(name="desk", routers=(router,), cli=tuple(COMMANDS), models=(models,))
+FEATURE = Feature(
+    name="desk",
+    routers=(router,),
+    cli=tuple(COMMANDS),
+    models=(models,),
+    # the desk records the SLA's events with the ticket as the API shows it
+    subscriptions=(Subscription(SLA_CHANGED, record_sla),),
+)
 
 # Service levels: targets, calendars, the periodic escalation sweep (`creditdesk escalate`
 # is the desk's command). Declared here, not in app/desk/sla/: its HTTP handlers and sweep

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.customers.models import Customer
 from app.desk.models import TICKET_NUMBER_SEQUENCE, Ticket, TicketCharge, TicketMessage
 from app.kit.db import is_postgres
 
@@ -78,8 +79,12 @@ async def list_tickets(
     customer_id: str | None,
     line: str | None,
     status: str | None,
+    partner_id: str | None = None,
+    number: int | None = None,
+    updated_gte: datetime | None = None,
 ) -> list[Ticket]:
-    """Newest first; one row more than `limit`, to tell whether another page follows."""
+    """Newest first; one row more than `limit`, to tell whether another page follows.
+    `partner_id`: only the tickets of that partner and its end customers."""
     stmt = select(Ticket).order_by(Ticket.number.desc()).limit(limit + 1)
     if before is not None:
         stmt = stmt.where(Ticket.number < before)
@@ -89,6 +94,15 @@ async def list_tickets(
         stmt = stmt.where(Ticket.line == line)
     if status is not None:
         stmt = stmt.where(Ticket.status == status)
+    if number is not None:
+        stmt = stmt.where(Ticket.number == number)
+    if updated_gte is not None:
+        stmt = stmt.where(Ticket.updated_at >= updated_gte)
+    if partner_id is not None:
+        tree = select(Customer.id).where(
+            or_(Customer.id == partner_id, Customer.parent_id == partner_id)
+        )
+        stmt = stmt.where(Ticket.customer_id.in_(tree))
     return list((await session.execute(stmt)).scalars())
 
 

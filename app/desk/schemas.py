@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.desk.models import ChargeReason, Line, RefundReason, Status
 from app.desk.sla.models import Category
 from app.desk.sla.schemas import SlaRead
+from app.kit.metadata import Metadata
 from app.settings import Settings
 
 HARD_TEXT_CAP = 1_000_000
@@ -52,6 +53,7 @@ class TicketCreate(BaseModel):
     category: Category = Field(
         default=Category.product_issue, description="sets the service-level targets"
     )
+    metadata: Metadata | None = None
 
 
 class ChargeRead(BaseModel):
@@ -74,6 +76,7 @@ class TicketRead(BaseModel):
     body: str
     bug_reference: str | None
     merged_into: str | None
+    metadata: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     charge: ChargeRead | None = Field(

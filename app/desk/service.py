@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service as customers
+from app.desk import events, subjects
 from app.desk import repository as repo
-from app.desk import subjects
 from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
+from app.desk.events import ticket_read
 from app.desk.hooks import MESSAGE_ADDED, MessageAdded
 from app.desk.models import (
     ChargeReason,
@@ -31,7 +32,7 @@ from app.desk.models import (
     TicketCharge,
     TicketMessage,
 )
-from app.desk.schemas import ChargeRead, MessageRead, TicketCreate, TicketRead
+from app.desk.schemas import MessageRead, TicketCreate, TicketRead
 from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
@@ -108,37 +109,6 @@ def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- reading
 
 
-def charge_read(charge: TicketCharge | None) -> ChargeRead | None:
-    if charge is None:
-        return None
-    return ChargeRead(
-        credits=charge.credits,
-        reason=charge.reason,
-        refunded=charge.refunded_at is not None,
-        refund_reason=charge.refund_reason,
-    )
-
-
-def ticket_read(ticket: Ticket, charge: TicketCharge | None) -> TicketRead:
-    return TicketRead(
-        id=ticket.id,
-        number=ticket.number,
-        customer_id=ticket.customer_id,
-        line=Line(ticket.line),
-        status=Status(ticket.status),
-        severity=ticket.severity,
-        product=ticket.product,
-        version=ticket.version,
-        subject=ticket.subject,
-        body=ticket.body,
-        bug_reference=ticket.bug_reference,
-        merged_into=ticket.merged_into,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        charge=charge_read(charge),
-    )
-
-
 async def read(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> TicketRead:
     """The ticket and its charge; with `now`, its service levels read at that instant."""
     result = ticket_read(ticket, await repo.current_charge(session, ticket.id))
@@ -152,7 +122,7 @@ async def load(
 ) -> Ticket:
     """The ticket, if `principal` may see it: a customer key sees only its own."""
     ticket = await repo.get_ticket(session, ticket_id, lock=lock)
-    if ticket is None or (principal.is_customer and ticket.customer_id != principal.customer_id):
+    if ticket is None or not principal.sees(ticket.customer_id):
         raise NotFound("No such ticket.")
     return ticket
 
@@ -166,11 +136,15 @@ async def list_tickets(
     line: Line | None,
     status: Status | None,
     now: datetime | None = None,
+    partner_id: str | None = None,
+    number: int | None = None,
+    updated_gte: datetime | None = None,
 ) -> Page[TicketRead]:
     before = cursor_int(cursor, "before", maximum=2**31 - 1)  # ticket numbers are INTEGER
     rows = await repo.list_tickets(
         session, limit=limit, before=before, customer_id=customer_id,
         line=line.value if line else None, status=status.value if status else None,
+        partner_id=partner_id, number=number, updated_gte=updated_gte,
     )  # fmt: skip
     kept = rows[:limit]
     charges = await repo.current_charges(session, [t.id for t in kept])
@@ -244,7 +218,7 @@ async def _submit(
         status=Status.open.value, severity=data.severity, product=data.product,
         version=data.version.strip() if data.version else None,
         subject=subject, body=body, content_hash=digest, created_by=author.key_id,
-        created_at=now, updated_at=now,
+        metadata_=data.metadata or None, created_at=now, updated_at=now,
     )  # fmt: skip
     clock = sla.new_clock(ticket, data.category, now)
     # A new ticket's service levels depend only on the line's calendar and targets: read
@@ -283,6 +257,7 @@ async def _submit(
             if listed is not None:
                 exc.extra["supported_versions"] = listed
             raise
+    events.emit_created(session, ticket, charge, now)
     TICKET_SUBMISSIONS.labels(data.line.value).inc()
     if levels is None:
         return ticket, None
@@ -375,6 +350,17 @@ async def _refund(
     return True
 
 
+async def refund(
+    session: AsyncSession, ticket: Ticket, reason: RefundReason, *, now: datetime, actor: str
+) -> bool:
+    """`_refund` with its `ticket.refunded` event, for callers outside the desk (the SLA
+    sweep's compensation). The caller holds the ticket's lock."""
+    was = await events.before(session, ticket)
+    refunded = await _refund(session, ticket, reason, now=now, actor=actor)
+    await events.emit_changes(session, ticket, was, now)
+    return refunded
+
+
 # ---------------------------------------------------------------- messages
 
 
@@ -393,6 +379,7 @@ async def add_message(
     if internal and author.is_customer:
         raise Forbidden("Customers cannot write internal notes.")
     ticket = await load(session, ticket_id, author, lock=True)
+    was_status = ticket.status
     text = body.strip()
     if not text:
         raise ValidationFailed("The message body is required.", field="body")
@@ -411,6 +398,9 @@ async def add_message(
         session, ticket, now, public_staff_message=not internal and not author.is_customer
     )
     await session.flush()
+    events.emit_message(session, ticket, message, now)
+    if ticket.status != was_status:
+        await events.emit_status(session, ticket, was_status, now)
     # other channels (the e-mail outbox) subscribe here, so the desk does not import them
     await MESSAGE_ADDED.publish(session, MessageAdded(ticket, message, author, settings, now))
     return message
@@ -483,6 +473,7 @@ async def change_status(
     now: datetime,
 ) -> Ticket:
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     refused = check_transition(
         ticket, target, customer=principal.is_customer, settings=settings, now=now
     )
@@ -490,7 +481,7 @@ async def change_status(
         raise InvalidTransition(refused.detail, status_from=ticket.status, status_to=target.value)
     _set_status(ticket, target, now)
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -526,6 +517,7 @@ async def transfer(
     auto-accepting customers; 402 when there is no credit). Back to customer relations:
     the charge is refunded (`misrouted`)."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     _refuse_closed(ticket)
     if to_line is Line.technical:
         await _transfer_to_technical(session, ticket, principal, settings, now)
@@ -538,7 +530,7 @@ async def transfer(
         ticket.line = Line.customer_relations.value
         ticket.updated_at = now
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -575,6 +567,7 @@ async def answer_transfer(
     """The customer's consent: accept charges 1 credit (402 and nothing changes when there
     is none) and moves the ticket to technical; decline keeps it on the free line."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     if ticket.status != Status.awaiting_approval:
         raise InvalidTransition(f"Ticket #{ticket.number} has no transfer awaiting consent.")
     if accept:
@@ -588,7 +581,7 @@ async def answer_transfer(
         ticket.line = Line.technical.value
     _set_status(ticket, Status.open, now)
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -606,6 +599,7 @@ async def merge(
     for tid in sorted((ticket_id, into_id)):  # id order: two merges cannot deadlock
         locked[tid] = await load(session, tid, principal, lock=True)
     ticket, into = locked[ticket_id], locked[into_id]
+    was = await events.before(session, ticket)
     if ticket.customer_id != into.customer_id:
         raise InvalidTransition("Only tickets of the same customer can be merged.")
     _refuse_closed(ticket)
@@ -619,7 +613,7 @@ async def merge(
     _set_status(ticket, Status.closed, now)
     into.updated_at = now
     await sla.sync(session, ticket, now)
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -628,6 +622,7 @@ async def mark_out_of_scope(
 ) -> Ticket:
     """Not a technical-support matter: refunded (`out_of_scope`), back to the free line."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     _refuse_closed(ticket)
     if ticket.line != Line.technical:
         raise InvalidTransition(f"Ticket #{ticket.number} is not on the technical line.")
@@ -638,7 +633,7 @@ async def mark_out_of_scope(
     ticket.line = Line.customer_relations.value
     ticket.updated_at = now
     session.add(_message(ticket.id, principal, f"Out of scope: {reason}", internal=True, now=now))
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket
 
 
@@ -653,11 +648,12 @@ async def confirm_bug(
     """A product bug: the ticket's charge is refunded (`product_bug`), once, however many
     confirmations arrive; the reference is kept on the ticket."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    was = await events.before(session, ticket)
     await _refund(
         session, ticket, RefundReason.product_bug, now=now, actor=principal.key_id,
         reference=bug_reference,
     )  # fmt: skip
     ticket.bug_reference = bug_reference
     ticket.updated_at = now
-    await session.flush()
+    await events.emit_changes(session, ticket, was, now)
     return ticket

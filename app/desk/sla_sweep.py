@@ -43,7 +43,7 @@ async def compensate(session: AsyncSession, ticket: Ticket, now: datetime) -> bo
     row = await sla.clock_of(session, ticket)
     if not row.first_response_breached or row.compensated_at is not None:
         return False
-    refunded = await desk._refund(session, ticket, RefundReason.sla_breach, now=now, actor=ACTOR)
+    refunded = await desk.refund(session, ticket, RefundReason.sla_breach, now=now, actor=ACTOR)
     row.compensated_at = now
     session.add(
         SlaEvent(

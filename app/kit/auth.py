@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import ForeignKey, String, bindparam, or_, select, update
+from sqlalchemy import ForeignKey, String, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,10 +63,25 @@ class Principal:
     key_id: str
     role: Role
     customer_id: str | None
+    # A scoped integration key (a partner's): the partner and its end customers, the only
+    # customers it sees. None: no such restriction (customer keys: `customer_id`).
+    scope: frozenset[str] | None = None
 
     @property
     def is_customer(self) -> bool:
         return self.role is Role.customer
+
+    @property
+    def partner_id(self) -> str | None:
+        """The partner a scoped integration key acts for."""
+        return self.customer_id if self.role is Role.integration else None
+
+    def sees(self, customer_id: str | None) -> bool:
+        if self.is_customer:
+            return customer_id == self.customer_id
+        if self.scope is not None:
+            return customer_id in self.scope
+        return True
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -74,7 +89,7 @@ class Principal:
 
     def check_customer(self, customer_id: str) -> None:
         """A customer key sees only its own customer; anything else does not exist for it."""
-        if self.is_customer and self.customer_id != customer_id:
+        if not self.sees(customer_id):
             raise NotFound("No such customer.")
 
 
@@ -141,9 +156,22 @@ async def authenticate(request: Request, session: AsyncSession = Depends(get_ses
             )
             .values(last_used_at=now)
         )
-    principal = Principal(key_id=key.id, role=Role(key.role), customer_id=key.customer_id)
+    scope = None
+    if key.role == Role.integration and key.customer_id is not None:
+        scope = await partner_scope(session, key.customer_id)
+    principal = Principal(
+        key_id=key.id, role=Role(key.role), customer_id=key.customer_id, scope=scope
+    )
     request.state.principal = principal
     return principal
+
+
+_SCOPE = text("SELECT id FROM customers WHERE id = :partner OR parent_id = :partner")
+
+
+async def partner_scope(session: AsyncSession, partner_id: str) -> frozenset[str]:
+    """A partner and its end customers (`customers.parent_id`)."""
+    return frozenset((await session.execute(_SCOPE, {"partner": partner_id})).scalars())
 
 
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]

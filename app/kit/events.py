@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Index, String, text
+from sqlalchemy import JSON, BigInteger, Index, String, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +62,8 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_customer_id_seq", "customer_id", "seq"),
+        Index("ix_events_txid_seq", "txid", "seq"),
+        Index("ix_events_created_at", "created_at"),
         Index(
             "ix_events_undispatched",
             "seq",
@@ -78,6 +80,14 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON())
     previous: Mapped[dict[str, Any] | None] = mapped_column(JSON())
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # PostgreSQL: the writing transaction's id (`pg_current_xact_id()`), so that readers
+    # list only events no running transaction can still precede (GET /v1/events). NULL on
+    # SQLite, whose single writer commits in `seq` order.
+    txid: Mapped[int | None] = mapped_column(BigInteger())
+
+
+# Set by the database at insert: the writing transaction's 64-bit id.
+_CURRENT_TXID = text("pg_current_xact_id()::text::bigint")
 
 
 def _jsonable(obj: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
@@ -107,5 +117,7 @@ def record_event(
         data={"object": _jsonable(obj)},
         previous=dict(previous) if previous is not None else None,
     )
+    if session.get_bind().dialect.name == "postgresql":
+        event.txid = _CURRENT_TXID  # type: ignore[assignment]
     session.add(event)
     return event

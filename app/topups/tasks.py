@@ -182,9 +182,7 @@ async def _charge(
             return 0
         if declined is not None:
             if purchase.status == PurchaseStatus.pending.value:
-                purchase.status = PurchaseStatus.failed.value
-                purchase.failure_reason = declined.reason[:500]
-                purchase.updated_at = now
+                billing.fail_pending(session, purchase, declined.reason[:500], now=now)
             await service.record_failure(
                 session, top_up, config, declined.reason, settings=settings, now=now
             )

@@ -14,6 +14,7 @@ from creditdesk_client import AuthenticatedClient
 from creditdesk_client.api.api_keys import create_api_key
 from creditdesk_client.api.credits_ import get_balance, list_entries, list_packs, report_spend
 from creditdesk_client.api.customers import create_customer, list_customers
+from creditdesk_client.api.events import list_events
 from creditdesk_client.api.payments import create_purchase
 from creditdesk_client.api.tickets import get_ticket, submit_ticket
 from creditdesk_client.models import (
@@ -28,6 +29,7 @@ from creditdesk_client.models import (
     Line,
     PackList,
     PageEntryRead,
+    PageEventRead,
     PurchaseCreate,
     PurchaseRead,
     PurchaseReadStatus,
@@ -148,7 +150,23 @@ def main() -> None:
     assert isinstance(spent, SpendOut), spent
     assert (spent.total.amount, spent.total.currency) == (12_500, pack.price.currency)
     step(f"spend reported: total {spent.total.amount} {spent.total.currency} (Money)")
-    # Follow-up: GET /v1/events (being added) belongs in this flow once it exists.
+
+    # Catching up with GET /v1/events: oldest first, page by page from `next_cursor` (a
+    # customer key reads its own events; each was written in its change's transaction).
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = list_events.sync(client=partner, limit=2, cursor=cursor)
+        assert isinstance(page, PageEventRead), page
+        assert all(e.customer_id == customer.id for e in page.data)
+        seen += [e.type_ for e in page.data]
+        if not isinstance(page.next_cursor, str):
+            break
+        cursor = page.next_cursor
+    assert seen[0] == "customer.created", seen
+    wanted = {"purchase.succeeded", "credits.granted", "ticket.created", "ticket.charged"}
+    assert wanted <= set(seen), seen
+    step(f"events caught up: {len(seen)} ({', '.join(seen)})")
     print("partner flow: OK")
 
 

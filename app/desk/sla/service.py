@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from app.desk.errors import InvalidTransition
 from app.desk.models import Line, Status, Ticket
 from app.desk.sla import policy
 from app.desk.sla.calendar import Calendar
-from app.desk.sla.hooks import EXTENSION_SPANS, ExtensionSpans
+from app.desk.sla.hooks import EXTENSION_SPANS, SLA_CHANGED, ExtensionSpans, SlaChanged
 from app.desk.sla.levels import service as levels
 from app.desk.sla.models import (
     Category,
@@ -41,6 +42,7 @@ from app.desk.sla.schemas import (
     TargetWrite,
 )
 from app.kit.errors import ValidationFailed
+from app.kit.events import EventType
 from credits import service as ledger
 
 PAUSED = frozenset({Status.waiting_on_customer.value})
@@ -331,8 +333,21 @@ async def sync(
         extension = await extension_of(session, row, cal, now)
         if m.elapsed > targets.first_response + extension:
             row.first_response_breached = True
+            await _emit(session, EventType.sla_breached, ticket, now)
         session.add(_event(ticket.id, EventKind.first_response, now))
     await session.flush()
+
+
+async def _emit(
+    session: AsyncSession,
+    type: EventType,
+    ticket: Ticket,
+    now: datetime,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    """An `sla.*` event, recorded by the desk's subscription (app.desk.events)."""
+    await session.flush()
+    await SLA_CHANGED.publish(session, SlaChanged(ticket, type, now, previous))
 
 
 def refuse_closed(ticket: Ticket) -> None:
@@ -628,11 +643,12 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
     row = await clock_of(session, ticket)
     cal, _ = await calendar_for(session, ticket)
     m = measure(row, cal, now)
+    breached = False
     if row.first_response_at is None and not row.first_response_breached:
         targets = await ticket_targets(session, ticket, Category(row.category))
         target = targets.first_response + await extension_of(session, row, cal, now)
         if m.elapsed > target:
-            row.first_response_breached = True
+            row.first_response_breached = breached = True
             session.add(
                 _event(
                     ticket.id,
@@ -662,6 +678,11 @@ async def escalate_ticket(session: AsyncSession, ticket: Ticket, now: datetime) 
             reached.append(step)
         row.escalation_level = max(row.escalation_level, level)
     await session.flush()
+    if breached:
+        await _emit(session, EventType.sla_breached, ticket, now)
+    for step in reached:
+        previous = {"sla": {"escalation_level": step - 1}}
+        await _emit(session, EventType.sla_escalated, ticket, now, previous)
     return reached
 
 

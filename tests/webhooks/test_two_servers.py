@@ -1,0 +1,102 @@
+"""Two `creditdesk serve` processes on one PostgreSQL, both running the webhook sender:
+under load every event reaches every endpoint exactly once (counted at the receiver)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.test_server import CREDITDESK, _free_port, _wait_until_ready
+from tests.conftest import _truncate_pg
+from tests.webhooks.conftest import Receiver
+
+ADMIN_KEY = "cdk_two-servers-bootstrap-0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+CUSTOMERS = 60  # each: customer.created and credits.granted
+
+
+@pytest.fixture
+def servers(pg_database: str, tmp_path: Path) -> Iterator[list[str]]:
+    asyncio.run(_truncate_pg(pg_database))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},
+        "CREDITDESK_DATABASE_URL": pg_database,
+        "CREDITDESK_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+        "CREDITDESK_WEBHOOK_SEND_INTERVAL_SECONDS": "0.2",
+        "CREDITDESK_WEBHOOK_BATCH": "20",  # small batches: the two senders interleave
+    }
+    processes, bases = [], []
+    for n in range(2):
+        port = _free_port()
+        log = tmp_path / f"server{n}.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [str(CREDITDESK), "serve", "--port", str(port), "--no-migrate"],
+                cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        processes.append(process)
+        bases.append(f"http://127.0.0.1:{port}")
+        _wait_until_ready(process, bases[-1], log)
+    try:
+        yield bases
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+
+
+@pytest.mark.postgres
+def test_two_servers_deliver_each_event_once_per_endpoint(
+    servers: list[str], receiver: Receiver
+) -> None:
+    hooks = []
+    for name in ("a", "b"):
+        response = httpx.post(
+            f"{servers[0]}/v1/webhook-endpoints",
+            json={"url": f"{receiver.url}/{name}", "events": ["*"]}, headers=ADMIN,
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        hooks.append(response.json())
+
+    def make(i: int) -> None:
+        base = servers[i % 2]  # requests alternate between the two processes
+        with httpx.Client(base_url=base, headers=ADMIN, timeout=30) as client:
+            created = client.post(
+                "/v1/customers", json={"name": f"Load {i}", "email": f"load{i}@example.com"}
+            )
+            assert created.status_code == 201, created.text
+            granted = client.post(
+                f"/v1/customers/{created.json()['id']}/adjustments",
+                json={"credits": 2, "reason": "load"},
+            )
+            assert granted.status_code == 201, granted.text
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(make, range(CUSTOMERS)))
+
+    expected = 2 * CUSTOMERS * len(hooks)
+    deadline = time.monotonic() + 120
+    while len(receiver.requests) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)  # waiting for deliveries to arrive, not out a race
+    time.sleep(2)  # ten more sender rounds in each process: a duplicate would show now
+
+    counts = Counter((r.path, r.headers["webhook-id"]) for r in receiver.requests)
+    assert len(receiver.requests) == expected, f"{len(receiver.requests)} of {expected}"
+    assert set(counts.values()) == {1}, [k for k, v in counts.items() if v > 1][:5]
+    assert {p for p, _ in counts} == {"/hooks/a", "/hooks/b"}
+    for hook, path in zip(hooks, ("a", "b"), strict=True):
+        received = [r for r in receiver.requests if r.path == f"/hooks/{path}"]
+        bodies = Receiver(requests=received).verified(hook["secret"])
+        assert len({b["id"] for b in bodies}) == 2 * CUSTOMERS
