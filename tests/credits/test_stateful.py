@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -31,7 +32,7 @@ from app.kit.clock import FrozenClock
 from app.kit.db import Database
 from credits import accounts as acc
 from credits import queries, service
-from credits.errors import AlreadyRefunded, InsufficientCredits
+from credits.errors import AlreadyRefunded, InsufficientCredits, SpendBelowZero
 from credits.models import JournalTransaction, Lot, Wallet
 from credits.reconcile import reconcile
 from tests.conftest import START
@@ -296,6 +297,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
                 return result, [i for i in ids if i not in self.lots]
 
+        if reference not in self.references and self.spend_total + amount < 0:
+            # A refund beyond the recorded spend is refused and changes nothing (issue 12).
+            with pytest.raises(SpendBelowZero):
+                self.run(work())
+            return
         result, new_lots = self.run(work())
         granted = 0
         if reference not in self.references:
