@@ -44,7 +44,7 @@ class InsufficientCredits(AppError):
         fields: dict[str, Any] = {"available": self.available, "required": self.required}
         if self.packs is not None:
             fields["packs"] = self.packs
-        return fields
+        return fields | self.extra  # e.g. the desk's `supported_versions`
 
 
 class AlreadyRefunded(Conflict):
