@@ -77,7 +77,9 @@ async def submit_ticket(
     )
 
 
-@router.get("/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 422))
+@router.get(
+    "/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 404, 422)
+)
 async def list_tickets(
     *,
     limit: Limit = 50,
