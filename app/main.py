@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -200,6 +201,10 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(IntegrityError, conflict)
     app.add_exception_handler(DBAPIError, unavailable)
+    # The driver's own errors, from statements sent without SQLAlchemy (app.desk.fast_submit)
+    app.add_exception_handler(asyncpg.IntegrityConstraintViolationError, conflict)
+    app.add_exception_handler(asyncpg.PostgresError, unavailable)
+    app.add_exception_handler(asyncpg.InterfaceError, unavailable)
     app.add_exception_handler(OSError, unavailable)
 
 

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
 
     duplicate_window_minutes: int = Field(default=10, ge=0)
+    # PostgreSQL: a submission's common case in one statement (app.desk.fast_submit); off,
+    # every submission takes the general path (as on SQLite). Same answers either way.
+    fast_submit: bool = True
     reopen_window_days: int = Field(default=14, ge=0)
     sla_compensation_enabled: bool = False  # a missed first response refunds the credit
     subject_min_length: int = Field(default=5, ge=1)

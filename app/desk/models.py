@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
@@ -110,3 +110,15 @@ class TicketCharge(Base):
     refund_transaction_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConfigVersion(Base):
+    """A counter per cached configuration: `desk` covers what a submission reads from the
+    per-process cache (`app.desk.fast_submit`): SLA calendars and targets, contract levels
+    and products. On PostgreSQL a trigger on each of those tables bumps it in the changing
+    transaction, and the submission function refuses a call made with an older version."""
+
+    __tablename__ = "config_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

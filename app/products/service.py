@@ -147,7 +147,13 @@ async def check_ticket_version(
     found = await repo.by_name(session, product)
     if found is None:
         return
-    versions = await repo.versions(session, [found.id])
+    check_version(found, await repo.versions(session, [found.id]), version, now=now, days=days)
+
+
+def check_version(
+    found: Product, versions: Sequence[ProductVersion], version: str, *, now: datetime, days: int
+) -> None:
+    """`check_ticket_version` once the product and its versions are read (or cached)."""
     if not versions:
         return
     states = lifecycle(versions, now.date(), days)

@@ -10,10 +10,13 @@ issue 19, see `app.kit.db`) and the prepares of a cold connection, which SQLAlch
 
 It sends two warm-up submissions (statements prepared, caches filled, the customer's
 urgent-ticket period open), then counts one `POST /v1/tickets` on the technical line
-through the ASGI app. The assertion pins today's
-count: issue 19's rewrite must bring it down (target: **at most 4 round trips** per
-submission — BEGIN, one or two statements, COMMIT — with the wallet lock held for at most
-2), and this number is then lowered to match.
+through the ASGI app, on both paths:
+
+- **fast** (the default on PostgreSQL, app.desk.fast_submit): **one** round trip, the call
+  of `desk_submit_ticket_v1` outside any explicit transaction, so the wallet lock is held
+  within that one round trip (issue 19's target: at most 4, the lock across at most 2);
+- **general** (`fast_submit` off, and whenever the fast path hands a case over): the ORM
+  path, pinned at its count so that a change to it is seen.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from sqlalchemy import event
 
 from tests.desk.conftest import Desk
 
-# Today's figures (2026-11-30, main after issue 14; the pool's pre-ping, now gone, cost 3 more),
+# The general path's figures (2026-11-30; the pool's pre-ping, now gone, cost 3 more),
 # without and with an Idempotency-Key (bench/load sends one): see the printed lists.
-ROUND_TRIPS_TODAY = {False: 26, True: 30}  # + the event rows (issue 13)
-UNDER_WALLET_LOCK_TODAY = {False: 20, True: 21}
+GENERAL_ROUND_TRIPS = {False: 26, True: 30}
+GENERAL_UNDER_WALLET_LOCK = {False: 20, True: 21}
 
 pytestmark = pytest.mark.postgres
 
@@ -64,9 +67,11 @@ def _short(sql: str) -> str:
     return " ".join(sql.split())[:150]
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "general"])
 @pytest.mark.parametrize("with_key", [False, True], ids=["plain", "idempotency-key"])
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_round_trips_per_submission(desk: Desk, with_key: bool) -> None:
+async def test_round_trips_per_submission(desk: Desk, with_key: bool, fast: bool) -> None:
+    desk.api.app.state.settings.fast_submit = fast
     engine = desk.api.db.engine
     log: list[str] = []
 
@@ -95,11 +100,15 @@ async def test_round_trips_per_submission(desk: Desk, with_key: bool) -> None:
     print(f"\n{len(trips)} round trips for one POST /v1/tickets (technical line):")
     for n, line in enumerate(trips, 1):
         print(f"{n:3} {_short(line)}")
+    assert not any(t.startswith("prepare") for t in trips), "a warm connection prepares nothing"
+    if fast:
+        assert len(trips) == 1
+        assert trips[0].startswith("execute SELECT desk_submit_ticket_v1(")
+        return
     locked = next(i for i, t in enumerate(trips) if "FOR UPDATE" in t and "wallets" in t)
     commit = max(i for i, t in enumerate(trips) if t.endswith("COMMIT;") or t.endswith("COMMIT"))
     under_lock = commit - locked + 1
     print(f"wallet lock held across {under_lock} of them ({locked + 1}..{commit + 1})")
 
-    assert not any(t.startswith("prepare") for t in trips), "a warm connection prepares nothing"
-    assert len(trips) == ROUND_TRIPS_TODAY[with_key]
-    assert under_lock == UNDER_WALLET_LOCK_TODAY[with_key]
+    assert len(trips) == GENERAL_ROUND_TRIPS[with_key]
+    assert under_lock == GENERAL_UNDER_WALLET_LOCK[with_key]

@@ -595,9 +595,23 @@ async def block(
             first_response_breached=False, escalation_level=0,
         )  # fmt: skip
     cal, cal_name = await reads.calendar(session, ticket)
-    m = measure(row, cal, now)
     targets = await reads.target(session, ticket, row.category)
     periods = [] if new is not None else await reads.urgent_periods(session, ticket.customer_id)
+    return assemble(ticket, row, cal, cal_name, targets, periods, now)
+
+
+def assemble(
+    ticket: Ticket,
+    row: TicketSla,
+    cal: Calendar,
+    cal_name: str,
+    targets: policy.Targets,
+    periods: Sequence[UrgentPeriod],
+    now: datetime,
+) -> SlaRead:
+    """The `sla` block from what `block` read: no database. A new ticket's (no periods can
+    extend it yet) is also built this way from the per-process cache (app.desk.fast_submit)."""
+    m = measure(row, cal, now)
     ext = _extension(periods, row, cal, now)
     first = _target_state(
         cal, row, m, targets.first_response + ext, row.first_response_at, row.first_response_elapsed
