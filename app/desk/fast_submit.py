@@ -54,7 +54,7 @@ from app.kit.auth import LAST_USED_RESOLUTION, ApiKey, Role, bearer_token, hash_
 from app.kit.db import Database
 from app.kit.errors import AppError
 from app.kit.ids import new_id
-from app.kit.observability import TICKET_SUBMISSIONS
+from app.kit.observability import FAST_SUBMITS, TICKET_SUBMISSIONS
 from app.kit.routing import idempotency_scope
 from app.products import repository as products_repo
 from app.products import service as products
@@ -219,6 +219,7 @@ async def try_submit(request: Request) -> Response | None:
             if exc.sqlstate != FALLBACK_SQLSTATE:
                 raise
             reason = str(getattr(exc, "message", "") or exc)
+            FAST_SUBMITS.labels(reason).inc()
             if reason == "config":
                 fast.config = None
             elif reason == "key":
@@ -230,6 +231,7 @@ async def try_submit(request: Request) -> Response | None:
     finally:
         raw.close()
     TICKET_SUBMISSIONS.labels(data.line.value).inc()
+    FAST_SUBMITS.labels("answered").inc()
     return Response(content=text, status_code=201, media_type="application/json")
 
 

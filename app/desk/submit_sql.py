@@ -48,7 +48,7 @@ can run side by side without deadlocks):
    and wallet decremented; the ticket's charge row. The journal's deferred balance trigger
    checks at commit that every transaction balances per unit (invariant 1).
 10. **The events** `ticket.created` and `ticket.charged` with the ticket as the API shows
-    it (`data.object`, without the `sla` block), stamped with the transaction id.
+    it (`data.object`, its `sla` null), stamped with the transaction id.
 11. **The response**: the caller's JSON pieces around the number, the charge and the `sla`
     block (the customer's level's, `urgent` set); stored for replay with the key.
 """
@@ -278,7 +278,7 @@ BEGIN
     END IF;
 
     -- 10. the events partners receive, in this transaction
-    v_object := p_head || v_number || p_mid || v_charge || '}';
+    v_object := p_head || v_number || p_mid || v_charge || ',"sla":null}';
     INSERT INTO events (id, type, customer_id, created_at, data, txid)
     VALUES (p_created_event_id, 'ticket.created', p_customer_id, p_now,
             ('{"object":' || v_object || '}')::json, v_txid);

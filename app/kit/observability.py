@@ -119,6 +119,13 @@ TICKET_SUBMISSIONS = Counter(
     "creditdesk_ticket_submissions_total", "Tickets submitted, by line", ["line"],
     registry=BUSINESS,
 )  # fmt: skip
+FAST_SUBMITS = Counter(
+    "creditdesk_fast_submits_total",
+    "Submissions that tried the one-call path on PostgreSQL: `answered`, or handed to the "
+    "general path with the function's reason (`duplicate`, `balance`, `config`, …)",
+    ["outcome"],
+    registry=BUSINESS,
+)
 INSUFFICIENT_CREDITS = Counter(
     "creditdesk_insufficient_credits_total",
     "Requests refused with 402 insufficient_credits, by route",

@@ -1,0 +1,273 @@
+"""The one-call submission (app.desk.fast_submit, app.desk.submit_sql) against the general
+path it stands in for, on PostgreSQL (SQLite has only the general path).
+
+The differential test plays one scenario twice from the same moment, once with the fast
+path on and once off, for two customers set up alike, and compares everything the
+submissions wrote — tickets, messages, clocks, SLA events, urgent periods, journal
+transactions and lines, lots, wallets, charges, events — and every answer, ids and ticket
+numbers aside. The scenario reaches the fast path's common cases (a paid lot's value
+split, a free lot first, a contract level's targets, severity 1's 24/7 clock, metadata, a
+registered product's supported version, a partner) and the ones it hands over (a duplicate,
+a replay, the low-balance crossing, the last credit, 402)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from app.customers.service import create_api_key
+from app.kit.auth import Role
+from app.kit.observability import FAST_SUBMITS
+from credits import accounts as acc
+from credits import service as ledger
+from tests.conftest import Api
+from tests.desk.conftest import Desk, Person
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+TABLES = {
+    # table: (the rows of a customer, in their order of writing)
+    "tickets": "SELECT t.* FROM tickets t WHERE customer_id = :c ORDER BY number",
+    "ticket_messages": "SELECT m.* FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
+    "WHERE t.customer_id = :c ORDER BY m.seq",
+    "ticket_slas": "SELECT s.* FROM ticket_slas s JOIN tickets t ON t.id = s.ticket_id "
+    "WHERE t.customer_id = :c ORDER BY t.number",
+    "sla_events": "SELECT e.* FROM sla_events e JOIN tickets t ON t.id = e.ticket_id "
+    "WHERE t.customer_id = :c ORDER BY e.seq",
+    "sla_urgent_periods": "SELECT u.* FROM sla_urgent_periods u WHERE customer_id = :c "
+    "ORDER BY u.seq",
+    "ticket_charges": "SELECT ch.* FROM ticket_charges ch JOIN tickets t ON t.id = ch.ticket_id "
+    "WHERE t.customer_id = :c ORDER BY ch.seq",
+    "journal_transactions": "SELECT j.* FROM journal_transactions j WHERE customer_id = :c "
+    "ORDER BY j.seq",
+    "journal_lines": "SELECT l.* FROM journal_lines l JOIN journal_transactions j "
+    "ON j.seq = l.transaction_seq WHERE j.customer_id = :c ORDER BY l.id",
+    "lots": "SELECT l.* FROM lots l WHERE customer_id = :c ORDER BY l.created_at, l.amount",
+    "wallets": "SELECT w.* FROM wallets w WHERE customer_id = :c",
+    "events": "SELECT e.* FROM events e WHERE customer_id = :c ORDER BY e.seq",
+}
+# Per-row counters and what only the database's order assigns: never compared.
+VOLATILE = {"seq", "txid", "transaction_seq", "id"}
+_ID = re.compile(r"\b(cus|tkt|msg|ent|evt|lot|key|lvl|prd)_[0-9A-Za-z]{24}\b")
+_NUMBER = re.compile(r'("number": ?|"ticket_number": ?|ticket #)(\d+)')
+
+
+class Normaliser:
+    """Ids become `<tkt 1>`, `<tkt 2>`… in order of first appearance; ticket numbers their
+    rank among the customer's tickets."""
+
+    def __init__(self, numbers: list[int]) -> None:
+        self.ids: dict[str, str] = {}
+        self.rank = {n: i for i, n in enumerate(sorted(numbers), 1)}
+
+    def text(self, value: str) -> str:
+        def name(m: re.Match[str]) -> str:
+            found = m.group(0)
+            if found not in self.ids:
+                count = sum(1 for v in self.ids.values() if v.startswith(f"<{m.group(1)} "))
+                self.ids[found] = f"<{m.group(1)} {count + 1}>"
+            return self.ids[found]
+
+        value = _ID.sub(name, value)
+        return _NUMBER.sub(lambda m: f"{m.group(1)}#{self.rank.get(int(m.group(2)))}", value)
+
+
+async def _state(run_sql: Any, customer_id: str) -> dict[str, list[dict[str, Any]]]:
+    state = {}
+    for table, sql in TABLES.items():
+        rows = await run_sql(f"SELECT row_to_json(x)::text FROM ({sql}) x", c=customer_id)
+        state[table] = [json.loads(r[0]) for r in rows]
+    return state
+
+
+def _normalised(
+    state: dict[str, list[dict[str, Any]]], answers: list[tuple[int, str]]
+) -> tuple[str, list[tuple[int, str]]]:
+    """`state`: both customers' (its keys prefixed); `answers`: in the scenario's order."""
+    norm = Normaliser([t["number"] for k, v in state.items() if k.endswith("tickets") for t in v])
+    for table, rows in state.items():
+        for row in rows:
+            for column in VOLATILE & set(row):
+                if not (table.endswith(("tickets", "lots")) and column == "id"):
+                    del row[column]
+    dump = norm.text(json.dumps(state, sort_keys=True, indent=1))
+    return dump, [(status, norm.text(body)) for status, body in answers]
+
+
+async def _customer_alike(desk: Desk, api: Api, level_id: str) -> Person:
+    """A customer with a free lot of 1, a paid lot of 3 for €100.00 (value split 3334,
+    3333, 3333), a low-balance alert at 1, and a contract level."""
+    person = await desk.person(low_balance_threshold=1)
+    now = api.clock.now()
+    async with api.db.unit_of_work() as session:
+        await ledger.grant(
+            session, person.id, credits=1, amount=0, currency="EUR", source="reward", now=now
+        )
+        await ledger.grant(
+            session, person.id, credits=3, amount=10_000, currency="EUR", source="purchase",
+            now=now, valid_days=365, cash_account=acc.CASH_OFFLINE,
+        )  # fmt: skip
+    response = await api.client.put(
+        f"/v1/customers/{person.id}/contract-level", json={"level_id": level_id},
+        headers=api.admin,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    return person
+
+
+async def _scenario(desk: Desk, api: Api, who: Person, partner: Person) -> list[tuple[int, str]]:
+    answers: list[tuple[int, str]] = []
+
+    async def submit(line: str = "technical", **fields: Any) -> None:
+        headers = fields.pop("headers", None)
+        r = await desk.submit(who, line, headers=headers, **fields)
+        answers.append((r.status_code, r.text))
+        api.clock.advance(timedelta(minutes=3))
+
+    keyed = {**who.headers, "Idempotency-Key": "same-request"}
+    await submit(subject="Installer fails on step one", body="E1 on Debian 12", severity=2)
+    await submit("customer_relations", subject="Invoice address change", body="New address")
+    await submit(subject="Installer fails on step one", body="E1 on Debian 12")  # duplicate
+    await submit(
+        subject="Database down after the update", body="All queries fail", severity=1,
+        product="Widget Server", version="2.0", metadata={"crm": "A-1"}, headers=keyed,
+    )  # fmt: skip
+    await submit(
+        subject="Database down after the update",
+        body="All queries fail",
+        severity=1,
+        product="Widget Server",
+        version="2.0",
+        metadata={"crm": "A-1"},
+        headers=keyed,
+    )  # fmt: skip  (the replay)
+    # 2 → 1 crosses the low-balance alert, 1 → 0 empties the wallet: both handed over
+    await submit(subject="Report export is empty", body="The CSV has headers only")
+    await submit(subject="Licence server refuses start", body="Port 8443 in use?")
+    await submit(subject="Cannot schedule backups", body="The cron field is greyed out")  # 402
+    # a partner's technical ticket: 0 credits, on the fast path
+    r = await desk.submit(partner, subject="Partner integration fails", body="HTTP 500 at sync")
+    answers.append((r.status_code, r.text))
+    return answers
+
+
+async def test_both_paths_write_the_same(desk: Desk, api: Api, run_sql: Any) -> None:
+    level = await api.client.post(
+        "/v1/contract-levels",
+        json={"name": "Gold", "targets": [
+            {"severity": 2, "first_response_minutes": 30, "resolution_minutes": 240}
+        ]},
+        headers=api.admin,
+    )  # fmt: skip
+    assert level.status_code == 201, level.text
+    product = await api.client.post(
+        "/v1/products", json={"name": "Widget Server"}, headers=api.admin
+    )
+    assert product.status_code == 201, product.text
+    for version, released in (("1.0", "2025-01-10"), ("2.0", "2026-06-01")):
+        r = await api.client.post(
+            f"/v1/products/{product.json()['id']}/versions",
+            json={"version": version, "released_on": released}, headers=api.admin,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    settings = api.app.state.settings
+    start = api.clock.now()
+    results = []
+    for fast in (True, False):
+        settings.fast_submit = fast
+        api.clock.set(start)
+        who = await _customer_alike(desk, api, level.json()["id"])
+        partner = await desk.person(partner=True)
+        before = {o: _count(o) for o in OUTCOMES}
+        answers = await _scenario(desk, api, who, partner)
+        moved = {o: _count(o) - n for o, n in before.items()}
+        state = await _state(run_sql, who.id)
+        state.update({f"partner {k}": v for k, v in (await _state(run_sql, partner.id)).items()})
+        results.append((_normalised(state, answers), moved))
+
+    (fast_dump, fast_answers), fast_moved = results[0]
+    (general_dump, general_answers), general_moved = results[1]
+    assert [s for s, _ in fast_answers] == [201, 201, 409, 201, 201, 201, 201, 402, 201]
+    assert fast_answers == general_answers
+    assert fast_dump == general_dump
+    # the fast run answered the common cases itself and handed over the others
+    assert fast_moved == {
+        "answered": 4, "duplicate": 1, "idempotency": 1, "balance": 2, "insufficient": 1
+    }  # fmt: skip
+    assert set(general_moved.values()) == {0}
+
+
+OUTCOMES = ("answered", "duplicate", "idempotency", "balance", "insufficient")
+
+
+def _count(outcome: str) -> float:
+    value = FAST_SUBMITS.labels(outcome)._value.get()
+    return float(value)
+
+
+async def test_a_configuration_change_reaches_the_next_submission(desk: Desk, api: Api) -> None:
+    """Each process caches targets; a change made anywhere bumps the version, the call
+    refuses the stale one, and the submission is answered with the new targets."""
+    person = await desk.person(credits=5)
+    first = await desk.ticket(person, severity=2)
+    assert first["sla"]["first_response"]["target_minutes"] != 17
+    changed = await api.client.put(
+        "/v1/sla/targets",
+        json={"line": "technical", "severity": 2, "category": "product_issue",
+              "first_response_minutes": 17, "assignment_minutes": 60,
+              "resolution_minutes": 600},
+        headers=api.admin,
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    stale = _count("config")
+    second = await desk.ticket(person, severity=2)
+    assert second["sla"]["first_response"]["target_minutes"] == 17
+    assert _count("config") == stale + 1
+    answered = _count("answered")
+    third = await desk.ticket(person, severity=2)
+    assert third["sla"]["first_response"]["target_minutes"] == 17
+    assert _count("answered") == answered + 1  # reloaded: the fast path again
+
+
+async def test_a_revoked_key_is_refused_at_once(desk: Desk, api: Api) -> None:
+    customer = await api.customer()
+    await api.grant(customer["id"], 5)
+    async with api.db.unit_of_work() as session:
+        key, secret = await create_api_key(
+            session, role=Role.customer, name="cabinet", customer_id=customer["id"],
+            now=api.clock.now(),
+        )  # fmt: skip
+    who = Person(customer["id"], {"Authorization": f"Bearer {secret}"})
+    assert (await desk.submit(who)).status_code == 201  # its key is now cached
+    revoked = await api.client.delete(f"/v1/api-keys/{key.id}", headers=api.admin)
+    assert revoked.status_code == 200, revoked.text
+    refused = await desk.submit(who)
+    assert refused.status_code == 401, refused.text
+    balance = await api.client.get(f"/v1/customers/{who.id}/balance", headers=api.admin)
+    assert balance.json()["available"] == 4
+
+
+async def test_a_partner_key_submits_only_for_its_own(desk: Desk, api: Api) -> None:
+    partner = await api.customer(partner=True)
+    key = await api.key(Role.integration, partner["id"])
+    own = await api.client.post(
+        "/v1/customers", json={"name": "End Co", "email": "it@end.example"}, headers=key
+    )
+    assert own.status_code == 201, own.text
+    await api.grant(own.json()["id"], 2)
+    foreign = await desk.person(credits=2)
+    body = {"line": "technical", "subject": "Sync job stalls nightly", "body": "Since 2.1"}
+    mine = await api.client.post(
+        "/v1/tickets", json={**body, "customer_id": own.json()["id"]}, headers=key
+    )
+    assert mine.status_code == 201, mine.text
+    theirs = await api.client.post(
+        "/v1/tickets", json={**body, "customer_id": foreign.id}, headers=key
+    )
+    assert theirs.status_code == 404, theirs.text
+    balance = await api.client.get(f"/v1/customers/{foreign.id}/balance", headers=api.admin)
+    assert balance.json()["available"] == 2
