@@ -47,6 +47,8 @@ BIN = Path(sys.executable).parent
 PG = "postgresql://postgres@127.0.0.1:5432"
 PEER_RUN = Path("shared") / "peers" / "django-peer" / "run.sh"
 
+ARGS = argparse.Namespace(profile=False)  # the command line, once parsed
+
 # Databases this process created: the only ones it may drop.
 CREATED: set[str] = set()
 
@@ -146,6 +148,10 @@ def start_server(
         "CREDITDESK_LOG_LEVEL": "WARNING",
         "CREDITDESK_DATABASE_POOL_SIZE": str(pool),
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
+        # wrk sends everything from one address, over the per-address limit within seconds;
+        # the limiter (one statement per request, app.kit.ratelimit) is left to a proxy here,
+        # as the Django peer has none either.
+        "CREDITDESK_RATE_LIMIT_ENABLED": "false",
     }
     proc = subprocess.Popen(
         [str(BIN / "creditdesk"), "serve", "--no-migrate", "--port", str(port),
@@ -170,6 +176,93 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# Where a sampled frame's file lies → the share it counts for (the innermost frame decides).
+PROFILE_BUCKETS = (
+    ("(sqlalchemy/", "sqlalchemy"),
+    ("(asyncpg/", "asyncpg"),
+    ("(pydantic", "pydantic"),
+    ("(fastapi/", "fastapi"),
+    ("(starlette/", "starlette"),
+    ("(uvicorn/", "uvicorn"),
+    ("(httptools/", "uvicorn"),
+    ("(h11/", "uvicorn"),
+    ("(prometheus_client/", "prometheus"),
+    ("(app/", "creditdesk"),
+    ("(credits/", "creditdesk"),
+    ("(billing/", "creditdesk"),
+    ("(asyncio/", "asyncio"),
+    ("(json/", "json"),
+    ("(logging/", "logging"),
+)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc; 0 for any that ended)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / tick
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (the server and its uvicorn workers)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def profile_start(server: subprocess.Popen[bytes], duration: int, path: Path) -> tuple | None:
+    """py-spy on the server and its worker processes for the wrk run (`--profile`)."""
+    if not ARGS.profile:
+        return None
+    spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    proc = subprocess.Popen(
+        [spy, "record", "--subprocesses", "--nonblocking", "--format", "raw", "--rate", "200",
+         "--duration", str(duration), "--pid", str(server.pid), "--output", str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return proc, path
+
+
+def profile_finish(spy: tuple) -> dict[str, float]:
+    """Shares of the busy samples by package; idle (the event loop waiting) left out."""
+    proc, path = spy
+    proc.wait(timeout=120)
+    counts: dict[str, int] = {}
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        leaf = stack.rsplit(";", 1)[-1]
+        if "select (selectors.py" in leaf or ("_run_once" in leaf and "base_events" in leaf):
+            continue  # waiting for I/O
+        bucket = next((b for key, b in PROFILE_BUCKETS if key in leaf), "other")
+        counts[bucket] = counts.get(bucket, 0) + int(n)
+    total = sum(counts.values()) or 1
+    return {b: round(100 * c / total, 1) for b, c in sorted(counts.items(), key=lambda x: -x[1])}
 
 
 def run_wrk(port: int, connections: int, duration: int, mode: str, keys: Path) -> dict:
@@ -312,7 +405,14 @@ def main() -> None:
     parser.add_argument("--peer-venv", help="the peer's VENV (default: OUT/django-peer-venv)")
     parser.add_argument("--peer-repeats", type=int, default=1)
     parser.add_argument("--peer-workers", default="2")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server's workers with py-spy during wrk: CPU shares by package",
+    )
     args = parser.parse_args()  # fmt: skip
+    global ARGS
+    ARGS = args
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     ensure_tools()
@@ -344,9 +444,14 @@ def run_scenario(
         port = free_port()
         pool = max(5, connections // args.workers + 2)
         server = start_server(url, port, args.workers, pool, out)
+        spy = profile_start(server, args.duration, out / f"profile-{name}-{connections}.txt")
+        workers, pg = _tree(server.pid), _postgres_pids()
+        cpu_before = _cpu_seconds(workers), _cpu_seconds(pg)
         try:
             load = run_wrk(port, connections, args.duration, mode, keys)
+            cpu_after = _cpu_seconds(workers), _cpu_seconds(sorted({*pg, *_postgres_pids()}))
         finally:
+            shares = profile_finish(spy) if spy else None
             stop(server)
         checks = asyncio.run(ledger_checks(url, args.db))
         tps = pgbench(connections, args.duration, args.pgbench_db)
@@ -361,7 +466,12 @@ def run_scenario(
             "pgbench_tps": tps, "ratio": round(created / seconds / tps, 3), **checks,
             "tickets_equal_consumed": checks["tickets"] == checks["credits_consumed"],
             "no_5xx": not any(s.startswith("5") for s in load["statuses"]),
+            # CPU per request while wrk ran (all requests: a read mix includes its GETs)
+            "server_cpu_ms": round(1000 * (cpu_after[0] - cpu_before[0]) / load["requests"], 2),
+            "postgres_cpu_ms": round(1000 * (cpu_after[1] - cpu_before[1]) / load["requests"], 2),
         }  # fmt: skip
+        if shares is not None:
+            row["cpu_shares"] = shares
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -385,18 +495,26 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
         f"PostgreSQL {pg_version}, load average at the end {load_avg}",
         f"- command: `{command}` ({took:.0f} s)",
         "",
-        "| scenario | conns | submissions/s | p50 ms | p95 ms | p99 ms | pgbench tps | ratio | ÷ peer | statuses | reconcile | tickets = consumed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | conns | submissions/s | p50 ms | p95 ms | p99 ms | pgbench tps | ratio | ÷ peer | server CPU ms/req | PostgreSQL CPU ms/req | statuses | reconcile | tickets = consumed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
+    notes: list[str] = []
     for r in rows:
         theirs = peer.get(r["connections"])
         vs_peer = f"{r['submissions_per_s'] / theirs['rps']:.2f}" if theirs else "–"
+        if "cpu_shares" in r:
+            shares = ", ".join(f"{k} {v} %" for k, v in r["cpu_shares"].items())
+            notes.append(
+                f"- {r['scenario']} at {r['connections']}: server CPU by package: {shares}"
+            )
         lines.append(
             f"| {r['scenario']} | {r['connections']} | {r['submissions_per_s']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['p99_ms']} | {r['pgbench_tps']:.0f} | {r['ratio']} | {vs_peer} | "
-            f"{json.dumps(r['statuses'])} | {'clean' if r['reconcile_clean'] else 'VIOLATIONS'} | "
+            f"{r['server_cpu_ms']} | {r['postgres_cpu_ms']} | {json.dumps(r['statuses'])} | {'clean' if r['reconcile_clean'] else 'VIOLATIONS'} | "
             f"{r['tickets_equal_consumed']} |"
         )
+    if notes:
+        lines += ["", *notes]
     if peer:
         lines += [
             "",

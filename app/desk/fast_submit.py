@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.desk import service
-from app.desk.models import ChargeReason, ConfigVersion, Line, Status, Ticket
+from app.desk.models import ChargeReason, ConfigVersion, Line, Status
 from app.desk.schemas import ChargeRead, TicketCreate, TicketRead
 from app.desk.sla import policy
 from app.desk.sla import service as sla
@@ -265,11 +265,8 @@ def _arguments(
                 )
             except AppError:
                 return None
-    ticket = Ticket(
-        id=new_id("tkt"), customer_id=customer_id, line=data.line.value,
-        status=Status.open.value, severity=data.severity, created_at=now,
-    )  # fmt: skip
-    head, mid = _template(ticket, data, subject, body, now)
+    ticket_id = new_id("tkt")
+    head, mid = _template(ticket_id, customer_id, data, subject, body, now)
     window = settings.duplicate_window_minutes
     return {
         "now": now,
@@ -282,7 +279,7 @@ def _arguments(
         "in_flight_wait": idempotency.IN_FLIGHT_WAIT,
         "config_version": config.version,
         "customer_id": customer_id,
-        "ticket_id": ticket.id,
+        "ticket_id": ticket_id,
         "message_id": new_id("msg"),
         "entry_id": new_id("ent"),
         "created_event_id": new_id("evt"),
@@ -301,48 +298,46 @@ def _arguments(
         "head": head,
         "mid": mid,
         "charges": _CHARGES,
-        "sla": json.dumps(_sla_blocks(config, ticket, data.category, now)),
+        "sla": json.dumps(_sla_blocks(config, data.line, data.severity, data.category, now)),
     }
 
 
 def _template(
-    ticket: Ticket, data: TicketCreate, subject: str, body: str, now: datetime
+    ticket_id: str, customer_id: str, data: TicketCreate, subject: str, body: str, now: datetime
 ) -> tuple[str, str]:
     """The ticket as `TicketRead` renders it, cut around `number` and `charge`."""
     rendered = TicketRead(
-        id=ticket.id, number=0, customer_id=ticket.customer_id, line=data.line,
+        id=ticket_id, number=0, customer_id=customer_id, line=data.line,
         status=Status.open, severity=data.severity, product=data.product,
         version=data.version.strip() if data.version else None, subject=subject, body=body,
         bug_reference=None, merged_into=None, metadata=dict(data.metadata or {}),
         created_at=now, updated_at=now, charge=None, sla=None,
     ).model_dump_json()  # fmt: skip
-    head = f'{{"id":{json.dumps(ticket.id)},"number":'
+    head = f'{{"id":{json.dumps(ticket_id)},"number":'
     if not rendered.startswith(head + "0,") or not rendered.endswith(_TAIL):
         raise AssertionError("TicketRead no longer renders id, number first, charge, sla last")
     return head, rendered[len(head) + 1 : -len(_TAIL)]
 
 
 def _sla_blocks(
-    config: DeskConfig, ticket: Ticket, category: Category, now: datetime
+    config: DeskConfig, line: Line, severity: int, category: Category, now: datetime
 ) -> dict[str, str]:
     """The new ticket's `sla` block for a customer without a contract level (key "") and
     for each level with its own targets for this severity and category."""
-    line = Line(ticket.line)
-    if ticket.severity == 1:
+    if severity == 1:
         cal, cal_name = policy.ALWAYS_OPEN, "24/7"
     else:
         cal, cal_name = config.calendars[line.value], line.value
-    line_targets = config.targets.get((line.value, ticket.severity, category.value))
+    line_targets = config.targets.get((line.value, severity, category.value))
     if line_targets is None:
-        line_targets = policy.default_targets(line, ticket.severity, category)
-    clock = sla.new_clock(ticket, category, now)
+        line_targets = policy.default_targets(line, severity, category)
 
     def render(level: LevelTargets) -> str:
-        targets = sla.with_level(line_targets, level, ticket.severity, category.value)
-        return sla.assemble(ticket, clock, cal, cal_name, targets, [], now).model_dump_json()
+        targets = sla.with_level(line_targets, level, severity, category.value)
+        return sla.new_block(category, cal, cal_name, targets, now).model_dump_json()
 
     blocks = {"": render({})}
     for level_id, level in config.levels.items():
-        if (ticket.severity, category.value) in level:
+        if (severity, category.value) in level:
             blocks[level_id] = render(level)
     return blocks

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Reply and forward prefixes in the languages our customers' mail clients use, repeated
 # ("Re: Fwd: Re[2]: …"), and ticket tags ("[#12]").
@@ -152,12 +153,18 @@ def content_words(subject: str) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=8)
+def _normalised_list(meaningless: tuple[str, ...]) -> frozenset[str]:
+    """The configured list, normalised once (not on every submission)."""
+    return frozenset(normalise(s) for s in meaningless)
+
+
 def assess(subject: str, meaningless: Iterable[str], *, min_content_words: int = 1) -> Assessment:
     """Whether `subject` names the problem. `meaningless`: the whole-subject list."""
     normalised = normalise(subject)
     if not normalised:
         return Assessment(False, "empty")
-    if normalised in {normalise(s) for s in meaningless}:
+    if normalised in _normalised_list(tuple(meaningless)):
         return Assessment(False, "listed")
     words = tuple(content_words(subject))
     if len(words) < min_content_words:

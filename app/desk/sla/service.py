@@ -596,8 +596,31 @@ async def block(
         )  # fmt: skip
     cal, cal_name = await reads.calendar(session, ticket)
     targets = await reads.target(session, ticket, row.category)
-    periods = [] if new is not None else await reads.urgent_periods(session, ticket.customer_id)
+    if new is not None:
+        return new_block(Category(row.category), cal, cal_name, targets, now)
+    periods = await reads.urgent_periods(session, ticket.customer_id)
     return assemble(ticket, row, cal, cal_name, targets, periods, now)
+
+
+def new_block(
+    category: Category, cal: Calendar, cal_name: str, targets: policy.Targets, now: datetime
+) -> SlaRead:
+    """The `sla` block of a ticket created at `now`: nothing elapsed, nothing paused, no
+    extension, each target due its working time from now (what `assemble` gives for a
+    clock started at `now`; both submission paths build it here)."""
+
+    def due(target: timedelta) -> TargetState:
+        return TargetState(
+            target_minutes=_minutes(target), due_at=cal.add(now, target), met_at=None,
+            breached=False,
+        )  # fmt: skip
+
+    return SlaRead(
+        category=category, calendar=cal_name, state="running", paused=False,
+        elapsed_minutes=0, extension_minutes=0, first_response=due(targets.first_response),
+        assignment=due(targets.assignment), resolution=due(targets.resolution), assignee=None,
+        breached=False, escalation_level=0, urgent=False, compensated=False,
+    )  # fmt: skip
 
 
 def assemble(
@@ -609,8 +632,7 @@ def assemble(
     periods: Sequence[UrgentPeriod],
     now: datetime,
 ) -> SlaRead:
-    """The `sla` block from what `block` read: no database. A new ticket's (no periods can
-    extend it yet) is also built this way from the per-process cache (app.desk.fast_submit)."""
+    """The `sla` block from what `block` read: no database."""
     m = measure(row, cal, now)
     ext = _extension(periods, row, cal, now)
     first = _target_state(
