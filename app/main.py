@@ -26,6 +26,7 @@ from app.kit.clock import Clock
 from app.kit.db import Database, is_unavailable
 from app.kit.errors import AppError, install_error_handlers, problem, problem_responses
 from app.kit.events import Event
+from app.kit.fastpath import FastPathMiddleware
 from app.kit.observability import (
     BodyLimitMiddleware,
     Metrics,
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.metrics = metrics
     install_error_handlers(app)
     _install_database_error_handlers(app)
+    # innermost: inside every limit and the request context, before routing
+    app.add_middleware(FastPathMiddleware, paths=list(registry.fast_paths(FEATURES)))
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -1,8 +1,8 @@
 """`POST /v1/tickets` in one round trip on PostgreSQL (issue 19).
 
-The route (`app.desk.endpoints.submit_ticket`) tries `try_submit` before its ordinary,
-transactional handler. `try_submit` answers only when it can answer exactly as the
-ordinary handler would: it returns None — and the ordinary handler runs — for anything off
+`try_submit` is the desk's fast path (app.kit.fastpath): it runs before routing, and
+answers only when it can answer exactly as the route (`app.desk.endpoints.submit_ticket`,
+the general path) would: it returns None — and the route runs — for anything off
 the common path (SQLite, bad input, an unknown key, a role that may not submit, a refused
 subject, an unsupported version, and whatever `desk_submit_ticket_v1` refuses: see
 `app.desk.submit_sql`). So every error answer, every replay, every 402 comes from one
@@ -61,6 +61,7 @@ from app.products import service as products
 from app.products.models import Product, ProductVersion
 from app.settings import Settings
 
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout: the Idempotency-Key's first request still runs
 SUBMITTERS = frozenset({Role.customer, Role.cr_agent, Role.admin, Role.integration})
 KEY_CACHE_SIZE = 10_000
 
@@ -216,6 +217,9 @@ async def try_submit(request: Request) -> Response | None:
         try:
             text = await conn.fetchval(SUBMIT_TICKET_CALL, *args.values())
         except asyncpg.PostgresError as exc:
+            if exc.sqlstate == LOCK_NOT_AVAILABLE:  # a duplicate in flight: the route waits
+                FAST_SUBMITS.labels("in_flight").inc()
+                return None
             if exc.sqlstate != FALLBACK_SQLSTATE:
                 raise
             reason = str(getattr(exc, "message", "") or exc)

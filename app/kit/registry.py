@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from app.kit.clock import Clock
 from app.kit.db import Database
+from app.kit.fastpath import FastPath
 from app.kit.hooks import Subscription
 from app.settings import Settings
 
@@ -39,11 +40,18 @@ class Feature:
     # reactions to other features' hook points, connected by `wire`
     subscriptions: tuple[Subscription[Any], ...] = ()
     lifespan: Lifespan | None = None
+    # exact routes answered before routing, falling back to the route (app.kit.fastpath)
+    fast_paths: tuple[FastPath, ...] = ()
 
 
 def routers(features: Sequence[Feature]) -> Iterator[APIRouter]:
     for feature in features:
         yield from feature.routers
+
+
+def fast_paths(features: Sequence[Feature]) -> Iterator[FastPath]:
+    for feature in features:
+        yield from feature.fast_paths
 
 
 def cli_commands(features: Sequence[Feature]) -> Iterator[click.Command]:

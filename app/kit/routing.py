@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -22,21 +22,6 @@ from app.kit.auth import bearer_token, ensure_active_token
 from app.kit.db import Database
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-FastPath = Callable[[Request], Coroutine[Any, Any, Response | None]]
-E = TypeVar("E", bound=Callable[..., Any])
-
-
-def fast_path(attempt: FastPath) -> Callable[[E], E]:
-    """Decorates an endpoint of a `TransactionalRoute`: `attempt(request)` runs first, outside
-    any session, and its answer is sent if it gives one; None runs the endpoint as usual.
-    For a hot path that answers the common case in one statement and leaves every other
-    case, error answers and replays included, to the endpoint (app.desk.fast_submit)."""
-
-    def mark(endpoint: E) -> E:
-        endpoint.fast_path = attempt  # type: ignore[attr-defined]
-        return endpoint
-
-    return mark
 
 
 def redact_from_idempotency_record(request: Request, *fields: str) -> None:
@@ -49,13 +34,8 @@ class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         honours_idempotency = "POST" in (self.methods or set())
-        attempt: FastPath | None = getattr(self.endpoint, "fast_path", None)
 
         async def run_in_transaction(request: Request) -> Response:
-            if attempt is not None:
-                answer = await attempt(request)
-                if answer is not None:
-                    return answer
             db: Database = request.app.state.db
             key = request.headers.get("idempotency-key") if honours_idempotency else None
             if key is not None:
