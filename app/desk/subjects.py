@@ -34,6 +34,7 @@ _PREFIX = re.compile(
 # A token: letters/digits, with inner - _ . / joining codes and versions ("ora-12154").
 _TOKEN = re.compile(r"\w+(?:[-_./]\w+)*")
 _NOT_WORDS = re.compile(r"[\W_]+")
+_JOINERS = re.compile(r"[-_./]")
 
 # Words that say nothing about *what* is wrong: greetings, pleas, urgency, the generic
 # names of a request or a failure, and grammar words. A subject made only of these is
@@ -89,6 +90,7 @@ _LATIN = re.compile(r"[a-z]")
 _CYRILLIC = re.compile(r"[а-яё]")
 
 
+@lru_cache(maxsize=256)  # `assess` strips the same subject twice
 def strip_prefixes(subject: str) -> str:
     """The subject without reply/forward prefixes and ticket tags: "FW: Re: help" → "help"."""
     return _PREFIX.sub("", unicodedata.normalize("NFKC", subject)).strip()
@@ -141,7 +143,7 @@ def content_words(subject: str) -> list[str]:
     found = []
     for token in _TOKEN.findall(strip_prefixes(subject)):
         word = token.casefold()
-        parts = [p for p in re.split(r"[-_./]", word) if p]
+        parts = [p for p in _JOINERS.split(word) if p]
         if _is_code(token) or (_is_acronym(token) and word not in STOP_WORDS):
             found.append(word)
         elif all(p in STOP_WORDS for p in parts):
