@@ -204,39 +204,67 @@ async def try_submit(request: Request) -> Response | None:
         conn = raw.driver_connection
         assert conn is not None  # a checked-out connection has its driver's
         key = await fast.key(conn, hash_secret(token))
-        args = _arguments(config, key, data, settings, now) if key is not None else None
-        if args is None:
+        if key is None:
             return None
-        if idem_key is not None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            args.update(
-                idem_scope=idempotency_scope(token),
-                idem_key=idem_key,
-                idem_hash=idempotency.request_fingerprint(request.method, target, body),
-            )
-        try:
-            text = await conn.fetchval(SUBMIT_TICKET_CALL, *args.values())
-        except asyncpg.PostgresError as exc:
-            if exc.sqlstate == LOCK_NOT_AVAILABLE:  # a duplicate in flight: the route waits
-                FAST_SUBMITS.labels("in_flight").inc()
-                return None
-            if exc.sqlstate != FALLBACK_SQLSTATE:
-                raise
-            reason = str(getattr(exc, "message", "") or exc)
-            FAST_SUBMITS.labels(reason).inc()
-            if reason == "config":
-                fast.config = None
-            elif reason == "key":
-                fast.keys.clear()
-            return None
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        claim = (
+            (idempotency_scope(token), idem_key,
+             idempotency.request_fingerprint(request.method, target, body))
+            if idem_key is not None else None
+        )  # fmt: skip
+        answer = await submit(conn, config, key, data, settings, now, idempotency=claim)
     except BaseException:
         raw.invalidate()  # its state is unknown: never hand it to the next request
         raise
     finally:
         raw.close()
+    if isinstance(answer, Handover):
+        FAST_SUBMITS.labels(answer.reason).inc()
+        if answer.reason == "config":
+            fast.config = None
+        elif answer.reason == "key":
+            fast.keys.clear()
+        return None
     TICKET_SUBMISSIONS.labels(data.line.value).inc()
     FAST_SUBMITS.labels("answered").inc()
-    return Response(content=text, status_code=201, media_type="application/json")
+    return Response(content=answer, status_code=201, media_type="application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """The general path must answer: `reason` says why (`refused`: before the call, by
+    the same rules the route applies; else the function's reason, or `in_flight`)."""
+
+    reason: str
+
+
+async def submit(
+    conn: Any,
+    config: DeskConfig,
+    key: CachedKey,
+    data: TicketCreate,
+    settings: Settings,
+    now: datetime,
+    *,
+    idempotency: tuple[str, str, str] | None = None,
+) -> str | Handover:
+    """One submission on an asyncpg connection outside any transaction: the response's
+    JSON, committed, or a `Handover` with nothing changed. `idempotency`: the key's scope,
+    the key and the request's fingerprint."""
+    args = _arguments(config, key, data, settings, now)
+    if args is None:
+        return Handover("refused")
+    if idempotency is not None:
+        args["idem_scope"], args["idem_key"], args["idem_hash"] = idempotency
+    try:
+        text: str = await conn.fetchval(SUBMIT_TICKET_CALL, *args.values())
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == LOCK_NOT_AVAILABLE:  # a duplicate in flight: the route waits
+            return Handover("in_flight")
+        if exc.sqlstate != FALLBACK_SQLSTATE:
+            raise
+        return Handover(str(getattr(exc, "message", "") or exc))
+    return text
 
 
 def _arguments(

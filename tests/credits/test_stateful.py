@@ -8,6 +8,7 @@ finds invariants 1–5 intact over the whole database."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,9 +28,16 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from app.customers.schemas import CustomerCreate
-from app.customers.service import create_customer
+from app.customers.service import create_api_key, create_customer
+from app.desk import fast_submit
+from app.desk import service as desk
+from app.desk.fast_submit import CachedKey
+from app.desk.models import TicketCharge
+from app.desk.schemas import TicketCreate
+from app.kit.auth import Principal, Role
 from app.kit.clock import FrozenClock
 from app.kit.db import Database
+from app.settings import Settings
 from credits import accounts as acc
 from credits import queries, service
 from credits.errors import AlreadyRefunded, InsufficientCredits, SpendBelowZero
@@ -38,6 +46,8 @@ from credits.reconcile import reconcile
 from tests.conftest import START
 
 T = TypeVar("T")
+# No duplicate window: the model's tickets differ anyway, and a window would only refuse.
+DESK_SETTINGS = Settings(_env_file=None, duplicate_window_minutes=0)  # type: ignore[call-arg]
 THRESHOLD = 10_000
 # Every paid unit is worth at least a cent, so "free" (worth 0) means a free lot.
 PRICES = [0, 0, 999, 3_000, 10_000, 10_001]
@@ -87,19 +97,63 @@ class LedgerMachine(RuleBasedStateMachine):
         self.spend_total = 0
         self.rewarded = 0
         self.references: set[str] = set()
-        self.customer_id = self.run(self._create_customer())
+        self.customer_id, self.key = self.run(self._create_customer())
+        self.tickets = 0
 
     # ------------------------------------------------------------ plumbing
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
-    async def _create_customer(self) -> str:
+    async def _create_customer(self) -> tuple[str, CachedKey]:
         async with self.db.unit_of_work() as session:
             customer = await create_customer(
                 session, CustomerCreate(name="Model", email="m@example.com"), self.clock.now()
             )
-            return customer.id
+            key, _ = await create_api_key(
+                session, role=Role.customer, name="model", customer_id=customer.id,
+                now=self.clock.now(),
+            )  # fmt: skip
+            return customer.id, CachedKey(key.id, Role.customer, customer.id, None)
+
+    async def _submit_ticket(self, now: datetime) -> str:
+        """A technical ticket as `POST /v1/tickets` submits it: on PostgreSQL the one-call
+        path first (app.desk.fast_submit.submit), handing over to the general path as the
+        route does; on SQLite the general path. Returns the charge's journal transaction."""
+        self.tickets += 1
+        data = TicketCreate(
+            line="technical", subject=f"Backup job {self.tickets} stops at the copy step",
+            body="The job log ends with E_COPY and no further lines.",
+        )  # fmt: skip
+        ticket_id = None
+        if self.db.dialect == "postgresql":
+            async with self.db.sessionmaker() as session, session.begin():
+                config = await fast_submit.load_config(session)
+            raw = await self.db.engine.raw_connection()
+            try:
+                answer = await fast_submit.submit(
+                    raw.driver_connection, config, self.key, data, DESK_SETTINGS, now
+                )
+            finally:
+                raw.close()
+            if isinstance(answer, str):
+                event("submission: one call")
+                ticket_id = json.loads(answer)["id"]
+            else:
+                event(f"submission: handed over ({answer.reason})")
+        async with self.db.unit_of_work() as session:
+            if ticket_id is None:
+                principal = Principal(self.key.id, Role.customer, self.customer_id)
+                ticket = await desk.submit_ticket(
+                    session, data, customer_id=self.customer_id, author=principal,
+                    settings=DESK_SETTINGS, now=now,
+                )  # fmt: skip
+                ticket_id = ticket.id
+            charge = await session.scalar(
+                select(TicketCharge.transaction_id).where(TicketCharge.ticket_id == ticket_id)
+            )
+        assert charge is not None
+        return charge
 
     def tick(self) -> datetime:
         """Every operation happens a second after the previous one."""
@@ -179,6 +233,19 @@ class LedgerMachine(RuleBasedStateMachine):
         assert expected is not None, "the service charged what the model says is not there"
         assert [(t.lot_id, t.credits) for t in posted.takes] == expected
         self.charges.append((posted.transaction.id, expected))
+
+    @rule()
+    def submit_ticket(self) -> None:
+        """A technical ticket costs one credit, taken as a charge of 1 takes it."""
+        now = self.tick()
+        expected = self.take(1, now)
+        try:
+            charge_id = self.run(self._submit_ticket(now))
+        except InsufficientCredits:
+            assert expected is None
+            return
+        assert expected is not None, "a ticket was charged what the model says is not there"
+        self.charges.append((charge_id, expected))
 
     @initialize(credits=st.integers(1, 5), amount=st.sampled_from(PRICES))
     def opening_purchase(self, credits: int, amount: int) -> None:
