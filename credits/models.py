@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -13,11 +14,20 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
 from app.kit.types import BigIntPK, UTCDateTime
+
+
+def _present(column: str) -> dict[str, Any]:
+    """Options of a partial index over the rows where `column` is set: for a column that
+    is mostly NULL and only ever compared with a value (`col = :x` implies it is not NULL,
+    so both engines use the index), the NULL rows cost no index entry."""
+    condition = f"{column} IS NOT NULL"
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
 
 
 class Wallet(Base):
@@ -49,7 +59,12 @@ class Lot(Base):
         CheckConstraint("frozen >= 0", name="frozen_not_negative"),
         CheckConstraint("remaining + frozen <= credits", name="held_within_credits"),
         CheckConstraint("value_remaining >= 0", name="value_not_negative"),
-        Index("ix_lots_customer_open", "customer_id", "remaining"),
+        # Not `remaining`: a charge changes it, and an indexed column that changes rules
+        # out a HOT update (no new entry in any index of the table).
+        Index("ix_lots_customer_id", "customer_id"),
+        Index("ix_lots_purchase_id", "purchase_id", **_present("purchase_id")),
+        Index("ix_lots_origin_lot_id", "origin_lot_id", **_present("origin_lot_id")),
+        Index("ix_lots_expires_at", "expires_at", **_present("expires_at")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -63,10 +78,10 @@ class Lot(Base):
     unit_value: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     cash_account: Mapped[str | None] = mapped_column(String(40))
-    purchase_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    purchase_id: Mapped[str | None] = mapped_column(String(40))
     origin_lot_id: Mapped[str | None] = mapped_column(String(40))
     valid_days: Mapped[int | None] = mapped_column(Integer)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -74,7 +89,20 @@ class JournalTransaction(Base):
     """One business event. For a customer it is also one statement entry (`ent_…`)."""
 
     __tablename__ = "journal_transactions"
-    __table_args__ = (Index("ix_journal_transactions_customer_seq", "customer_id", "seq"),)
+    __table_args__ = (
+        Index("ix_journal_transactions_customer_seq", "customer_id", "seq"),
+        Index("ix_journal_transactions_purchase_id", "purchase_id", **_present("purchase_id")),
+        # Unique where set: one refund per charge, one posting per dedupe key.
+        Index(
+            "uq_journal_transactions_refund_of", "refund_of", unique=True, **_present("refund_of")
+        ),
+        Index(
+            "uq_journal_transactions_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            **_present("dedupe_key"),
+        ),
+    )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -84,13 +112,13 @@ class JournalTransaction(Base):
     credits: Mapped[int] = mapped_column(Integer, default=0)
     balance_after: Mapped[int | None] = mapped_column(Integer)
     lot_id: Mapped[str | None] = mapped_column(String(40))
-    ticket_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(40))
     ticket_number: Mapped[int | None] = mapped_column(Integer)
-    purchase_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    purchase_id: Mapped[str | None] = mapped_column(String(40))
     reference: Mapped[str | None] = mapped_column(String(255))
     memo: Mapped[str | None] = mapped_column(Text)
-    refund_of: Mapped[str | None] = mapped_column(String(40), unique=True)
-    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    refund_of: Mapped[str | None] = mapped_column(String(40))
+    dedupe_key: Mapped[str | None] = mapped_column(String(255))
     actor: Mapped[str | None] = mapped_column(String(40))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -99,7 +127,6 @@ class JournalLine(Base):
     """Never updated or deleted (a Postgres trigger refuses both). Debit +, credit −."""
 
     __tablename__ = "journal_lines"
-    __table_args__ = (Index("ix_journal_lines_account_unit", "account", "unit"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     transaction_seq: Mapped[int] = mapped_column(
@@ -108,7 +135,7 @@ class JournalLine(Base):
     account: Mapped[str] = mapped_column(String(100))
     unit: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)
-    customer_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(40))
     lot_id: Mapped[str | None] = mapped_column(String(40), index=True)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,11 +55,47 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
+def _normal(condition: str) -> str:
+    return re.sub(r"\s+", " ", condition.replace("(", "").replace(")", "")).strip().lower()
+
+
+def _predicate_diff(connection: Connection) -> list[str]:
+    """Partial indexes, which Alembic's comparison does not look at: an index partial in
+    the models must be partial in the database, with the same condition, and the other
+    way round. SQLite keeps the condition as the migration wrote it, so the text is
+    compared; PostgreSQL rewrites it (casts, parentheses), so there only partial or not."""
+    dialect = connection.dialect.name
+    inspector = inspect(connection)
+    differences = []
+    present = set(inspector.get_table_names())
+    for table in Base.metadata.sorted_tables:
+        if table.name not in present:
+            continue  # a missing table is reported by compare_metadata
+        wanted = {}
+        for index in table.indexes:
+            where = index.dialect_options[dialect].get("where")
+            wanted[index.name] = None if where is None else _normal(str(where))
+        for found in inspector.get_indexes(table.name):
+            name = found["name"]
+            if name not in wanted:
+                continue  # not an index of the models: compare_metadata reports it
+            where = found.get("dialect_options", {}).get(f"{dialect}_where")
+            have = None if where is None else _normal(str(where))
+            if dialect != "sqlite" and None not in (have, wanted[name]):
+                continue  # both partial; PostgreSQL's text of the condition is its own
+            if have != wanted[name]:
+                differences.append(
+                    f"{table.name}.{name}: {have!r} in the database, models {wanted[name]!r}"
+                )
+    return differences
+
+
 async def _inspect(url: str) -> tuple[list[Any], set[str]]:
     database = Database(url, pool_size=1)
     try:
         async with database.engine.connect() as connection:
             diff = await connection.run_sync(_diff)
+            diff += await connection.run_sync(_predicate_diff)
             tables = await connection.run_sync(_tables)
             await connection.rollback()
         return diff, tables

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
@@ -51,13 +51,14 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
     __table_args__ = (
+        # Also serves every other lookup by customer_id (its first column).
         Index("ix_tickets_customer_content", "customer_id", "content_hash", "created_at"),
         Index("ix_tickets_line_status", "line", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
-    customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"))
     line: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(30))
     severity: Mapped[int] = mapped_column(Integer)
@@ -98,7 +99,17 @@ class TicketCharge(Base):
     in the ledger, at most once per charge."""
 
     __tablename__ = "ticket_charges"
-    __table_args__ = (Index("ix_ticket_charges_ticket_seq", "ticket_id", "seq"),)
+    __table_args__ = (
+        Index("ix_ticket_charges_ticket_seq", "ticket_id", "seq"),
+        # Unique where set (a charge is refunded at most once); NULL until then.
+        Index(
+            "uq_ticket_charges_refund_transaction_id",
+            "refund_transaction_id",
+            unique=True,
+            postgresql_where=text("refund_transaction_id IS NOT NULL"),
+            sqlite_where=text("refund_transaction_id IS NOT NULL"),
+        ),
+    )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(String(40), ForeignKey("tickets.id"))
@@ -107,7 +118,7 @@ class TicketCharge(Base):
     transaction_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     refund_reason: Mapped[str | None] = mapped_column(String(20))
     refund_reference: Mapped[str | None] = mapped_column(String(255))
-    refund_transaction_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refund_transaction_id: Mapped[str | None] = mapped_column(String(40))
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

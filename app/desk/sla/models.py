@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
@@ -71,7 +71,7 @@ class TicketSla(Base):
     __table_args__ = (Index("ix_ticket_slas_open", "stopped", "escalation_level"),)
 
     ticket_id: Mapped[str] = mapped_column(String(40), ForeignKey("tickets.id"), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -97,7 +97,17 @@ class SlaEvent(Base):
     __tablename__ = "sla_events"
     __table_args__ = (
         Index("ix_sla_events_ticket_seq", "ticket_id", "seq"),
-        Index("ix_sla_events_ticket_kind_level", "ticket_id", "kind", "level", unique=True),
+        # Only breaches and escalations have a level (NULLs never conflicted): the other
+        # events need no entry here.
+        Index(
+            "ix_sla_events_ticket_kind_level",
+            "ticket_id",
+            "kind",
+            "level",
+            unique=True,
+            postgresql_where=text("level IS NOT NULL"),
+            sqlite_where=text("level IS NOT NULL"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
