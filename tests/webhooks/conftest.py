@@ -64,7 +64,12 @@ def _serve(receiver: Receiver) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # The sender opens up to CREDITDESK_WEBHOOK_CONCURRENCY connections at once; the
+        # default listen backlog of 5 made a loaded machine reset some (httpx ReadError).
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
