@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 # Reply and forward prefixes in the languages our customers' mail clients use, repeated
 # ("Re: Fwd: Re[2]: …"), and ticket tags ("[#12]").
@@ -134,25 +135,27 @@ def _is_acronym(token: str) -> bool:
 class Assessment:
     ok: bool
     reason: str  # "empty", "listed", "no_content" or "ok"
-    content_words: tuple[str, ...] = ()
+    content_words: tuple[str, ...] = ()  # the first ones found, up to the minimum asked
 
 
 def content_words(subject: str) -> list[str]:
     """The words of the subject that say something: not stop words, not mash, three
     letters or more (or a code, or an acronym)."""
-    found = []
+    return list(_content_words(subject))
+
+
+def _content_words(subject: str) -> Iterator[str]:
     for token in _TOKEN.findall(strip_prefixes(subject)):
         word = token.casefold()
         parts = [p for p in _JOINERS.split(word) if p]
         if _is_code(token) or (_is_acronym(token) and word not in STOP_WORDS):
-            found.append(word)
+            yield word
         elif all(p in STOP_WORDS for p in parts):
             continue
         elif any(c.isdigit() for c in word):
             continue  # a bare number ("Ticket 12345") or version ("2.4") alone says nothing
         elif sum(c.isalpha() for c in word) >= 3 and not is_mash(word):
-            found.append(word)
-    return found
+            yield word
 
 
 @lru_cache(maxsize=8)
@@ -168,7 +171,8 @@ def assess(subject: str, meaningless: Iterable[str], *, min_content_words: int =
         return Assessment(False, "empty")
     if normalised in _normalised_list(tuple(meaningless)):
         return Assessment(False, "listed")
-    words = tuple(content_words(subject))
+    # the first `min_content_words` are enough to decide (a submission checks one)
+    words = tuple(islice(_content_words(subject), min_content_words))
     if len(words) < min_content_words:
         return Assessment(False, "no_content", words)
     return Assessment(True, "ok", words)

@@ -52,6 +52,10 @@ def unstorable(scope: Scope, body: bytes) -> str | None:
             text = body.decode("utf-8")
         except UnicodeDecodeError:  # JSON is UTF-8 (RFC 8259); FastAPI would answer 400
             return "body"
+        if "\\u" not in text:
+            # JSON can carry a NUL or a lone surrogate only as a `\u` escape (a raw NUL is
+            # invalid JSON, and valid UTF-8 holds no surrogate): nothing to look for
+            return None
         try:
             document = json.loads(text)
         except ValueError:  # not JSON: the endpoint's own validation answers (422)
