@@ -222,16 +222,23 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().startswith("postgres"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+def _postgres_pids(db_name: str) -> list[int]:
+    """The load database's backends and PostgreSQL's own background processes (WAL
+    writer, checkpointer, …): not other databases' sessions on a shared cluster."""
+
+    async def look() -> list[int]:
+        conn = await asyncpg.connect(f"{PG}/{db_name}")
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE (datname = $1 "
+                "AND pid <> pg_backend_pid()) OR backend_type <> 'client backend'",
+                db_name,
+            )
+        finally:
+            await conn.close()
+        return [r["pid"] for r in rows]
+
+    return asyncio.run(look())
 
 
 def profile_start(server: subprocess.Popen[bytes], duration: int, path: Path) -> tuple | None:
@@ -303,6 +310,29 @@ async def ledger_checks(url: str, db_name: str) -> dict:
         "reconcile_clean": rec.returncode == 0,
         "reconcile_report": rec.stdout.strip().splitlines()[-1] if rec.stdout else rec.stderr,
     }
+
+
+async def _sql(db_name: str, sql: str) -> None:
+    conn = await asyncpg.connect(f"{PG}/{db_name}")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _function_ms(db_name: str) -> float | None:
+    """Mean time of one `desk_submit_ticket_v1` call (track_functions, flushed as the
+    server's connections closed): the submission's time inside PostgreSQL, the wallet
+    lock's wait included (on a hot wallet, mostly that wait)."""
+    conn = await asyncpg.connect(f"{PG}/{db_name}")
+    try:
+        row = await conn.fetchrow(
+            "SELECT calls, total_time FROM pg_stat_user_functions "
+            "WHERE funcname = 'desk_submit_ticket_v1'"
+        )
+    finally:
+        await conn.close()
+    return round(row["total_time"] / row["calls"], 3) if row and row["calls"] else None
 
 
 def pgbench(connections: int, duration: int, db_name: str) -> float:
@@ -441,19 +471,21 @@ def run_scenario(
         sh(str(BIN / "creditdesk"), "migrate", env={**os.environ, "CREDITDESK_DATABASE_URL": url})
         keys = out / "keys.txt"
         asyncio.run(seed(url, customers, credits, keys))
+        asyncio.run(_sql(args.db, f"ALTER DATABASE {args.db} SET track_functions = 'pl'"))
         port = free_port()
         pool = max(5, connections // args.workers + 2)
         server = start_server(url, port, args.workers, pool, out)
         spy = profile_start(server, args.duration, out / f"profile-{name}-{connections}.txt")
-        workers, pg = _tree(server.pid), _postgres_pids()
+        workers, pg = _tree(server.pid), _postgres_pids(args.db)
         cpu_before = _cpu_seconds(workers), _cpu_seconds(pg)
         try:
             load = run_wrk(port, connections, args.duration, mode, keys)
-            cpu_after = _cpu_seconds(workers), _cpu_seconds(sorted({*pg, *_postgres_pids()}))
+            cpu_after = _cpu_seconds(workers), _cpu_seconds(sorted({*pg, *_postgres_pids(args.db)}))
         finally:
             shares = profile_finish(spy) if spy else None
             stop(server)
         checks = asyncio.run(ledger_checks(url, args.db))
+        checks["function_ms"] = asyncio.run(_function_ms(args.db))
         tps = pgbench(connections, args.duration, args.pgbench_db)
         seconds = load["duration_us"] / 1e6
         created = int(load["statuses"].get("201", 0))
@@ -495,8 +527,8 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
         f"PostgreSQL {pg_version}, load average at the end {load_avg}",
         f"- command: `{command}` ({took:.0f} s)",
         "",
-        "| scenario | conns | submissions/s | p50 ms | p95 ms | p99 ms | pgbench tps | ratio | ÷ peer | server CPU ms/req | PostgreSQL CPU ms/req | statuses | reconcile | tickets = consumed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | conns | submissions/s | p50 ms | p95 ms | p99 ms | pgbench tps | ratio | ÷ peer | server CPU ms/req | PostgreSQL CPU ms/req | function ms | statuses | reconcile | tickets = consumed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     notes: list[str] = []
     for r in rows:
@@ -510,7 +542,7 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
         lines.append(
             f"| {r['scenario']} | {r['connections']} | {r['submissions_per_s']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['p99_ms']} | {r['pgbench_tps']:.0f} | {r['ratio']} | {vs_peer} | "
-            f"{r['server_cpu_ms']} | {r['postgres_cpu_ms']} | {json.dumps(r['statuses'])} | {'clean' if r['reconcile_clean'] else 'VIOLATIONS'} | "
+            f"{r['server_cpu_ms']} | {r['postgres_cpu_ms']} | {r['function_ms']} | {json.dumps(r['statuses'])} | {'clean' if r['reconcile_clean'] else 'VIOLATIONS'} | "
             f"{r['tickets_equal_consumed']} |"
         )
     if notes:
