@@ -274,7 +274,7 @@ def profile_finish(spy: tuple) -> dict[str, float]:
 
 def run_wrk(port: int, connections: int, duration: int, mode: str, keys: Path) -> dict:
     out = sh(
-        "wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
+        "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
         "-s", str(ROOT / "bench" / "load.lua"), f"http://127.0.0.1:{port}",
         env={**os.environ, "LOAD_KEYS": str(keys), "LOAD_MODE": mode},
     )  # fmt: skip
