@@ -41,7 +41,7 @@ can run side by side without deadlocks):
    `split_value` (the remainder cents go to the first units taken, so a lot's values add up
    to what was paid).
 8. **The ticket number** from `ticket_number_seq`; the ticket, its first message, its SLA
-   clock and `started` event; the customer's default most-urgent period (seed 000: the
+   clock (whose row is also its `started` event); the customer's default most-urgent period (seed 000: the
    newest ticket, unless the customer named one).
 9. **The charge**: a journal transaction (`balance_after` the new balance), its two credit
    lines and, for a paid lot, two money lines (deferred revenue → support revenue); the lot
@@ -231,8 +231,6 @@ BEGIN
                              paused_working_seconds, paused_wall_seconds, stopped,
                              first_response_breached, escalation_level)
     VALUES (p_ticket_id, p_customer_id, p_category, p_now, 0, 0, false, false, 0);
-    INSERT INTO sla_events (ticket_id, kind, detail, occurred_at)
-    VALUES (p_ticket_id, 'started', p_category, p_now);
     SELECT seq, named INTO v_urgent_seq, v_urgent_named
       FROM sla_urgent_periods WHERE customer_id = p_customer_id AND ended_at IS NULL LIMIT 1;
     IF FOUND AND v_urgent_named IS DISTINCT FROM false THEN

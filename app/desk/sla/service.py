@@ -263,10 +263,10 @@ async def start(
     *,
     clock: TicketSla | None = None,
 ) -> TicketSla:
-    """The clock of a new ticket starts at its creation (`clock`: from `new_clock`)."""
+    """The clock of a new ticket starts at its creation (`clock`: from `new_clock`); its
+    `started` event is the clock row itself (see `history`)."""
     row = clock if clock is not None else new_clock(ticket, category, now)
     session.add(row)
-    session.add(_event(ticket.id, EventKind.started, now, detail=category.value))
     await session.flush()
     return row
 
@@ -665,8 +665,16 @@ def assemble(
 
 
 async def history(session: AsyncSession, ticket_id: str) -> list[SlaEvent]:
+    """The clock's events, oldest first. `started` is the clock row itself (its start and
+    category, which never change), not a stored event: a submission writes one row fewer
+    (issue 19). Tickets from before that have it stored; it is listed once either way."""
     stmt = select(SlaEvent).where(SlaEvent.ticket_id == ticket_id).order_by(SlaEvent.seq)
-    return list((await session.execute(stmt)).scalars())
+    events = list((await session.execute(stmt)).scalars())
+    row = await session.get(TicketSla, ticket_id)
+    if row is None or any(e.kind == EventKind.started for e in events):
+        return events
+    started = _event(ticket_id, EventKind.started, row.started_at, detail=row.category)
+    return [started, *events]  # transient: never added to the session
 
 
 # ---------------------------------------------------------------- escalation
