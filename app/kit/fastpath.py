@@ -61,7 +61,16 @@ class FastPathMiddleware:
         if answer is None:
             await self.app(scope, replay(), send)
         else:
+            scope["route"] = _Answered(scope["path"])  # the route label of the metrics
             await answer(scope, replay(), send)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answered:
+    """Stands for the route in `scope["route"]` when a fast path answered: what the
+    request-context middleware reads (`path`) to label the request's metrics."""
+
+    path: str
 
 
 def _replaying(body: bytes, receive: Receive) -> Callable[[], Receive]:

@@ -271,3 +271,13 @@ async def test_a_partner_key_submits_only_for_its_own(desk: Desk, api: Api) -> N
     assert theirs.status_code == 404, theirs.text
     balance = await api.client.get(f"/v1/customers/{foreign.id}/balance", headers=api.admin)
     assert balance.json()["available"] == 2
+
+
+async def test_an_answer_of_the_fast_path_is_counted_under_its_route(desk: Desk, api: Api) -> None:
+    person = await desk.person(credits=2)
+    requests = api.app.state.metrics.requests
+    before = requests.labels("POST", "/v1/tickets", "201")._value.get()
+    answered = _count("answered")
+    assert (await desk.submit(person)).status_code == 201
+    assert _count("answered") == answered + 1
+    assert requests.labels("POST", "/v1/tickets", "201")._value.get() == before + 1
