@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi.dependencies import models as fastapi_dependency_models
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -105,6 +106,29 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"PostgreSQL tests: {PG_STATS.passed} passed, {PG_STATS.failed} failed, "
         f"{len(PG_STATS.skipped)} skipped"
     )
+
+
+# FastAPI memoises, per endpoint and dependency callable, whether it is a coroutine or a
+# generator (lru_cache of 4096 entries each, in fastapi.dependencies.models). The callables
+# are closures over their app, so those caches keep the last ~40 test apps (and their
+# databases' engines) alive: a worker's heap grows to millions of objects, every full
+# garbage collection walks them and the process needs seconds to exit. Emptying the caches
+# after each test frees each app with its test; FastAPI refills them on the next request.
+_FASTAPI_CALLABLE_CACHES = tuple(
+    cache
+    for name in (
+        "_is_gen_callable_cached",
+        "_is_async_gen_callable_cached",
+        "_is_coroutine_callable_cached",
+    )
+    if (cache := getattr(fastapi_dependency_models, name, None)) is not None
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    for cache in _FASTAPI_CALLABLE_CACHES:
+        cache.cache_clear()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
