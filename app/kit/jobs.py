@@ -7,22 +7,23 @@ correct (each is idempotent and locks what it changes), but N workers do the sam
 times and queue on the same row locks as the requests. So a job that must not overlap runs
 under a PostgreSQL advisory lock named after it:
 
-1. A dedicated pooled connection opens a transaction and asks
-   `pg_try_advisory_xact_lock(key)`, `key` a 64-bit hash of the job's name. It never
-   waits: a process that does not get the lock skips the job this round (someone else is
-   running it, and the next round comes anyway).
-2. The holder runs the job on its usual connections (the job's own units of work) while
-   the lock's transaction stays open, idle. It has run one `SELECT` and written nothing,
-   so it holds no snapshot and no transaction id: it holds back neither VACUUM nor the
-   commit-order visibility of `GET /v1/events`.
-3. The transaction ends when the job does (rollback), which releases the lock. A
-   transaction-level lock cannot leak into the pool: SQLAlchemy rolls back every
-   connection it takes back, and a crashed process's connection closes, which ends its
-   transaction and frees the lock for the next round.
+1. A pooled connection, in autocommit mode, asks `pg_try_advisory_lock(key)`, `key` a
+   64-bit hash of the job's name. It never waits: a process that does not get the lock
+   skips the job this round (someone else is running it, and the next round comes anyway).
+2. The holder runs the job on its usual connections (the job's own units of work); the
+   lock's connection stays idle, outside any transaction, so it holds no snapshot and no
+   transaction id: it holds back neither VACUUM nor the commit-order visibility of
+   `GET /v1/events`, and `idle_in_transaction_session_timeout` does not apply to it.
+3. When the job ends, `pg_advisory_unlock(key)` releases the lock. A session-level lock
+   must never go back to the pool still held (the job would then be locked out
+   everywhere for as long as that connection lives), so a connection whose unlock did not
+   answer "released" (it died, the task was cancelled mid-way) is closed instead of
+   returned. A crashed process's connections close with it, which frees its locks for the
+   next round, on any host.
 
 If the lock's connection dies while the job still runs (a network cut, a server-side
-`idle_in_transaction_session_timeout`), another process may start the same job before this
-one ends: the jobs stay idempotent for that reason, the lock only saves the duplicate work.
+`idle_session_timeout`), another process may start the same job before this one ends: the
+jobs stay idempotent for that reason, the lock only saves the duplicate work.
 
 Advisory locks are per database, so two deployments on one PostgreSQL server, each with
 its own database, do not exclude each other. SQLite is one host by definition (its write
@@ -59,17 +60,24 @@ async def exclusive(db: Database, name: str) -> AsyncIterator[bool]:
     if db.dialect != "postgresql":
         yield True
         return
-    async with db.engine.connect() as conn:
-        held = bool(
-            (await conn.execute(select(func.pg_try_advisory_xact_lock(lock_key(name))))).scalar()
-        )
+    key = lock_key(name)
+    async with db.engine.connect() as pooled:
+        conn = await pooled.execution_options(isolation_level="AUTOCOMMIT")
+        held = (await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar()
+        if not held:
+            yield False
+            return
+        released = False
         try:
-            yield held
+            yield True
         finally:
-            # Ends the transaction, which releases the lock. If the connection died while
-            # the job ran, the lock went with it: nothing to release, nothing to report.
-            with contextlib.suppress(DBAPIError):
-                await conn.rollback()
+            try:
+                released = bool((await conn.execute(select(func.pg_advisory_unlock(key)))).scalar())
+            except DBAPIError:  # the connection died, and the lock with it
+                logger.warning("periodic job %s: its lock's connection was lost", name)
+            finally:
+                if not released:
+                    await conn.invalidate()  # closed, never pooled with the lock held
 
 
 async def run_exclusive(db: Database, name: str, body: Callable[[], Awaitable[None]]) -> bool:

@@ -149,6 +149,57 @@ async def test_a_holder_whose_connection_dies_frees_the_job(
     assert await jobs.run_exclusive(first, name, follower) is True  # its pool recovered
 
 
+@pytest.mark.postgres
+async def test_a_failed_or_cancelled_job_frees_its_lock(
+    processes: tuple[Database, Database],
+) -> None:
+    """The lock is session-level: it must never go back to the pool still held."""
+    first, second = processes
+    name = _unique("sweep")
+
+    async def broken() -> None:
+        raise RuntimeError("the sweep failed")
+
+    with pytest.raises(RuntimeError):
+        await jobs.run_exclusive(first, name, broken)
+    assert await jobs.run_exclusive(second, name, _count) is True
+
+    body = Gate()
+    running = asyncio.create_task(jobs.run_exclusive(first, name, body))
+    await body.inside.wait()
+    running.cancel()  # the server shutting down mid-job
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert await jobs.run_exclusive(second, name, _count) is True
+    assert await jobs.run_exclusive(first, name, _count) is True
+
+
+@pytest.mark.postgres
+async def test_the_lock_holds_no_snapshot_while_the_job_runs(
+    pg_database: str, processes: tuple[Database, Database]
+) -> None:
+    """The holder's connection sits idle outside any transaction: it holds back neither
+    VACUUM (no xmin) nor GET /v1/events' horizon (no transaction id)."""
+    first, _ = processes
+    name, body = _unique("sweep"), Gate()
+    running = asyncio.create_task(jobs.run_exclusive(first, name, body))
+    await body.inside.wait()
+    try:
+        (pid,) = await _lock_holders(pg_database, name)
+        conn = await asyncpg.connect(_asyncpg_dsn(pg_database))
+        try:
+            row = await conn.fetchrow(
+                "SELECT state, backend_xid, backend_xmin FROM pg_stat_activity WHERE pid = $1",
+                pid,
+            )
+        finally:
+            await conn.close()
+        assert (row["state"], row["backend_xid"], row["backend_xmin"]) == ("idle", None, None)
+    finally:
+        body.release.set()
+        assert await running is True
+
+
 HOLDER = """
 import asyncio, sys
 from app.kit import jobs
