@@ -9,6 +9,7 @@ oldest running transaction, which other work on a shared test server can hold op
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -176,6 +177,25 @@ async def test_exports_read_the_replica_and_write_nothing_there(
 
         await assert_replica_is_read_only(routed.db)
     assert await fingerprint(replica_url) == before
+
+
+@pytest.mark.postgres
+async def test_a_replica_that_is_down_fails_only_its_reads(primary_url: str) -> None:
+    """Exports and reports answer 503 with Retry-After, as for any database outage; the
+    rest of the API, on the primary, carries on."""
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/creditdesk"
+    async with site(FrozenClock(START), primary_url, replica=down) as routed:
+        finance = await routed.key(Role.finance)
+        for path in ("/v1/exports/journal", "/v1/exports/deferred-revenue", "/v1/reports/usage"):
+            response = await routed.client.get(path, params=PERIOD, headers=finance)
+            assert response.status_code == 503, (path, response.text)
+            assert response.json()["code"] == "service_unavailable"
+            assert "retry-after" in response.headers
+        customer = await routed.customer(name="Still Served")
+        assert customer["id"].startswith("cus_")
 
 
 async def assert_replica_is_read_only(db: Database) -> None:
