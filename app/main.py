@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             settings.database_url,
             pool_size=settings.database_pool_size,
             echo=settings.database_echo,
+            read_replica_url=settings.read_replica_url,
         )
         app.state.db = db
         await _register_bootstrap_key(db, app.state.clock, settings)

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -50,6 +57,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./creditdesk.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_echo: bool = False
+    # A PostgreSQL read replica for the finance exports and the reports (docs/operations.md)
+    read_replica_url: str | None = None
 
     bootstrap_admin_key: SecretStr | None = None
     log_level: str = "INFO"
@@ -200,6 +209,22 @@ class Settings(BaseSettings):
         if self.webhook_allow_private is not None:
             return self.webhook_allow_private
         return self.env != "production"
+
+    @field_validator("read_replica_url")
+    @classmethod
+    def _replica_is_postgres(cls, value: str | None) -> str | None:
+        # The message never repeats the value: the URL may carry a password.
+        if value is not None and not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a postgresql+asyncpg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _replica_needs_postgres(self) -> Settings:
+        if self.read_replica_url is not None and self.is_sqlite:
+            raise ValueError(
+                "CREDITDESK_READ_REPLICA_URL needs a PostgreSQL CREDITDESK_DATABASE_URL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_pack_codes(self) -> Settings:

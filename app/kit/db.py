@@ -139,7 +139,12 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
-def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def build_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False
+) -> AsyncEngine:
+    """`read_only` (PostgreSQL only): every transaction is `BEGIN … READ ONLY`, so a write
+    sent there by mistake fails instead of landing (on a hot standby it would fail anyway,
+    later and less clearly)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
@@ -157,18 +162,53 @@ def build_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncE
         pool_pre_ping=False,
         pool_recycle=POOL_RECYCLE_SECONDS,
         pool_timeout=30,
+        execution_options={"postgresql_readonly": True} if read_only else {},
     )
     _configure_postgres(engine)
     return engine
 
 
 class Database:
-    """The engine and its session factory; built in the lifespan, never at import."""
+    """The engine and its session factory; built in the lifespan, never at import.
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    With `read_replica_url`, a second, read-only Database on that server is `replica`: the
+    finance exports and the reports read there (`reader`, `read_session`), everything
+    else stays here. A replica lags its primary (docs/operations.md, "Running several
+    hosts"), so only reads that tolerate missing the last seconds go there."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        read_only: bool = False,
+        read_replica_url: str | None = None,
+    ) -> None:
         self.url = url
-        self.engine = build_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = build_engine(url, pool_size=pool_size, echo=echo, read_only=read_only)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.replica: Database | None = None
+        if read_replica_url is not None:
+            self.replica = Database(
+                read_replica_url, pool_size=pool_size, echo=echo, read_only=True
+            )
+
+    @property
+    def reader(self) -> Database:
+        """Where lag-tolerant reads go: the replica if there is one, else this database."""
+        return self.replica or self
+
+    @asynccontextmanager
+    async def read_session(self, current: AsyncSession) -> AsyncIterator[AsyncSession]:
+        """A session for a lag-tolerant read inside a request: a read-only transaction of
+        its own on the replica if there is one, else the request's own session `current`
+        (a second transaction beside it would queue behind its write lock on SQLite)."""
+        if self.replica is None:
+            yield current
+            return
+        async with self.replica.sessionmaker() as session, session.begin():
+            yield session
 
     @property
     def dialect(self) -> str:
@@ -186,6 +226,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
 
 
 def is_postgres(session: AsyncSession) -> bool:

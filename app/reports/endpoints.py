@@ -1,14 +1,19 @@
-"""Reports for support managers and finance."""
+"""Reports for support managers and finance.
+
+The caller's key is checked in the request's transaction on the primary; the report itself
+is read from the read replica when one is configured (`Database.read_session`), in a
+read-only transaction of its own: a report may miss the last seconds of activity."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.kit.auth import Principal, Role, require_roles
+from app.kit.db import Database
 from app.kit.deps import get_settings
 from app.kit.errors import problem_responses
 from app.kit.routing import TransactionalRoute
@@ -38,6 +43,7 @@ To = Annotated[
     },
 )
 async def usage_report(
+    request: Request,
     from_: From = None,
     to: To = None,
     format: Literal["json", "csv"] = Query(default="json"),
@@ -49,7 +55,9 @@ async def usage_report(
     charged, credits refunded by reason, partners' tickets with the credits they would
     have cost, and totals (finance, admin, cr_agent). Credits are the journal's own sums."""
     period = parse_period(from_, to, max_days=settings.export_max_days)
-    report = await service.usage_report(session, period)
+    db: Database = request.app.state.db
+    async with db.read_session(session) as reading:
+        report = await service.usage_report(reading, period)
     if format == "csv":
         return Response(
             service.usage_csv(report),

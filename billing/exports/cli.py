@@ -2,7 +2,11 @@
 billing/exports/feature.py).
 
 Files are written next to their destination as `NAME.partial` and renamed when complete,
-so an interrupted export never leaves a file that looks whole."""
+so an interrupted export never leaves a file that looks whole.
+
+With `CREDITDESK_READ_REPLICA_URL` every command here reads from the replica, in read-only
+transactions: an operator's export may miss the last seconds of postings (see
+docs/operations.md), never the primary's capacity."""
 
 from __future__ import annotations
 
@@ -41,8 +45,19 @@ def _period(raw_from: str, raw_to: str, *, books: bool = False) -> Period:
 
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
+    settings = load_settings()
+
+    async def on_reader(db: Database) -> T:
+        if settings.read_replica_url is None:
+            return await work(db)
+        replica = Database(settings.read_replica_url, pool_size=2, read_only=True)
+        try:
+            return await work(replica)
+        finally:
+            await replica.dispose()
+
     # no database-error translation: an OSError here may be the output file's
-    return with_db(load_settings(), work, explain_db_errors=False)
+    return with_db(settings, on_reader, explain_db_errors=False)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,13 @@
 
 A plain APIRouter, not TransactionalRoute: a streamed body outlives the request's
 transaction, so each export reads through its own connections (see repository.py), and the
-caller's key is checked in a short session of its own."""
+caller's key is checked in a short session of its own.
+
+The journal, the books, deferred revenue and lot aging read from the read replica when one
+is configured (`CREDITDESK_READ_REPLICA_URL`, `get_reader`): long reads for finance, which
+tolerate missing the last seconds of postings. The key check stays on the primary (it
+records the key's use), and so does a customer's statement: a customer who just bought
+credits expects to see them on it."""
 
 from __future__ import annotations
 
@@ -43,6 +49,12 @@ FILE_CHUNK = 1 << 20
 def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def get_reader(request: Request) -> Database:
+    """The read replica if configured, else the primary (`Database.reader`)."""
+    db: Database = request.app.state.db
+    return db.reader
 
 
 async def export_principal(request: Request, db: Database = Depends(get_db)) -> Principal:
@@ -119,7 +131,7 @@ async def export_journal(
         "month and account pair",
     ),
     _: Principal = Depends(finance_principal),
-    db: Database = Depends(get_db),
+    db: Database = Depends(get_reader),
     settings: Settings = Depends(get_settings),
 ) -> Response:
     """The journal of `[from, to)`, streamed: one row per line, in posting order (csv,
@@ -218,7 +230,7 @@ async def export_deferred_revenue(
     to: To = None,
     format: Literal["json", "csv"] = Query("json", description="json or csv"),
     _: Principal = Depends(finance_principal),
-    db: Database = Depends(get_db),
+    db: Database = Depends(get_reader),
     settings: Settings = Depends(get_settings),
 ) -> DeferredRevenueRead | Response:
     """Deferred revenue roll-forward of `[from, to)` in money and in credits."""
@@ -248,7 +260,7 @@ async def export_lot_aging(
     ),
     format: Literal["json", "csv"] = Query("json", description="json or csv"),
     _: Principal = Depends(finance_principal),
-    db: Database = Depends(get_db),
+    db: Database = Depends(get_reader),
     settings: Settings = Depends(get_settings),
 ) -> LotAgingRead | Response:
     """The contract liability at `at` by the age of the lots holding it (0–30, 31–90,
