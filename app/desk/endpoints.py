@@ -62,9 +62,9 @@ async def submit_ticket(
     now: datetime = Depends(get_now),
 ) -> TicketRead:
     """Submit a ticket; on the technical line it costs 1 credit, charged in the same
-    transaction (402 `insufficient_credits` with the packs when there is none). On
-    PostgreSQL the common case is answered before this handler, in one statement
-    (app.desk.fast_submit, declared in app.desk.feature); this is the general path."""
+    transaction (402 `insufficient_credits` with the packs when there is none)."""
+    # On PostgreSQL the common case is answered before this handler, in one statement
+    # (app.desk.fast_submit, declared in app.desk.feature): this is the general path.
     if principal.is_customer:
         assert principal.customer_id is not None
         principal.check_customer(body.customer_id or principal.customer_id)
