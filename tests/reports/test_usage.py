@@ -49,6 +49,7 @@ class History:
     def __init__(self, api: Api) -> None:
         self.api = api
         self.tickets: list[str] = []
+        self.created = 0  # submissions answered 201 (a 4th technical one may get 402)
 
     async def person(self, **fields: Any) -> dict[str, str]:
         customer = await self.api.customer(**fields)
@@ -65,6 +66,7 @@ class History:
         }
         response = await self.api.client.post("/v1/tickets", json=body, headers=who)
         assert response.status_code in (201, 402), response.text
+        self.created += response.status_code == 201
         return dict(response.json())
 
     async def act(self, op: str, paying: dict[str, str], partner: dict[str, str]) -> None:
@@ -159,11 +161,7 @@ def test_usage_totals_equal_the_journal(database_url: str) -> None:
         assert totals["credits_refunded_total"] == sum(refunded.values())
         assert totals["partner_tickets"] == totals["partner_credits_would_cost"] == partner_count
         assert partner_count == ops.count("partner")
-        assert (
-            totals["tickets"]
-            == sum(r["tickets"] for r in report["rows"])
-            == sum(1 for op in ops if op in ("technical", "partner", "free_line"))
-        )
+        assert totals["tickets"] == sum(r["tickets"] for r in report["rows"]) == history.created
         for field in ("credits_charged", "credits_refunded_total", "partner_tickets"):
             assert totals[field] == sum(r[field] for r in report["rows"])
         as_csv = await api.client.get("/v1/reports/usage", params={**params, "format": "csv"},
