@@ -436,6 +436,12 @@ def main() -> None:
     parser.add_argument("--peer-repeats", type=int, default=1)
     parser.add_argument("--peer-workers", default="2")
     parser.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        help="CREDITDESK_DATABASE_POOL_SIZE per worker (default: connections / workers + 2)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="sample the server's workers with py-spy during wrk: CPU shares by package",
@@ -473,7 +479,7 @@ def run_scenario(
         asyncio.run(seed(url, customers, credits, keys))
         asyncio.run(_sql(args.db, f"ALTER DATABASE {args.db} SET track_functions = 'pl'"))
         port = free_port()
-        pool = max(5, connections // args.workers + 2)
+        pool = args.pool or max(5, connections // args.workers + 2)
         server = start_server(url, port, args.workers, pool, out)
         spy = profile_start(server, args.duration, out / f"profile-{name}-{connections}.txt")
         workers, pg = _tree(server.pid), _postgres_pids(args.db)
