@@ -389,7 +389,9 @@ def run_peer(args: argparse.Namespace, out: Path) -> dict[int, dict]:
         "WARMUP": f"{max(1, min(5, args.duration // 4))}s",
         "REPEATS": str(args.peer_repeats),
         "WORKERS_LIST": args.peer_workers.replace(",", " "),
-        "CONNS": args.connections.replace(",", " "),
+        # the peer's wrk runs two threads: a 1-connection run (the hot wallet's critical
+        # section) is ours only
+        "CONNS": " ".join(c for c in args.connections.split(",") if int(c) >= 2),
     }
     print(f"peer: bash {run} (OUT={env['OUT']}, VENV={env['VENV']})", flush=True)
     started = time.monotonic()
