@@ -61,6 +61,10 @@ from app.products import service as products
 from app.products.models import Product, ProductVersion
 from app.settings import Settings
 
+# What asyncpg raises, before writing anything, on a connection the server has ended: a
+# retry on a new connection cannot submit twice. (A connection lost during the call raises
+# ConnectionDoesNotExistError, a PostgresError of class 08: maybe committed, so 503.)
+_REFUSED_BEFORE_SENDING = (asyncpg.InternalClientError, asyncpg.InterfaceError)
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout: the Idempotency-Key's first request still runs
 SUBMITTERS = frozenset({Role.customer, Role.cr_agent, Role.admin, Role.integration})
 KEY_CACHE_SIZE = 10_000
@@ -199,25 +203,36 @@ async def try_submit(request: Request) -> Response | None:
     now: datetime = request.app.state.clock.now()
     fast = _state(request)
     config = await fast.desk_config()  # before the connection: a reload takes one itself
-    raw = await db.engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        assert conn is not None  # a checked-out connection has its driver's
-        key = await fast.key(conn, hash_secret(token))
-        if key is None:
-            return None
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        claim = (
-            (idempotency_scope(token), idem_key,
-             idempotency.request_fingerprint(request.method, target, body))
-            if idem_key is not None else None
-        )  # fmt: skip
-        answer = await submit(conn, config, key, data, settings, now, idempotency=claim)
-    except BaseException:
-        raw.invalidate()  # its state is unknown: never hand it to the next request
-        raise
-    finally:
-        raw.close()
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    claim = (
+        (idempotency_scope(token), idem_key,
+         idempotency.request_fingerprint(request.method, target, body))
+        if idem_key is not None else None
+    )  # fmt: skip
+    for attempt in (1, 2):
+        raw = await db.engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            assert conn is not None  # a checked-out connection has its driver's
+            key = await fast.key(conn, hash_secret(token))
+            if key is None:
+                return None
+            answer = await submit(conn, config, key, data, settings, now, idempotency=claim)
+            break
+        except _REFUSED_BEFORE_SENDING:
+            # The server ended this pooled connection (a restart, a terminated backend) and
+            # the driver refused to use it: nothing was sent. The pool's other connections
+            # went with it, as the general path assumes on a disconnect: drop them all and
+            # try once more on a new one.
+            raw.invalidate()
+            await db.engine.dispose(close=False)
+            if attempt == 2:  # the database is going away: 503, retry later
+                raise ConnectionError("the database ended the connection") from None
+        except BaseException:
+            raw.invalidate()  # its state is unknown: never hand it to the next request
+            raise
+        finally:
+            raw.close()
     if isinstance(answer, Handover):
         FAST_SUBMITS.labels(answer.reason).inc()
         if answer.reason == "config":

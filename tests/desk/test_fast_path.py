@@ -281,3 +281,21 @@ async def test_an_answer_of_the_fast_path_is_counted_under_its_route(desk: Desk,
     assert (await desk.submit(person)).status_code == 201
     assert _count("answered") == answered + 1
     assert requests.labels("POST", "/v1/tickets", "201")._value.get() == before + 1
+
+
+async def test_a_connection_killed_under_the_fast_path_answers_201_or_503(
+    desk: Desk, api: Api, run_sql: Any
+) -> None:
+    """Pooled connections killed by the server: the next submission is answered from a new
+    connection or refused with 503 (retry), never 500, and a credit goes only with a 201."""
+    person = await desk.person(credits=5)
+    assert (await desk.submit(person)).status_code == 201  # the pool holds a warm connection
+    await run_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    statuses = [(await desk.submit(person)).status_code for _ in range(3)]
+    assert set(statuses) <= {201, 503}, statuses
+    assert statuses[-1] == 201
+    balance = await api.client.get(f"/v1/customers/{person.id}/balance", headers=api.admin)
+    assert balance.json()["available"] == 5 - 1 - statuses.count(201)
