@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -25,7 +24,13 @@ from app.features import FEATURES, wire_subscriptions
 from app.kit import openapi, registry
 from app.kit.clock import Clock
 from app.kit.db import Database, is_unavailable
-from app.kit.errors import AppError, install_error_handlers, problem, problem_responses
+from app.kit.errors import (
+    AppError,
+    database_unavailable,
+    install_error_handlers,
+    problem,
+    problem_responses,
+)
 from app.kit.events import Event
 from app.kit.fastpath import FastPathMiddleware
 from app.kit.observability import (
@@ -205,19 +210,10 @@ def _install_database_error_handlers(app: FastAPI) -> None:
                 500, "internal_error", "An unexpected error occurred; it has been logged."
             )
         logger.warning("database unavailable", exc_info=exc)
-        return problem(
-            503,
-            "service_unavailable",
-            "The database is unavailable; retry shortly.",
-            headers={"Retry-After": "5"},
-        )
+        return database_unavailable()
 
     app.add_exception_handler(IntegrityError, conflict)
     app.add_exception_handler(DBAPIError, unavailable)
-    # The driver's own errors, from statements sent without SQLAlchemy (app.desk.fast_submit)
-    app.add_exception_handler(asyncpg.IntegrityConstraintViolationError, conflict)
-    app.add_exception_handler(asyncpg.PostgresError, unavailable)
-    app.add_exception_handler(asyncpg.InterfaceError, unavailable)
     app.add_exception_handler(OSError, unavailable)
 
 

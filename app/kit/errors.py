@@ -245,6 +245,16 @@ def schema_ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def database_unavailable() -> JSONResponse:
+    """The answer while the database is out of reach (`app.kit.db.is_unavailable`): 503
+    `service_unavailable` with `Retry-After`. Routes get it from the app's handler, a fast
+    path (app.kit.fastpath) directly."""
+    return problem(
+        503, "service_unavailable", "The database is unavailable; retry shortly.",
+        headers={"Retry-After": "5"},
+    )  # fmt: skip
+
+
 def problem_responses(*answers: int | type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem+json answers: a status, or an
     `AppError` class whose `schema` names the members its body carries. Statuses that

@@ -14,6 +14,7 @@ attempt raises is a bug and reaches the request-context middleware's 500."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kit.db import is_unavailable
-from app.kit.errors import problem
+from app.kit.errors import database_unavailable
+
+logger = logging.getLogger("creditdesk.fastpath")
 
 Attempt = Callable[[Request], Awaitable[Response | None]]
 
@@ -51,13 +54,11 @@ class FastPathMiddleware:
         replay = _replaying(body, receive)
         try:
             answer = await attempt(Request(scope, replay()))
-        except Exception as exc:
+        except Exception as exc:  # outside the app's exception handlers: answered here
             if not is_unavailable(exc):
                 raise
-            answer = problem(
-                503, "service_unavailable", "The database is unavailable; retry shortly.",
-                headers={"Retry-After": "5"},
-            )  # fmt: skip
+            logger.warning("database unavailable", exc_info=exc)
+            answer = database_unavailable()
         if answer is None:
             await self.app(scope, replay(), send)
         else:
