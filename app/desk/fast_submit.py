@@ -27,11 +27,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +48,7 @@ from app.desk.sla import policy
 from app.desk.sla import service as sla
 from app.desk.sla.calendar import Calendar
 from app.desk.sla.levels.models import ContractLevelTarget
-from app.desk.sla.levels.service import LevelTargets
+from app.desk.sla.levels.service import LevelTargets, target_times
 from app.desk.sla.models import SlaTarget
 from app.desk.sla.schemas import Category
 from app.desk.submit_sql import FALLBACK_SQLSTATE, SUBMIT_TICKET_CALL
@@ -113,19 +116,12 @@ async def load_config(session: AsyncSession) -> DeskConfig:
     ).scalar_one_or_none() or 0  # no row: version 0 (the function reads it alike)
     calendars = {line.value: (await sla.line_calendar(session, line))[0] for line in Line}
     targets = {
-        (t.line, t.severity, t.category): policy.Targets(
-            first_response=timedelta(minutes=t.first_response_minutes),
-            assignment=timedelta(minutes=t.assignment_minutes),
-            resolution=timedelta(minutes=t.resolution_minutes),
-        )
+        (t.line, t.severity, t.category): sla.stored_targets(t)
         for t in (await session.execute(select(SlaTarget))).scalars()
     }
     levels: dict[str, LevelTargets] = {}
     for lt in (await session.execute(select(ContractLevelTarget))).scalars():
-        levels.setdefault(lt.level_id, {})[(lt.severity, lt.category)] = (
-            timedelta(minutes=lt.first_response_minutes),
-            timedelta(minutes=lt.resolution_minutes),
-        )
+        levels.setdefault(lt.level_id, {})[(lt.severity, lt.category)] = target_times(lt)
     found = list((await session.execute(select(Product))).scalars())
     versions = await products_repo.versions(session, [p.id for p in found])
     catalogue = {p.name_key: (p, [v for v in versions if v.product_id == p.id]) for p in found}
@@ -172,12 +168,11 @@ _KEY_BY_HASH = (
 )
 
 
-def _state(request: Request) -> FastSubmit:
-    fast: FastSubmit | None = getattr(request.app.state, "fast_submit", None)
-    if fast is None or fast.db is not request.app.state.db:
-        fast = FastSubmit(request.app.state.db)
-        request.app.state.fast_submit = fast
-    return fast
+@asynccontextmanager
+async def lifespan(app: FastAPI, _settings: Settings) -> AsyncIterator[None]:
+    """The caches live as long as the app's database (the desk feature's lifespan)."""
+    app.state.fast_submit = FastSubmit(app.state.db)
+    yield
 
 
 # ---------------------------------------------------------------- the request
@@ -201,7 +196,7 @@ async def try_submit(request: Request) -> Response | None:
     if idem_key is not None and not 1 <= len(idem_key) <= 255:
         return None
     now: datetime = request.app.state.clock.now()
-    fast = _state(request)
+    fast: FastSubmit = request.app.state.fast_submit
     config = await fast.desk_config()  # before the connection: a reload takes one itself
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     claim = (

@@ -5,6 +5,7 @@ from app.desk import models
 from app.desk.cli import COMMANDS
 from app.desk.endpoints import router
 from app.desk.events import record_sla
+from app.desk.fast_submit import lifespan as fast_submit_lifespan
 from app.desk.fast_submit import try_submit
 from app.desk.sla import models as sla_models
 from app.desk.sla.hooks import SLA_CHANGED
@@ -21,6 +22,7 @@ FEATURE = Feature(
     models=(models,),
     # PostgreSQL: a submission's common case in one statement, before routing
     fast_paths=(FastPath("POST", "/v1/tickets", try_submit),),
+    lifespan=fast_submit_lifespan,  # its per-process caches
     # the desk records the SLA's events with the ticket as the API shows it
     subscriptions=(Subscription(SLA_CHANGED, record_sla),),
 )

@@ -142,13 +142,14 @@ async def targets_for(
     row = await session.get(SlaTarget, (line.value, severity, category.value))
     if row is None:
         return policy.default_targets(line, severity, category), True
-    return (
-        policy.Targets(
-            first_response=timedelta(minutes=row.first_response_minutes),
-            assignment=timedelta(minutes=row.assignment_minutes),
-            resolution=timedelta(minutes=row.resolution_minutes),
-        ),
-        False,
+    return stored_targets(row), False
+
+
+def stored_targets(row: SlaTarget) -> policy.Targets:
+    return policy.Targets(
+        first_response=timedelta(minutes=row.first_response_minutes),
+        assignment=timedelta(minutes=row.assignment_minutes),
+        resolution=timedelta(minutes=row.resolution_minutes),
     )
 
 

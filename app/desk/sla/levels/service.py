@@ -172,9 +172,10 @@ async def targets_of_customer(session: AsyncSession, customer_id: str) -> LevelT
         .where(CustomerContractLevel.customer_id == customer_id)
     )
     return {
-        (t.severity, t.category): (
-            timedelta(minutes=t.first_response_minutes),
-            timedelta(minutes=t.resolution_minutes),
-        )
-        for t in (await session.execute(stmt)).scalars()
+        (t.severity, t.category): target_times(t) for t in (await session.execute(stmt)).scalars()
     }
+
+
+def target_times(t: ContractLevelTarget) -> tuple[timedelta, timedelta]:
+    """A level's (first response, resolution) for one severity and category."""
+    return timedelta(minutes=t.first_response_minutes), timedelta(minutes=t.resolution_minutes)
