@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cabinet import service
 from app.cabinet.schemas import PortalSessionCreated
 from app.kit.auth import Principal, Role, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
@@ -26,7 +26,6 @@ MEDIA_TYPES = {
 }
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
-CustomerId = Path(max_length=40, description="`cus_…`")
 
 
 @router.post(
@@ -37,7 +36,7 @@ CustomerId = Path(max_length=40, description="`cus_…`")
 )
 async def create_portal_session(
     request: Request,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(require_roles(Role.admin, Role.cr_agent, Role.integration)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),

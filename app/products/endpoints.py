@@ -5,11 +5,12 @@ offers `supported_versions`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.auth import Principal, Role, authenticate, require_roles
+from app.kit.auth import Admin, Principal, authenticate
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page
@@ -20,7 +21,7 @@ from app.products.schemas import ProductCreate, ProductRead, VersionCreate
 from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["products"])
-ProductId = Path(max_length=40, description="`prd_…`")
+ProductId = Annotated[str, Path(max_length=40, description="`prd_…`")]
 
 
 @router.post(
@@ -31,7 +32,7 @@ ProductId = Path(max_length=40, description="`prd_…`")
 )
 async def create_product(
     body: ProductCreate,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ProductRead:
@@ -57,7 +58,7 @@ async def list_products(
     "/products/{product_id}", response_model=ProductRead, responses=problem_responses(401, 404)
 )
 async def get_product(
-    product_id: str = ProductId,
+    product_id: ProductId,
     _: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -77,8 +78,8 @@ async def get_product(
 )
 async def add_version(
     body: VersionCreate,
-    product_id: str = ProductId,
-    _: Principal = Depends(require_roles(Role.admin)),
+    product_id: ProductId,
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +12,7 @@ from app.customers.models import Customer
 from app.kit import idempotency
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
-from app.kit.deps import get_now, get_settings
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import AppError, NotFound, problem_responses
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -32,7 +32,6 @@ from credits.catalogue import find_pack
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["auto top-up"])
 # Saving a card talks to Stripe between short transactions (never inside one).
 stripe_router = APIRouter(route_class=APIRoute, tags=["auto top-up"])
-CustomerId = Path(max_length=40, description="`cus_…`")
 
 
 def _owner_or_admin(principal: Principal, customer_id: str) -> None:
@@ -47,7 +46,7 @@ def _owner_or_admin(principal: Principal, customer_id: str) -> None:
     responses=problem_responses(401, 403, 404),
 )
 async def get_auto_top_up(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> AutoTopUpRead:
@@ -65,7 +64,7 @@ async def get_auto_top_up(
 )
 async def put_auto_top_up(
     body: AutoTopUpUpdate,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -95,9 +94,10 @@ async def put_auto_top_up(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def setup_payment_method(
+    *,
     request: Request,
     body: SetupCreate | None = None,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
     settings: Settings = Depends(get_settings),
     gateway: StripeGateway | None = Depends(get_gateway),
@@ -156,7 +156,7 @@ class SetupNotConfirmed(AppError):
 async def complete_setup(
     body: SetupComplete,
     request: Request,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
     gateway: StripeGateway | None = Depends(get_gateway),
 ) -> AutoTopUpRead:

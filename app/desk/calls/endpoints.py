@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk.calls import service
 from app.desk.calls.schemas import CallCreate, CallRead
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
@@ -19,7 +19,6 @@ from app.kit.session import get_session
 from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["calls"])
-CustomerId = Path(max_length=40, description="`cus_…`")
 LOGGERS = (Role.cr_agent, Role.engineer, Role.admin)
 READERS = (Role.customer, *STAFF, *BACK_OFFICE)
 
@@ -32,7 +31,7 @@ READERS = (Role.customer, *STAFF, *BACK_OFFICE)
 )
 async def log_call(
     body: CallCreate,
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(require_roles(*LOGGERS)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -52,7 +51,7 @@ async def log_call(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_calls(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: Principal = Depends(require_roles(*READERS)),

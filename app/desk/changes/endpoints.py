@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk.changes import service
 from app.desk.changes.schemas import AllowanceWrite, WorkLogCreate, WorkLogCreated, WorkLogRead
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import get_now, get_settings
+from app.kit.auth import BACK_OFFICE, STAFF, Admin, Principal, Role, require_roles
+from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page
 from app.kit.routing import TransactionalRoute
@@ -21,7 +21,6 @@ from credits.schemas import ChangeHoursRead
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["tickets"])
 TicketId = Path(max_length=40, description="`tkt_…`")
-CustomerId = Path(max_length=40, description="`cus_…`")
 
 
 @router.post(
@@ -66,8 +65,8 @@ async def list_work_logs(
 )
 async def set_allowance(
     body: AllowanceWrite,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.admin)),
+    customer_id: CustomerId,
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),

@@ -4,6 +4,7 @@ customers; staff and back office read them; a customer reads its own level."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,16 +12,15 @@ from starlette.responses import Response
 
 from app.desk.sla.levels import service
 from app.desk.sla.levels.schemas import CustomerLevelRead, LevelAssignment, LevelRead, LevelWrite
-from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import get_now
+from app.kit.auth import BACK_OFFICE, STAFF, Admin, Principal, Role, require_roles
+from app.kit.deps import CustomerId, get_now
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["service levels"])
-LevelId = Path(max_length=40, description="`lvl_…`")
-CustomerId = Path(max_length=40, description="`cus_…`")
+LevelId = Annotated[str, Path(max_length=40, description="`lvl_…`")]
 READERS = (*STAFF, *BACK_OFFICE)
 
 
@@ -32,7 +32,7 @@ READERS = (*STAFF, *BACK_OFFICE)
 )
 async def create_level(
     body: LevelWrite,
-    _: Principal = Depends(require_roles(Role.admin)),
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> LevelRead:
@@ -58,7 +58,7 @@ async def list_levels(
     responses=problem_responses(401, 403, 404),
 )
 async def get_level(
-    level_id: str = LevelId,
+    level_id: LevelId,
     _: Principal = Depends(require_roles(*READERS)),
     session: AsyncSession = Depends(get_session),
 ) -> LevelRead:
@@ -73,8 +73,8 @@ async def get_level(
 )
 async def replace_level(
     body: LevelWrite,
-    level_id: str = LevelId,
-    _: Principal = Depends(require_roles(Role.admin)),
+    level_id: LevelId,
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> LevelRead:
@@ -89,8 +89,8 @@ async def replace_level(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def delete_level(
-    level_id: str = LevelId,
-    _: Principal = Depends(require_roles(Role.admin)),
+    level_id: LevelId,
+    _: Admin,
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Delete a level nobody is on (409 `contract_level_in_use` otherwise)."""
@@ -104,7 +104,7 @@ async def delete_level(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer_level(
-    customer_id: str = CustomerId,
+    customer_id: CustomerId,
     principal: Principal = Depends(require_roles(Role.customer, *READERS)),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerLevelRead:
@@ -120,8 +120,8 @@ async def get_customer_level(
 )
 async def assign_level(
     body: LevelAssignment,
-    customer_id: str = CustomerId,
-    _: Principal = Depends(require_roles(Role.admin)),
+    customer_id: CustomerId,
+    _: Admin,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerLevelRead:
