@@ -134,9 +134,12 @@ READS: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-async def answers(api: Api, headers: dict[str, str]) -> list[tuple[int, bytes]]:
+async def answers(
+    api: Api, headers: dict[str, str], reads: list[tuple[str, dict[str, str]]] = READS
+) -> list[tuple[int, bytes]]:
+    """Status and body of each GET in `reads`."""
     out = []
-    for path, params in READS:
+    for path, params in reads:
         response = await api.client.get(path, params=params, headers=headers)
         out.append((response.status_code, response.content))
     return out

@@ -12,6 +12,7 @@ from app.kit.auth import Role
 from app.kit.clock import FrozenClock
 from tests.conftest import START, Api
 from tests.exports.test_replica import (
+    answers,
     assert_replica_is_read_only,
     fingerprint,
     history,
@@ -33,11 +34,7 @@ REPORTS: list[tuple[str, dict[str, str]]] = [
 
 
 async def reports(api: Api, headers: dict[str, str]) -> list[tuple[int, bytes]]:
-    out = []
-    for path, params in REPORTS:
-        response = await api.client.get(path, params=params, headers=headers)
-        out.append((response.status_code, response.content))
-    return out
+    return await answers(api, headers, REPORTS)
 
 
 @pytest.mark.postgres
