@@ -91,11 +91,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(work: Path, admin_key: str) -> Iterator[str]:
+def live_server(work: Path, admin_key: str, database_url: str | None) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")}
     env |= {  # no Stripe key: purchases use the offline provider, which pays at once
-        "CREDITDESK_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'clients.db'}",
+        "CREDITDESK_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{work / 'clients.db'}",
         "CREDITDESK_BOOTSTRAP_ADMIN_KEY": admin_key,
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         "CREDITDESK_LOG_LEVEL": "WARNING",
@@ -135,9 +135,9 @@ def live_server(work: Path, admin_key: str) -> Iterator[str]:
         log.close()
 
 
-def run_partner_flow(work: Path) -> None:
+def run_partner_flow(work: Path, database_url: str | None) -> None:
     admin_key = "cdk_" + secrets.token_urlsafe(24)
-    with live_server(work, admin_key) as url:
+    with live_server(work, admin_key, database_url) as url:
         run(
             sys.executable, work / "partner_flow.py",
             cwd=work,
@@ -157,6 +157,9 @@ def check_typescript() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["python", "typescript"])
+    parser.add_argument(
+        "--database-url", help="the live server's database (default: a new SQLite file)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     if args.only in (None, "python"):
@@ -164,7 +167,7 @@ def main() -> None:
             work = Path(tmp)
             generate_python_client(work)
             type_check_python(work)
-            run_partner_flow(work)
+            run_partner_flow(work, args.database_url)
     if args.only in (None, "typescript"):
         check_typescript()
     print(f"clients check: OK in {time.monotonic() - started:.0f} s", flush=True)
