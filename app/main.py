@@ -23,7 +23,7 @@ from app.email.models import OutboxEmail, OutboxStatus
 from app.features import FEATURES, wire_subscriptions
 from app.kit import openapi, registry
 from app.kit.clock import Clock
-from app.kit.db import Database, is_unavailable
+from app.kit.db import Database, PoolTimeout, is_unavailable
 from app.kit.errors import (
     AppError,
     database_unavailable,
@@ -59,6 +59,8 @@ def create_app(
         db = Database(
             settings.database_url,
             pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
             echo=settings.database_echo,
             read_replica_url=settings.read_replica_url,
         )
@@ -215,6 +217,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, conflict)
     app.add_exception_handler(DBAPIError, unavailable)
     app.add_exception_handler(OSError, unavailable)
+    app.add_exception_handler(PoolTimeout, unavailable)  # every pooled connection busy
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

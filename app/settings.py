@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./creditdesk.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Connections opened beyond the pool under load (closed when returned); None: as many
+    # again as the pool. 0 makes the pool a fixed size: requests queue for a connection.
+    database_max_overflow: int | None = Field(default=None, ge=0, le=200)
+    # How long a request waits for a pooled connection before answering 503
+    database_pool_timeout: float = Field(default=30.0, gt=0, le=600)
     database_echo: bool = False
     # A PostgreSQL read replica for the finance exports and the reports (docs/operations.md)
     read_replica_url: str | None = None

@@ -47,7 +47,7 @@ BIN = Path(sys.executable).parent
 PG = "postgresql://postgres@127.0.0.1:5432"
 PEER_RUN = Path("shared") / "peers" / "django-peer" / "run.sh"
 
-ARGS = argparse.Namespace(profile=False)  # the command line, once parsed
+ARGS = argparse.Namespace(profile=False, overflow=None)  # the command line, once parsed
 
 # Databases this process created: the only ones it may drop.
 CREATED: set[str] = set()
@@ -147,6 +147,11 @@ def start_server(
         "CREDITDESK_DATABASE_URL": url,
         "CREDITDESK_LOG_LEVEL": "WARNING",
         "CREDITDESK_DATABASE_POOL_SIZE": str(pool),
+        **(
+            {"CREDITDESK_DATABASE_MAX_OVERFLOW": str(ARGS.overflow)}
+            if ARGS.overflow is not None
+            else {}
+        ),
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         # wrk sends everything from one address, over the per-address limit within seconds;
         # the limiter (one statement per request, app.kit.ratelimit) is left to a proxy here,
@@ -442,6 +447,12 @@ def main() -> None:
         type=int,
         default=0,
         help="CREDITDESK_DATABASE_POOL_SIZE per worker (default: connections / workers + 2)",
+    )
+    parser.add_argument(
+        "--overflow",
+        type=int,
+        default=None,
+        help="CREDITDESK_DATABASE_MAX_OVERFLOW per worker (default: the service's, = --pool)",
     )
     parser.add_argument(
         "--profile",

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -117,7 +118,10 @@ def is_unavailable(exc: BaseException) -> bool:
     """Whether a database error means the database is out of reach for the moment (answer
     503 and retry) rather than a bug (500). Looks through SQLAlchemy's wrapper to the
     driver's exception: a failure to connect (no statement), a lost connection, a refused
-    socket, or one of the SQLSTATE classes above."""
+    socket, no pooled connection free within the pool's timeout, or one of the SQLSTATE
+    classes above."""
+    if isinstance(exc, PoolTimeout):
+        return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated or isinstance(exc, OperationalError):
             return True
@@ -140,7 +144,13 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def build_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+    echo: bool = False,
+    read_only: bool = False,
 ) -> AsyncEngine:
     """`read_only` (PostgreSQL only): every transaction is `BEGIN … READ ONLY`, so a write
     sent there by mistake fails instead of landing (on a hot standby it would fail anyway,
@@ -158,10 +168,10 @@ def build_engine(
         echo=echo,
         hide_parameters=True,  # error messages and logs never carry customer data
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=False,
         pool_recycle=POOL_RECYCLE_SECONDS,
-        pool_timeout=30,
+        pool_timeout=pool_timeout,
         execution_options={"postgresql_readonly": True} if read_only else {},
     )
     _configure_postgres(engine)
@@ -181,17 +191,31 @@ class Database:
         url: str,
         *,
         pool_size: int = 10,
+        max_overflow: int | None = None,
+        pool_timeout: float = 30.0,
         echo: bool = False,
         read_only: bool = False,
         read_replica_url: str | None = None,
     ) -> None:
         self.url = url
-        self.engine = build_engine(url, pool_size=pool_size, echo=echo, read_only=read_only)
+        self.engine = build_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            echo=echo,
+            read_only=read_only,
+        )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.replica: Database | None = None
         if read_replica_url is not None:
             self.replica = Database(
-                read_replica_url, pool_size=pool_size, echo=echo, read_only=True
+                read_replica_url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                echo=echo,
+                read_only=True,
             )
 
     @property

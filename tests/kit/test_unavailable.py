@@ -8,9 +8,11 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
@@ -21,16 +23,22 @@ pytestmark = pytest.mark.postgres
 
 
 @asynccontextmanager
-async def client_on(url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def client_on(url: str, **more: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_on(url, **more) as (_app, client):
+        yield client
+
+
+@asynccontextmanager
+async def app_on(url: str, **more: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        env="test", database_url=url, periodic_tasks_enabled=False, log_json=False,
+        env="test", database_url=url, periodic_tasks_enabled=False, log_json=False, **more,
     )  # fmt: skip
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+            yield app, client
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -70,3 +78,17 @@ async def test_a_database_that_does_not_accept_connections_answers_503(pg_databa
         assert_unavailable(response)
     finally:
         await _pg_admin(f"DROP DATABASE {name}")
+
+
+async def test_a_fixed_pool_with_every_connection_busy_answers_503(pg_database: str) -> None:
+    """DATABASE_MAX_OVERFLOW=0: a request waits for a pooled connection up to the pool's
+    timeout, then answers 503 (not 500); the submission's fast path as well."""
+    fixed = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 0.3}
+    async with app_on(pg_database, **fixed) as (app, client):
+        auth = {"Authorization": "Bearer cdk_x"}
+        async with app.state.db.engine.connect():  # the pool's only connection, held
+            assert_unavailable(await client.get("/v1/customers/cus_x", headers=auth))
+            ticket = {"line": "technical", "subject": "Backups fail", "body": "Exit code 3."}
+            assert_unavailable(await client.post("/v1/tickets", json=ticket, headers=auth))
+        # returned: the same requests reach the database again (an unknown key: 401)
+        assert (await client.get("/v1/customers/cus_x", headers=auth)).status_code == 401
