@@ -56,7 +56,7 @@ from app.kit import idempotency
 from app.kit.auth import LAST_USED_RESOLUTION, ApiKey, Role, bearer_token, hash_secret
 from app.kit.db import Database
 from app.kit.errors import AppError
-from app.kit.ids import new_id
+from app.kit.ids import new_ids
 from app.kit.observability import FAST_SUBMITS, TICKET_SUBMISSIONS
 from app.kit.routing import idempotency_scope
 from app.products import repository as products_repo
@@ -307,7 +307,9 @@ def _arguments(
                 )
             except AppError:
                 return None
-    ticket_id = new_id("tkt")
+    ticket_id, message_id, entry_id, created_id, charged_id = new_ids(
+        "tkt", "msg", "ent", "evt", "evt"
+    )
     head, mid = _template(ticket_id, customer_id, data, subject, body, now)
     window = settings.duplicate_window_minutes
     return {
@@ -322,10 +324,10 @@ def _arguments(
         "config_version": config.version,
         "customer_id": customer_id,
         "ticket_id": ticket_id,
-        "message_id": new_id("msg"),
-        "entry_id": new_id("ent"),
-        "created_event_id": new_id("evt"),
-        "charged_event_id": new_id("evt"),
+        "message_id": message_id,
+        "entry_id": entry_id,
+        "created_event_id": created_id,
+        "charged_event_id": charged_id,
         "line": data.line.value,
         "severity": data.severity,
         "product": data.product,

@@ -31,3 +31,14 @@ def test_ids_have_their_shape_and_sort_by_time() -> None:
     stamps = [i[4:14] for i in made]
     assert stamps == sorted(stamps)
     assert len(set(made)) == len(made)
+
+
+def test_ids_made_together_have_their_shape_and_differ() -> None:
+    made = [i for _ in range(100) for i in ids.new_ids("tkt", "msg", "evt", "evt")]
+    assert all(len(i) == 28 and i[3] == "_" and set(i[4:]) <= set(ids._ALPHABET) for i in made)
+    assert [i[:3] for i in made[:4]] == ["tkt", "msg", "evt", "evt"]
+    assert len(set(made)) == len(made)
+    stamps = [i[4:14] for i in made]
+    assert stamps == sorted(stamps)
+    # the random part uses all 70 bits: its first digit (the top 4 of them) varies
+    assert len({i[14] for i in made}) > 8

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MAX_DAYS = 3 * 366  # how far a computation may walk before giving up (a calendar with no hours)
+DAY_CACHE = 4096  # local days whose UTC intervals a calendar keeps (about 11 years of days)
+_ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,12 @@ class Calendar:
     zone: str
     hours: Mapping[int, Sequence[tuple[time, time]]]
     holidays: frozenset[date] = field(default_factory=frozenset)
+    # Each local day's opening intervals in UTC, computed once per calendar: the zone
+    # conversions are most of a computation's cost, and the desk's cached calendars
+    # (app.desk.fast_submit) compute the same days for every submission.
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def always_open(cls) -> Calendar:
@@ -36,15 +44,25 @@ class Calendar:
         tz = self.tz
         day = start.astimezone(tz).date()
         for _ in range(MAX_DAYS):
-            if day not in self.holidays:
-                for opens, closes in self.hours.get(day.weekday(), ()):
-                    begin = _instant(day, opens, tz)
-                    end = _instant(
-                        day + timedelta(days=1) if closes == time(0) else day, closes, tz
-                    )
-                    if end > begin:
-                        yield begin, end
-            day += timedelta(days=1)
+            found = self._days.get(day)
+            if found is None:
+                found = self._day(day, tz)
+                if len(self._days) >= DAY_CACHE:
+                    self._days.clear()
+                self._days[day] = found
+            yield from found
+            day += _ONE_DAY
+
+    def _day(self, day: date, tz: ZoneInfo) -> tuple[tuple[datetime, datetime], ...]:
+        if day in self.holidays:
+            return ()
+        found = []
+        for opens, closes in self.hours.get(day.weekday(), ()):
+            begin = _instant(day, opens, tz)
+            end = _instant(day + _ONE_DAY if closes == time(0) else day, closes, tz)
+            if end > begin:
+                found.append((begin, end))
+        return tuple(found)
 
     def working_time(self, start: datetime, end: datetime) -> timedelta:
         """Working time in [start, end)."""
