@@ -7,12 +7,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.exc import DBAPIError
 
 from app.features import FEATURES, wire_subscriptions
-from app.kit import migrations, registry
+from app.kit import migrations, registry, serving
 from app.kit.cli import load_settings
 from app.kit.observability import MULTIPROC_ENV, prepare_multiprocess_dir
 from app.settings import Settings
@@ -73,8 +74,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str
         metrics_dir = metrics_dir or tempfile.mkdtemp(prefix="creditdesk-metrics-")
         prepare_multiprocess_dir(metrics_dir)
         os.environ[MULTIPROC_ENV] = metrics_dir  # inherited by the spawned workers
-    uvicorn.run(
-        "app.main:configure_from_env",
+    options: dict[str, Any] = dict(
         factory=True,
         host=host,
         port=port,
@@ -85,6 +85,11 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str
         # a worker busy importing on a loaded host is not killed as unresponsive
         timeout_worker_healthcheck=30,
     )
+    if workers > 1 and serving.HAS_REUSEPORT:
+        # a listening socket per worker, so connections spread over them (app.kit.serving)
+        serving.SpreadMultiprocess(uvicorn.Config("app.main:configure_from_env", **options)).run()
+        return
+    uvicorn.run("app.main:configure_from_env", **options)
 
 
 @main.command()
