@@ -141,7 +141,7 @@ def test_connections_opened_together_spread_over_the_workers(
     assert sum(served.values()) == 32
 
 
-def test_a_dead_worker_is_replaced_on_its_socket_and_sigterm_stops_all(
+def test_a_dead_worker_is_replaced_on_its_socket_sighup_replaces_all_sigterm_stops(
     server: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     proc, port = server
@@ -172,6 +172,21 @@ def test_a_dead_worker_is_replaced_on_its_socket_and_sigterm_stops_all(
         replacement,
         children(proc.pid),
     )
+
+    # SIGHUP: each worker replaced in turn on its own socket, the new one up before the old goes
+    serving_now = {pid for pid in served if pid in children(proc.pid)}
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and children(proc.pid) & serving_now:
+        time.sleep(0.5)
+    assert not children(proc.pid) & serving_now, "SIGHUP left an old worker running"
+    conns = connect_all(port, 32)
+    try:
+        after = holders(port)
+    finally:
+        for conn in conns:
+            conn.close()
+    assert len(after) == 2 and not set(after) & serving_now, after
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
