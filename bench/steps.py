@@ -8,6 +8,7 @@ the commit's. Rows are printed as a Markdown table with the commit's subject lin
 
 Run: .venv/bin/python bench/steps.py COMMIT [COMMIT ...] [--scenarios spread]
          [--connections 64] [--duration 15] [--workers 2] [--profile] [--out DIR]
+         [any other bench/load option, passed on as is: --pool 8 --overflow 0]
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--work", default="/tmp/creditdesk-steps")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "steps"))
-    args = parser.parse_args()
+    args, passed_on = parser.parse_known_args()  # the rest goes to bench/load as is
     work, out = Path(args.work), Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,8 @@ def main() -> None:
         report = run(
             str(python), str(ROOT / "bench" / "load.py"), "--scenarios", args.scenarios,
             "--connections", args.connections, "--duration", str(args.duration),
-            "--workers", str(args.workers), "--out", str(out / sha), *flags, env=env,
+            "--workers", str(args.workers), "--out", str(out / sha), *flags, *passed_on,
+            env=env,
         )  # fmt: skip
         for line in report.splitlines():
             if line.startswith("{"):
