@@ -538,6 +538,12 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
         f"bench/load --duration {args.duration} --workers {args.workers} "
         f"--connections {args.connections} --scenarios {args.scenarios}"
     )
+    if args.pool:
+        command += f" --pool {args.pool}"
+    if args.overflow is not None:
+        command += f" --overflow {args.overflow}"
+    if args.profile:
+        command += " --profile"
     if args.peer:
         command += f" --peer --peer-repeats {args.peer_repeats} --peer-workers {args.peer_workers}"
     lines = [
