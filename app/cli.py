@@ -87,7 +87,12 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str
     )
     if workers > 1 and serving.HAS_REUSEPORT:
         # a listening socket per worker, so connections spread over them (app.kit.serving)
-        serving.SpreadMultiprocess(uvicorn.Config("app.main:configure_from_env", **options)).run()
+        config = uvicorn.Config("app.main:configure_from_env", **options)
+        try:
+            supervisor = serving.SpreadMultiprocess(config)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        supervisor.run()
         return
     uvicorn.run("app.main:configure_from_env", **options)
 

@@ -11,19 +11,33 @@ Here each worker gets a socket of its own, all bound to the same address with
 connection's addresses. The supervision is uvicorn's own (`Multiprocess`: health checks,
 a dead worker replaced, SIGHUP restarts, SIGTERM stops); only the socket each worker is
 started with differs. The sockets listen from the start, and a replacement takes over its
-predecessor's socket, so the connections queued there are served. Linux (and the BSDs) only; elsewhere `serve` keeps
-uvicorn's shared socket."""
+predecessor's socket, so the connections queued there are served. Linux only (elsewhere `SO_REUSEPORT` does not spread
+connections, or does not exist); elsewhere `serve` keeps uvicorn's shared socket.
+
+`SO_REUSEPORT` also lets a second server of the same user bind the same port and take half
+its connections silently, so the port is first bound without it: a port in use by anyone
+stops `serve` with "address already in use", as uvicorn's own bind does."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import sys
 
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
-HAS_REUSEPORT = hasattr(socket, "SO_REUSEPORT")
+HAS_REUSEPORT = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 logger = logging.getLogger("uvicorn.error")
+
+
+def check_free(host: str, port: int) -> None:
+    """OSError (EADDRINUSE) if anything listens on `host:port`, a server of ours included:
+    a socket bound without SO_REUSEPORT cannot join their group."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no use
+        probe.bind((host, port))
 
 
 def reuseport_socket(host: str, port: int) -> socket.socket:
@@ -41,6 +55,8 @@ class SpreadMultiprocess(Multiprocess):
     """uvicorn's supervisor, worker `i` always started with socket `i`."""
 
     def __init__(self, config: Config) -> None:
+        if config.port != 0:
+            check_free(config.host, config.port)
         first = reuseport_socket(config.host, config.port)
         port = first.getsockname()[1]  # the port chosen, when asked for port 0
         self.slots = [first] + [

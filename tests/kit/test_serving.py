@@ -191,3 +191,26 @@ def test_a_dead_worker_is_replaced_on_its_socket_sighup_replaces_all_sigterm_sto
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     assert not children(proc.pid)
+
+
+def test_a_port_in_use_stops_serve_instead_of_sharing_it(
+    server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    """SO_REUSEPORT would let a second server join the first one's port and take half its
+    connections; `serve` refuses a port in use, as uvicorn's own bind does."""
+    _proc, port = server
+    env = {**os.environ, "CREDITDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"}
+    second = subprocess.Popen(
+        [str(BIN / "creditdesk"), "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its workers too, for the kill below
+    )  # fmt: skip
+    try:
+        _, err = second.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(second.pid, signal.SIGKILL)
+        second.communicate()
+        raise AssertionError("a second server started on the port in use") from None
+    assert second.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in err, err
+    assert "in use" in err
