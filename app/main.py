@@ -56,14 +56,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-            pool_timeout=settings.database_pool_timeout,
-            echo=settings.database_echo,
-            read_replica_url=settings.read_replica_url,
-        )
+        db = Database.from_settings(settings)
         app.state.db = db
         await _register_bootstrap_key(db, app.state.clock, settings)
         background = None

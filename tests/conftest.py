@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,14 @@ REQUIRE_POSTGRES = (
 )
 ENGINES = ["sqlite", "postgresql"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:
@@ -145,12 +155,21 @@ def pg_database() -> Iterator[str]:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required (CI=true): {reason}", pytrace=False)
         pytest.skip(reason)
-    name = f"creditdesk_test_{uuid.uuid4().hex[:10]}"
+    with migrated_pg_database("creditdesk_test") as url:
+        yield url
+
+
+@contextmanager
+def migrated_pg_database(prefix: str) -> Iterator[str]:
+    """A new database `prefix_<random>` on the test server, migrated; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(url)
-    yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        migrations.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -244,7 +263,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
     """A database handle for service-level tests; the ledger must reconcile afterwards."""
-    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    database = Database.from_settings(settings)
     try:
         yield database
         await assert_reconciles(database)
@@ -298,15 +317,29 @@ class Api:
         assert response.status_code == 201, response.text
 
 
+@asynccontextmanager
+async def started(app: Any, **transport: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` through its lifespan, reached over ASGI (`transport`: ASGITransport's options)."""
+    async with app.router.lifespan_context(app):
+        asgi = httpx.ASGITransport(app=app, **transport)
+        async with httpx.AsyncClient(transport=asgi, base_url="http://test") as client:
+            yield client
+
+
+@asynccontextmanager
+async def admin_api(app: Any, clock: FrozenClock) -> AsyncIterator[Api]:
+    """`started(app)` as an `Api` holding a new admin key."""
+    async with started(app) as client:
+        api = Api(client=client, app=app, clock=clock, admin={})
+        api.admin = await api.key(Role.admin)
+        yield api
+
+
 @pytest.fixture
 async def api(settings: Settings, clock: FrozenClock) -> AsyncIterator[Api]:
     app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api = Api(client=client, app=app, clock=clock, admin={})
-            api.admin = await api.key(Role.admin)
-            yield api
+    async with admin_api(app, clock) as api:
+        yield api
         await assert_reconciles(app.state.db)
 
 

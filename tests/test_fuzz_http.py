@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import threading
 import time
 from collections import Counter
@@ -36,19 +35,12 @@ from app.kit.auth import Role
 from app.kit.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import _truncate_pg
+from tests.conftest import _truncate_pg, free_port
 
 MAX_EXAMPLES = 5
 FIGURES: Counter[str] = Counter()
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(_env_file=None)).openapi())  # type: ignore[call-arg]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _keys(database_url: str) -> dict[str, dict[str, str]]:
@@ -95,7 +87,7 @@ def served(
         env="test", database_url=url, periodic_tasks_enabled=False, log_json=False,
         log_level="CRITICAL",
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), port=port, log_level="critical", access_log=False)
     )

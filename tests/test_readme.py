@@ -8,7 +8,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -78,12 +78,6 @@ def test_no_bare_creditdesk_before_path_is_set() -> None:
                 assert path_set or not calls, f"bare `creditdesk` before PATH is set: {line}"
     assert "shared/specs" not in README
     assert "sudo " not in README
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clean_env() -> dict[str, str]:

@@ -31,7 +31,7 @@ def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
     bind_port = settings.email_listen_port if port is None else port
 
     async def run() -> None:
-        db = Database(settings.database_url, pool_size=settings.database_pool_size)
+        db = Database.from_settings(settings)
         clock = Clock()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

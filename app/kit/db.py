@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -35,6 +35,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+from app.settings import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -178,6 +180,14 @@ def build_engine(
     return engine
 
 
+class _Pool(TypedDict):
+    """The pool's sizing, the same for the primary and its replica."""
+
+    pool_size: int
+    max_overflow: int | None
+    pool_timeout: float
+
+
 class Database:
     """The engine and its session factory; built in the lifespan, never at import.
 
@@ -198,25 +208,25 @@ class Database:
         read_replica_url: str | None = None,
     ) -> None:
         self.url = url
-        self.engine = build_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            echo=echo,
-            read_only=read_only,
-        )
+        pool = _Pool(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        self.engine = build_engine(url, **pool, echo=echo, read_only=read_only)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.replica: Database | None = None
         if read_replica_url is not None:
-            self.replica = Database(
-                read_replica_url,
-                pool_size=pool_size,
-                max_overflow=max_overflow,
-                pool_timeout=pool_timeout,
-                echo=echo,
-                read_only=True,
-            )
+            self.replica = Database(read_replica_url, **pool, echo=echo, read_only=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The service's database as its settings describe it (URL, pool, replica): what
+        `creditdesk serve` and the mail listener run on."""
+        return cls(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+            echo=settings.database_echo,
+            read_replica_url=settings.read_replica_url,
+        )
 
     @property
     def reader(self) -> Database:

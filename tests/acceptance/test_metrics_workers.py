@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.acceptance.test_server import ADMIN_KEY, CREDITDESK, _free_port
+from tests.acceptance.test_server import ADMIN_KEY, CREDITDESK
+from tests.conftest import free_port
 
 SAMPLE = re.compile(r"^(creditdesk_[a-z_]+)(\{[^}]*\})? (\S+)$", re.MULTILINE)
 
@@ -50,7 +51,7 @@ def test_metrics_never_go_backwards_across_two_workers(database_url: str, tmp_pa
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's: cleaned at start
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CREDITDESK_", "PROMETHEUS_"))},
         "CREDITDESK_DATABASE_URL": database_url,

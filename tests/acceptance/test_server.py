@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,10 @@ import httpx
 import pytest
 
 from app.kit.auth import Role
+from tests.conftest import free_port
 
 ADMIN_KEY = "cdk_acceptance-bootstrap-0123456789abcdef"
 CREDITDESK = Path(sys.executable).with_name("creditdesk")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -33,7 +26,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Yields the base URL and the server's log file; stops the server with SIGTERM."""
     if database_url.startswith("sqlite"):
         database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"  # fresh: serve migrates
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},
         "CREDITDESK_DATABASE_URL": database_url,

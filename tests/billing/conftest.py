@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +20,12 @@ import stripe
 from app.kit.auth import Role
 from app.settings import Settings
 from billing.stripe_client import StripeGateway
-from tests.conftest import Api
+from tests.conftest import Api, free_port
 
 WEBHOOK_SECRET = "whsec_creditdesk_tests_0123456789"
 STRIPE_KEY = "sk_test_creditdesk_localstripe"
 VISA_OK = "4242424242424242"
 VISA_DECLINED_ON_CHARGE = "4000000000000341"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.test_server import _free_port, _wait_until_ready
+from tests.acceptance.test_server import _wait_until_ready
+from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,7 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         "CREDITDESK_ENV": "development",
     }
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(

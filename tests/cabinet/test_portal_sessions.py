@@ -13,7 +13,7 @@ from app.kit.auth import Role
 from app.kit.clock import FrozenClock
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, admin_api
 
 
 async def _session(api: Api, customer_id: str, headers: dict[str, str]) -> httpx.Response:
@@ -87,12 +87,8 @@ async def cors_api(settings: Settings, clock: FrozenClock) -> AsyncIterator[Api]
     app = create_app(
         settings.model_copy(update={"cors_origins": ["https://shop.example"]}), clock=clock
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api = Api(client=client, app=app, clock=clock, admin={})
-            api.admin = await api.key(Role.admin)
-            yield api
+    async with admin_api(app, clock) as api:
+        yield api
 
 
 async def test_cors_for_configured_origins_only(cors_api: Api) -> None:

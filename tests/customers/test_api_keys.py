@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
@@ -18,7 +17,7 @@ from app.cli import main as cli
 from app.kit.clock import FrozenClock
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, started
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -160,11 +159,9 @@ def test_cli_creates_a_key_printed_alone_on_the_last_line(
 
 async def _admin_can_list(settings: Settings, secret: str) -> int:
     app = create_app(settings, clock=FrozenClock())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.get("/v1/api-keys", headers=bearer(secret))
-            return response.status_code
+    async with started(app) as client:
+        response = await client.get("/v1/api-keys", headers=bearer(secret))
+        return response.status_code
 
 
 async def test_bootstrap_admin_key_is_registered_at_start_once(

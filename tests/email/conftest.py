@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import smtplib
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -23,18 +22,11 @@ from app.email.models import InboundEmail, OutboxEmail
 from app.email.smtp import start_listener
 from app.kit.auth import Role
 from app.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, free_port
 
 SUPPORT = "support@desk.test"
 TECH = "tech@desk.test"
 _counter = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

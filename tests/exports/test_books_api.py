@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.kit.auth import Role
@@ -27,7 +26,7 @@ from billing.exports.books_writers import (
 )
 from credits import accounts as acc
 from credits import service
-from tests.conftest import Api, assert_reconciles
+from tests.conftest import Api, admin_api, assert_reconciles
 from tests.exports.test_export_api import paid_history
 
 PERIOD = {"from": "2026-11-01", "to": "2026-12-01"}
@@ -190,12 +189,8 @@ async def mapped_api(settings: Settings, clock: FrozenClock, tmp_path: Path) -> 
         )
     )
     app = create_app(settings.model_copy(update={"account_map_file": path}), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api = Api(client=client, app=app, clock=clock, admin={})
-            api.admin = await api.key(Role.admin)
-            yield api
+    async with admin_api(app, clock) as api:
+        yield api
         await assert_reconciles(app.state.db)
 
 

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import asyncpg
-import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app.cli import main
-from app.kit import migrations
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
 from app.kit.db import Database
@@ -32,7 +28,15 @@ from app.main import create_app
 from app.settings import ConfigurationError, Settings, settings_from_env
 from billing.exports import service
 from billing.exports.periods import parse_period
-from tests.conftest import START, TABLES_SQL, Api, _asyncpg_dsn, _pg_admin, _truncate_pg
+from tests.conftest import (
+    START,
+    TABLES_SQL,
+    Api,
+    _asyncpg_dsn,
+    _truncate_pg,
+    admin_api,
+    migrated_pg_database,
+)
 
 PERIOD = {"from": "2026-11-01", "to": "2026-12-01"}
 
@@ -40,12 +44,8 @@ PERIOD = {"from": "2026-11-01", "to": "2026-12-01"}
 @pytest.fixture(scope="module")
 def replica_database(pg_database: str) -> Iterator[str]:
     """A second migrated database on the test server, standing in for a replica."""
-    name = f"creditdesk_replica_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_database).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(url)
-    yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with migrated_pg_database("creditdesk_replica") as url:
+        yield url
 
 
 @pytest.fixture
@@ -78,12 +78,8 @@ async def site(
 ) -> AsyncIterator[Api]:
     """An app on `database_url` (with `replica` as its read replica), and an admin key."""
     app = create_app(site_settings(database_url, replica), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api = Api(client=client, app=app, clock=clock, admin={})
-            api.admin = await api.key(Role.admin)
-            yield api
+    async with admin_api(app, clock) as api:
+        yield api
 
 
 async def history(api: Api, name: str, pack: str, tickets: int) -> str:

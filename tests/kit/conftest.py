@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from app.kit.clock import FrozenClock
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import started
 
 AppFactory = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]
 
@@ -23,9 +24,7 @@ def app_with(settings: Settings, clock: FrozenClock) -> AppFactory:
     @asynccontextmanager
     async def build(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
         app = create_app(settings.model_copy(update=overrides), clock=clock)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield app, client
+        async with started(app) as client:
+            yield app, client
 
     return build

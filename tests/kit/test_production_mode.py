@@ -11,6 +11,7 @@ import httpx
 
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import started
 
 PRODUCTION = {
     "env": "production",
@@ -25,11 +26,8 @@ async def client(database_url: str, **fields: Any) -> AsyncIterator[httpx.AsyncC
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url, periodic_tasks_enabled=False, log_json=False, **fields,
     )  # fmt: skip
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with started(create_app(settings)) as http:
+        yield http
 
 
 async def test_production_serves_no_docs_and_no_open_metrics(database_url: str) -> None:

@@ -13,7 +13,7 @@ import httpx
 from app.kit.auth import Role
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, started
 
 
 @asynccontextmanager
@@ -25,11 +25,8 @@ async def worker(
         env="test", database_url=database_url, periodic_tasks_enabled=False, log_json=False,
         rate_limit_enabled=True, rate_limit_window_seconds=3600, **limits,
     )  # fmt: skip
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with started(create_app(settings), client=(address, 40000)) as client:
+        yield client
 
 
 async def test_the_limit_per_key_holds_across_workers(api: Api, database_url: str) -> None:

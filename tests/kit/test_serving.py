@@ -15,10 +15,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.kit import serving
+from tests.acceptance.test_server import _wait_until_ready
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.skipif(
     not serving.HAS_REUSEPORT or not Path("/proc/net/tcp").exists(),
@@ -26,12 +27,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def children(pid: int) -> set[int]:
@@ -67,27 +62,20 @@ def holders(port: int) -> Counter[int]:
     return +counts
 
 
-def wait_healthy(port: int, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("the server did not come up")
-
-
-def connect_all(port: int, n: int, wait: float = 30) -> list[socket.socket]:
-    """`n` keep-alive connections opened together, each used once (so accepted)."""
+def served_by(port: int, n: int = 32, wait: float = 30) -> Counter[int]:
+    """Which processes hold `n` keep-alive connections opened together, each answered
+    once (so accepted) within `wait` seconds."""
     conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-    for conn in conns:
-        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    for conn in conns:
-        conn.settimeout(wait)
-        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
-    return conns
+    try:
+        for conn in conns:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        for conn in conns:
+            conn.settimeout(wait)
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        return holders(port)
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 @pytest.fixture
@@ -99,13 +87,14 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         "CREDITDESK_LOG_LEVEL": "WARNING",
     }
-    log = (tmp_path / "serve.log").open("wb")
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [str(BIN / "creditdesk"), "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
-        wait_healthy(port)
+        _wait_until_ready(proc, f"http://127.0.0.1:{port}", log_path)
         yield proc, port
     finally:
         left = children(proc.pid)  # before the parent goes: its orphans are init's
@@ -127,12 +116,7 @@ def test_connections_opened_together_spread_over_the_workers(
 ) -> None:
     proc, port = server
     workers = children(proc.pid)
-    conns = connect_all(port, 32)
-    try:
-        counts = holders(port)
-    finally:
-        for conn in conns:
-            conn.close()
+    counts = served_by(port)
     served = {pid: n for pid, n in counts.items() if pid in workers}
     # one shared socket put all 16 of bench/load's connections on one worker; a socket per
     # worker splits 32 by a hash (binomial: fewer than 6 on one side in under 1 run in 10^4)
@@ -159,12 +143,7 @@ def test_a_dead_worker_is_replaced_on_its_socket_sighup_replaces_all_sigterm_sto
     replacement = (children(proc.pid) - before).pop()
     # Every connection is answered, those the kernel put on the dead worker's socket once
     # its replacement has imported the app and accepts them: no socket is left unserved.
-    conns = connect_all(port, 32, wait=90)
-    try:
-        served = holders(port)
-    finally:
-        for conn in conns:
-            conn.close()
+    served = served_by(port, wait=90)
     assert replacement in served and (workers - {victim}) <= set(served), (
         served,
         workers,
@@ -180,12 +159,7 @@ def test_a_dead_worker_is_replaced_on_its_socket_sighup_replaces_all_sigterm_sto
     while time.monotonic() < deadline and children(proc.pid) & serving_now:
         time.sleep(0.5)
     assert not children(proc.pid) & serving_now, "SIGHUP left an old worker running"
-    conns = connect_all(port, 32)
-    try:
-        after = holders(port)
-    finally:
-        for conn in conns:
-            conn.close()
+    after = served_by(port)
     assert len(after) == 2 and not set(after) & serving_now, after
 
     proc.send_signal(signal.SIGTERM)

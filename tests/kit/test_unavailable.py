@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import _pg_admin
+from tests.conftest import _pg_admin, started
 
 pytestmark = pytest.mark.postgres
 
@@ -35,10 +35,8 @@ async def app_on(url: str, **more: Any) -> AsyncIterator[tuple[FastAPI, httpx.As
         env="test", database_url=url, periodic_tasks_enabled=False, log_json=False, **more,
     )  # fmt: skip
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
+    async with started(app) as client:
+        yield app, client
 
 
 def assert_unavailable(response: httpx.Response) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.acceptance.test_server import CREDITDESK, _free_port, _wait_until_ready
-from tests.conftest import _truncate_pg
+from tests.acceptance.test_server import CREDITDESK, _wait_until_ready
+from tests.conftest import _truncate_pg, free_port
 from tests.webhooks.conftest import Receiver
 
 ADMIN_KEY = "cdk_two-servers-bootstrap-0123456789abcdef"
@@ -37,7 +37,7 @@ def servers(pg_database: str, tmp_path: Path) -> Iterator[list[str]]:
     }
     processes, bases = [], []
     for n in range(2):
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"server{n}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
