@@ -34,20 +34,26 @@ logger = logging.getLogger("uvicorn.error")
 def check_free(host: str, port: int) -> None:
     """OSError (EADDRINUSE) if anything listens on `host:port`, a server of ours included:
     a socket bound without SO_REUSEPORT cannot join their group."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no use
-        probe.bind((host, port))
+    _bound(host, port, reuseport=False).close()
 
 
 def reuseport_socket(host: str, port: int) -> socket.socket:
     """A socket bound to `host:port` beside others (SO_REUSEPORT); each worker listens on its own."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    sock = _bound(host, port, reuseport=True)
     sock.set_inheritable(True)
+    return sock
+
+
+def _bound(host: str, port: int, *, reuseport: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT, as uvicorn
+        if reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
