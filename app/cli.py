@@ -16,6 +16,7 @@ from app.features import FEATURES, wire_subscriptions
 from app.kit import migrations, registry, serving
 from app.kit.cli import load_settings
 from app.kit.observability import MULTIPROC_ENV, prepare_multiprocess_dir
+from app.kit.protocol import PROTOCOL
 from app.settings import Settings
 
 
@@ -82,6 +83,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str
         access_log=False,
         log_config=None,
         proxy_headers=True,
+        http=PROTOCOL,  # each response in one write (app.kit.protocol)
         # a worker busy importing on a loaded host is not killed as unresponsive
         timeout_worker_healthcheck=30,
     )

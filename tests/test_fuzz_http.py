@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app.kit.auth import Role
 from app.kit.db import Database
+from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import _truncate_pg, free_port
@@ -89,7 +90,9 @@ def served(
     )  # fmt: skip
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), port=port, log_level="critical", access_log=False)
+        uvicorn.Config(
+            create_app(settings), port=port, log_level="critical", access_log=False, http=PROTOCOL
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
+from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
 
@@ -25,7 +26,9 @@ def served(database_url: str) -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), port=port, log_level="warning", http=PROTOCOL)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
