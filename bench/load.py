@@ -17,8 +17,14 @@ in the same run, with its `OUT` and `VENV` under `--out`, and prints CreditDesk 
 scenario and connection count: a same-run ratio. Knobs for the peer: `--peer-repeats`,
 `--peer-workers` (its REPEATS and WORKERS_LIST); it uses the same duration and connections.
 
+`--repeats N` makes N passes over every scenario and connection count, each on a fresh
+database, and reports the median of each figure, as the peer's run.sh does with its REPEATS
+(its passes listed under the table; a check is clean only if it was in every pass). On a
+noisy machine, compare medians of the same number of passes on both sides.
+
 Run: bench/load [--duration 20] [--workers 2] [--connections 16,64] [--scenarios spread,hot,mix]
                 [--db NAME] [--pgbench-db NAME] [--out DIR] [--peer] [--peer-run PATH]
+                [--repeats N] [--pool N] [--overflow N] [--profile]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -459,6 +466,12 @@ def main() -> None:
         action="store_true",
         help="sample the server's workers with py-spy during wrk: CPU shares by package",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="passes over every scenario and connection count; the report shows medians",
+    )
     args = parser.parse_args()  # fmt: skip
     global ARGS
     ARGS = args
@@ -469,12 +482,20 @@ def main() -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.db}"
     connection_counts = [int(c) for c in args.connections.split(",")]
     rows = []
+    peer_passes = []
     try:
-        for name in args.scenarios.split(","):
-            rows += run_scenario(args, name, connection_counts, url, out)
+        for number in range(1, args.repeats + 1):  # in passes, as the peer's run.sh
+            for name in args.scenarios.split(","):
+                for row in run_scenario(args, name, connection_counts, url, out):
+                    rows.append({**row, "pass": number})
+            if args.peer and args.repeats > 1:
+                # the peer's pass right after ours: both meet the machine as it is then
+                peer_passes.append(run_peer(args, out))
     finally:
         asyncio.run(drop_created())
-    peer = run_peer(args, out) if args.peer else {}
+    if args.peer and args.repeats == 1:
+        peer_passes.append(run_peer(args, out))
+    peer = peer_medians(peer_passes)
     text = report(args, rows, peer, time.monotonic() - started)
     (out / "load-latest.md").write_text(text)
     print(text)
@@ -528,6 +549,62 @@ def run_scenario(
     return rows
 
 
+_MEDIAN_FIELDS = (
+    "submissions_per_s", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "pgbench_tps",
+    "function_ms", "server_cpu_ms", "postgres_cpu_ms",
+)  # fmt: skip
+
+
+def peer_medians(passes: list[dict[int, dict]]) -> dict[int, dict]:
+    """The peer's headline over its runs, one per pass: medians, the ratio as its own
+    (median req/s ÷ median pgbench tps), errors summed."""
+    if len(passes) <= 1:
+        return passes[0] if passes else {}
+    merged: dict[int, dict] = {}
+    for connections in passes[0]:
+        runs = [p[connections] for p in passes if connections in p]
+        head = {
+            k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "pgbench_tps")
+        }
+        head["rps_all"] = [r["rps"] for r in runs]
+        head["ratio"] = head["rps"] / head["pgbench_tps"]
+        head["non2xx"] = sum(r["non2xx"] for r in runs)
+        head["sockerr"] = sum(r["sockerr"] for r in runs)
+        merged[connections] = head
+    return merged
+
+
+def medians(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """One row per scenario and connection count from several passes: the median of each
+    figure (the ratio is median submissions/s ÷ median pgbench tps, as the peer's), the
+    statuses summed, and the checks clean only if every pass was; plus a line per row
+    listing its passes."""
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["scenario"], r["connections"]), []).append(r)
+    merged, lines = [], []
+    for (scenario, connections), runs in groups.items():
+        row = {**runs[0]}
+        for field in _MEDIAN_FIELDS:
+            values = [r[field] for r in runs if r.get(field) is not None]
+            row[field] = round(statistics.median(values), 3) if values else None
+        row["ratio"] = round(row["submissions_per_s"] / row["pgbench_tps"], 3)
+        statuses: dict[str, int] = {}
+        for r in runs:
+            for status, n in r["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + n
+        row["statuses"] = statuses
+        for check in ("reconcile_clean", "tickets_equal_consumed", "no_5xx"):
+            row[check] = all(r[check] for r in runs)
+        row.pop("cpu_shares", None)
+        merged.append(row)
+        each = "; ".join(
+            f"{r['submissions_per_s']}/s p99 {r['p99_ms']} ms ratio {r['ratio']}" for r in runs
+        )
+        lines.append(f"- {scenario} at {connections}, medians of {len(runs)} passes: {each}")
+    return merged, lines
+
+
 def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], took: float) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     pg_version = sh(
@@ -544,6 +621,8 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
         command += f" --overflow {args.overflow}"
     if args.profile:
         command += " --profile"
+    if args.repeats > 1:
+        command += f" --repeats {args.repeats}"
     if args.peer:
         command += f" --peer --peer-repeats {args.peer_repeats} --peer-workers {args.peer_workers}"
     lines = [
@@ -556,6 +635,9 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     notes: list[str] = []
+    if args.repeats > 1:
+        rows, passes = medians(rows)
+        notes += passes
     for r in rows:
         theirs = peer.get(r["connections"])
         vs_peer = f"{r['submissions_per_s'] / theirs['rps']:.2f}" if theirs else "–"
@@ -575,14 +657,17 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
     if peer:
         lines += [
             "",
-            "Django peer in the same run (its own wrk and pgbench, medians of its passes):",
+            "Django peer in the same run (its own wrk and pgbench, medians of its passes"
+            + (", one run of it after each of ours):" if args.repeats > 1 else "):"),
             "",
             "| conns | peer req/s | p50 ms | p99 ms | non-2xx / socket errors | pgbench tps | ratio |",
             "|---|---|---|---|---|---|---|",
         ]
         for c, h in sorted(peer.items()):
+            each = h.get("rps_all") or []
+            shown = f" ({', '.join(f'{x:.1f}' for x in each)})" if len(each) > 1 else ""
             lines.append(
-                f"| {c} | {h['rps']:.1f} | {h['p50']:.1f} | {h['p99']:.1f} | "
+                f"| {c} | {h['rps']:.1f}{shown} | {h['p50']:.1f} | {h['p99']:.1f} | "
                 f"{h['non2xx']} / {h['sockerr']} | {h['pgbench_tps']:.0f} | {h['ratio']:.3f} |"
             )
     return "\n".join(lines) + "\n"
