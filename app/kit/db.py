@@ -208,6 +208,10 @@ class Database:
         read_replica_url: str | None = None,
     ) -> None:
         self.url = url
+        # connections the pool lends at once (PostgreSQL; SQLite has no such pool), and how
+        # long a checkout may wait for one
+        self.pool_capacity = pool_size + (pool_size if max_overflow is None else max_overflow)
+        self.pool_timeout = pool_timeout
         pool = _Pool(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
         self.engine = build_engine(url, **pool, echo=echo, read_only=read_only)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

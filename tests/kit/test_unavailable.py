@@ -4,10 +4,12 @@ role PostgreSQL refuses with "too many connections", and backends terminated mid
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,9 +17,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from app.kit.auth import Role
+from app.kit.clock import FrozenClock
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import _pg_admin, started
+from tests.conftest import _pg_admin, admin_api, started
 
 pytestmark = pytest.mark.postgres
 
@@ -90,3 +94,60 @@ async def test_a_fixed_pool_with_every_connection_busy_answers_503(pg_database: 
             assert_unavailable(await client.post("/v1/tickets", json=ticket, headers=auth))
         # returned: the same requests reach the database again (an unknown key: 401)
         assert (await client.get("/v1/customers/cus_x", headers=auth)).status_code == 401
+
+
+async def test_submissions_past_the_pools_capacity_wait_in_turn_then_answer_503(
+    pg_database: str,
+) -> None:
+    """The fast path's queue (`FastSubmit.gate`, as many places as the pool lends
+    connections): a submission that finds every place taken waits up to the pool's timeout,
+    then answers 503, with the pool itself idle; a place given back lets it through."""
+    fixed = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 0.3}
+    async with app_on(pg_database, **fixed) as (app, client):
+        fast = app.state.fast_submit
+        assert fast.gate._value == 1  # the pool's capacity: size 1, no overflow
+        auth = {"Authorization": "Bearer cdk_x"}
+        ticket = {"line": "technical", "subject": "Backups fail", "body": "Exit code 3."}
+        await fast.gate.acquire()  # every place taken, no connection checked out
+        try:
+            assert_unavailable(await client.post("/v1/tickets", json=ticket, headers=auth))
+        finally:
+            fast.gate.release()
+        # a place free: the submission reaches the database (an unknown key: 401)
+        assert (await client.post("/v1/tickets", json=ticket, headers=auth)).status_code == 401
+
+
+async def test_many_submissions_through_a_pool_of_one_all_land_once(pg_database: str) -> None:
+    """Twenty submissions at once through a fixed pool of one connection: each waits its
+    turn at the queue and is charged once; none answers 503, and every place is given
+    back."""
+    fixed = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 30}
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test", database_url=pg_database, periodic_tasks_enabled=False, log_json=False,
+        **fixed,
+    )  # fmt: skip
+    clock = FrozenClock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
+    app = create_app(settings, clock=clock)
+    async with admin_api(app, clock) as api:
+        customers = [(await api.customer())["id"] for _ in range(4)]
+        keys = {}
+        for customer_id in customers:
+            await api.grant(customer_id, 10)
+            keys[customer_id] = await api.key(Role.customer, customer_id)
+
+        async def submit(n: int) -> httpx.Response:
+            customer_id = customers[n % len(customers)]
+            body = {"line": "technical", "subject": f"Backups fail on node {n}",
+                    "body": f"Job {n} exits with code 3 after the update."}  # fmt: skip
+            return await api.client.post("/v1/tickets", json=body, headers=keys[customer_id])
+
+        answers = await asyncio.gather(*(submit(n) for n in range(20)))
+        assert [a.status_code for a in answers] == [201] * 20, [a.text for a in answers]
+        assert len({a.json()["number"] for a in answers}) == 20
+        for customer_id in customers:
+            balance = await api.client.get(
+                f"/v1/customers/{customer_id}/balance", headers=api.admin
+            )
+            assert balance.json()["available"] == 10 - 5
+        assert app.state.fast_submit.gate._value == 1
