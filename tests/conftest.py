@@ -12,6 +12,8 @@ import asyncio
 import os
 import shutil
 import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,6 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from fastapi.dependencies import models as fastapi_dependency_models
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -32,6 +35,7 @@ from app.kit import migrations
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
 from app.kit.db import Database
+from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
 from credits.reconcile import reconcile
@@ -56,6 +60,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def served_in_thread(app: Any, **options: Any) -> Iterator[int]:
+    """`app` served over real HTTP by uvicorn in a thread, with the protocol `creditdesk
+    serve` uses; yields its port on 127.0.0.1 (`options`: more of uvicorn's Config)."""
+    port = free_port()
+    config = uvicorn.Config(app, port=port, http=PROTOCOL, **{"log_level": "warning", **options})
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for readiness, not waiting out a race
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:

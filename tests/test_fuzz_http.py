@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,6 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
-import uvicorn
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -33,10 +30,9 @@ from schemathesis.specs.openapi.checks import (
 
 from app.kit.auth import Role
 from app.kit.db import Database
-from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import _truncate_pg, free_port
+from tests.conftest import _truncate_pg, served_in_thread
 
 MAX_EXAMPLES = 5
 FIGURES: Counter[str] = Counter()
@@ -88,23 +84,12 @@ def served(
         env="test", database_url=url, periodic_tasks_enabled=False, log_json=False,
         log_level="CRITICAL",
     )  # fmt: skip
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), port=port, log_level="critical", access_log=False, http=PROTOCOL
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for readiness, not waiting out a race
-    try:
-        yield f"http://127.0.0.1:{port}", keys
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        print(f"\nfuzz figures [{request.param}]: {dict(FIGURES)}")
+    app = create_app(settings)
+    with served_in_thread(app, log_level="critical", access_log=False) as port:
+        try:
+            yield f"http://127.0.0.1:{port}", keys
+        finally:
+            print(f"\nfuzz figures [{request.param}]: {dict(FIGURES)}")
 
 
 @schemathesis.serializer("message/rfc822")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from app.kit.protocol import PROTOCOL, CoalescingTransport
-from tests.conftest import free_port
+from app.kit.protocol import CoalescingTransport
+from tests.conftest import served_in_thread
 
 
 def _nothing_yet(sock: socket.socket) -> bool:
@@ -33,16 +30,17 @@ def _read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-async def _wrapped(ours: socket.socket) -> CoalescingTransport:
+async def _pair() -> tuple[CoalescingTransport, socket.socket]:
+    """Our end of a socket pair as the server's wrapped transport, and the client's end."""
+    ours, peer = socket.socketpair()
     loop = asyncio.get_running_loop()
     transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, ours)
-    return CoalescingTransport(transport, loop)
+    return CoalescingTransport(transport, loop), peer
 
 
 async def test_writes_in_one_turn_leave_together_at_its_end() -> None:
-    ours, peer = socket.socketpair()
+    transport, peer = await _pair()
     with peer:
-        transport = await _wrapped(ours)
         transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
         transport.write(b"")
         transport.write(memoryview(b"body"))
@@ -60,25 +58,22 @@ async def test_writes_in_one_turn_leave_together_at_its_end() -> None:
 
 
 async def test_closing_sends_what_was_held_back_and_abort_drops_it() -> None:
-    ours, peer = socket.socketpair()
+    transport, peer = await _pair()
     with peer:
-        transport = await _wrapped(ours)
         transport.writelines([b"last ", b"words"])
         transport.close()
         await asyncio.sleep(0)
         assert _read_all(peer) == b"last words"
 
-    ours, peer = socket.socketpair()
+    transport, peer = await _pair()
     with peer:
-        transport = await _wrapped(ours)
         transport.write(b"never")
         transport.abort()
         await asyncio.sleep(0.05)
         assert _read_all(peer) == b""
 
-    ours, peer = socket.socketpair()
+    transport, peer = await _pair()
     with peer:
-        transport = await _wrapped(ours)
         transport.write(b"half")
         transport.write_eof()
         await asyncio.sleep(0)
@@ -104,19 +99,8 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
 
 @pytest.fixture
 def server_port() -> Iterator[int]:
-    port = free_port()
-    config = uvicorn.Config(_app, port=port, http=PROTOCOL, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for readiness, not waiting out a race
-    try:
+    with served_in_thread(_app, lifespan="off") as port:
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def test_a_real_server_answers_pipelined_and_streamed_requests_in_order(server_port: int) -> None:

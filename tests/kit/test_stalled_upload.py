@@ -4,16 +4,13 @@ of holding a connection forever (issue 12). A real uvicorn server and a raw sock
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
-from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import served_in_thread
 
 
 @pytest.fixture
@@ -23,22 +20,8 @@ def served(database_url: str) -> Iterator[int]:
         env="test", database_url=database_url, periodic_tasks_enabled=False, log_json=False,
         body_read_timeout_seconds=1,
     )  # fmt: skip
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), port=port, log_level="warning", http=PROTOCOL)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for readiness, not waiting out a race
-    try:
+    with served_in_thread(create_app(settings)) as port:
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def test_a_stalled_upload_is_answered_408_and_closed(served: int) -> None:
