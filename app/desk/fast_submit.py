@@ -54,7 +54,7 @@ from app.desk.sla.schemas import Category
 from app.desk.submit_sql import FALLBACK_SQLSTATE, SUBMIT_TICKET_CALL
 from app.kit import idempotency
 from app.kit.auth import LAST_USED_RESOLUTION, ApiKey, Role, bearer_token, hash_secret
-from app.kit.db import Database, PoolTimeout
+from app.kit.db import Database
 from app.kit.errors import AppError
 from app.kit.ids import new_ids
 from app.kit.observability import FAST_SUBMITS, TICKET_SUBMISSIONS
@@ -129,42 +129,13 @@ async def load_config(session: AsyncSession) -> DeskConfig:
 
 
 class FastSubmit:
-    """One per app (per process): the caches, the call, and its queue.
-
-    **The queue** (`gate`): at most as many submissions hold or wait for a pooled connection
-    as the pool can lend at once (its size plus its overflow); the rest wait here, in
-    arrival order. Waiting in the pool itself is not in order: SQLAlchemy's asyncio pool
-    hands a returned connection to whichever checkout asks first, and a request that has
-    just arrived can take it ahead of one woken after waiting. With more connections from
-    clients than pooled connections, the ones that lost that race again and again made the
-    tail (`bench/load` at 64 connections, 2 workers, 8 pooled each: p95 144–264 ms and p99
-    224–416 ms without the queue, 98–122 and 151–222 ms with it). Waiting here counts
-    against `DATABASE_POOL_TIMEOUT`, as waiting in the pool does: past it, 503."""
+    """One per app (per process): the caches and the call."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.keys: OrderedDict[str, CachedKey] = OrderedDict()
         self.config: DeskConfig | None = None
         self._loading = asyncio.Lock()
-        # fair: `locked()` while anyone waits, so a newcomer queues behind the waiters
-        self.gate = asyncio.Semaphore(db.pool_capacity)
-
-    @asynccontextmanager
-    async def admitted(self) -> AsyncIterator[None]:
-        """A place among the submissions that may use the pool, in arrival order."""
-        if self.gate.locked():  # a timer only for those who wait
-            timeout = self.db.pool_timeout
-            try:
-                async with asyncio.timeout(timeout):
-                    await self.gate.acquire()
-            except TimeoutError:
-                raise PoolTimeout(f"no pooled connection within {timeout} s") from None
-        else:
-            await self.gate.acquire()
-        try:
-            yield
-        finally:
-            self.gate.release()
 
     async def desk_config(self) -> DeskConfig:
         config = self.config
@@ -233,7 +204,7 @@ async def try_submit(request: Request) -> Response | None:
          idempotency.request_fingerprint(request.method, target, body))
         if idem_key is not None else None
     )  # fmt: skip
-    async with fast.admitted():
+    async with db.admitted():  # the pool's queue, in arrival order
         answer = await _call(db, fast, config, token, data, settings, now, claim)
     if answer is None:
         return None

@@ -20,6 +20,7 @@ with `Retry-After` (see `app.main`), never 500; the next request gets a fresh co
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
@@ -208,9 +209,12 @@ class Database:
         read_replica_url: str | None = None,
     ) -> None:
         self.url = url
-        # connections the pool lends at once (PostgreSQL; SQLite has no such pool), and how
-        # long a checkout may wait for one
-        self.pool_capacity = pool_size + (pool_size if max_overflow is None else max_overflow)
+        # The queue in front of the pool (`admitted`): as many places as the pool lends
+        # connections at once. Fair: `locked()` while anyone waits, so a newcomer queues
+        # behind the waiters.
+        self.gate = asyncio.Semaphore(
+            pool_size + (pool_size if max_overflow is None else max_overflow)
+        )
         self.pool_timeout = pool_timeout
         pool = _Pool(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
         self.engine = build_engine(url, **pool, echo=echo, read_only=read_only)
@@ -251,6 +255,33 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """A place in the queue for the pool, in arrival order; a hot path enters it before
+        it checks a connection out (the submission's fast path does).
+
+        Waiting in SQLAlchemy's asyncio pool itself is not in order: a returned connection
+        goes to whichever checkout asks first, so a request that has just arrived can take
+        it ahead of one woken after waiting, and each wait is a new task
+        (`asyncio.wait_for`). With more client connections than pooled ones, the requests
+        that lost that race again and again made the tail and cost CPU: in `bench/load` at
+        64 connections (2 workers, 8 pooled each), by medians of three passes, 879/s and
+        p99 349 ms without the queue, 1,070/s and 112 ms with it (bench/RESULTS.md).
+        Waiting here counts against the pool's timeout, as waiting in the pool does:
+        past it, `PoolTimeout` (503)."""
+        if self.gate.locked():  # a timer only for those who wait
+            try:
+                async with asyncio.timeout(self.pool_timeout):
+                    await self.gate.acquire()
+            except TimeoutError:
+                raise PoolTimeout(f"no pooled connection within {self.pool_timeout} s") from None
+        else:
+            await self.gate.acquire()
+        try:
+            yield
+        finally:
+            self.gate.release()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

@@ -32,13 +32,16 @@ async def client_on(url: str, **more: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@asynccontextmanager
-async def app_on(url: str, **more: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = Settings(
+def _settings(url: str, **more: Any) -> Settings:
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         env="test", database_url=url, periodic_tasks_enabled=False, log_json=False, **more,
     )  # fmt: skip
-    app = create_app(settings)
+
+
+@asynccontextmanager
+async def app_on(url: str, **more: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(_settings(url, **more))
     async with started(app) as client:
         yield app, client
 
@@ -99,20 +102,20 @@ async def test_a_fixed_pool_with_every_connection_busy_answers_503(pg_database: 
 async def test_submissions_past_the_pools_capacity_wait_in_turn_then_answer_503(
     pg_database: str,
 ) -> None:
-    """The fast path's queue (`FastSubmit.gate`, as many places as the pool lends
-    connections): a submission that finds every place taken waits up to the pool's timeout,
+    """The pool's queue (`Database.admitted`, as many places as the pool lends
+    connections), which the submission's fast path enters: a submission that finds every place taken waits up to the pool's timeout,
     then answers 503, with the pool itself idle; a place given back lets it through."""
     fixed = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 0.3}
     async with app_on(pg_database, **fixed) as (app, client):
-        fast = app.state.fast_submit
-        assert fast.gate._value == 1  # the pool's capacity: size 1, no overflow
+        db = app.state.db
+        assert db.gate._value == 1  # the pool's capacity: size 1, no overflow
         auth = {"Authorization": "Bearer cdk_x"}
         ticket = {"line": "technical", "subject": "Backups fail", "body": "Exit code 3."}
-        await fast.gate.acquire()  # every place taken, no connection checked out
+        await db.gate.acquire()  # every place taken, no connection checked out
         try:
             assert_unavailable(await client.post("/v1/tickets", json=ticket, headers=auth))
         finally:
-            fast.gate.release()
+            db.gate.release()
         # a place free: the submission reaches the database (an unknown key: 401)
         assert (await client.post("/v1/tickets", json=ticket, headers=auth)).status_code == 401
 
@@ -122,13 +125,8 @@ async def test_many_submissions_through_a_pool_of_one_all_land_once(pg_database:
     turn at the queue and is charged once; none answers 503, and every place is given
     back."""
     fixed = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 30}
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        env="test", database_url=pg_database, periodic_tasks_enabled=False, log_json=False,
-        **fixed,
-    )  # fmt: skip
     clock = FrozenClock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock)
+    app = create_app(_settings(pg_database, **fixed), clock=clock)
     async with admin_api(app, clock) as api:
         customers = [(await api.customer())["id"] for _ in range(4)]
         keys = {}
@@ -150,4 +148,4 @@ async def test_many_submissions_through_a_pool_of_one_all_land_once(pg_database:
                 f"/v1/customers/{customer_id}/balance", headers=api.admin
             )
             assert balance.json()["available"] == 10 - 5
-        assert app.state.fast_submit.gate._value == 1
+        assert app.state.db.gate._value == 1
