@@ -431,9 +431,15 @@ class _Returned:
 async def _return_to_lot(
     session: AsyncSession, wallet: Wallet, lot: Lot, credits: int, value: int, now: datetime
 ) -> _Returned:
-    """Gives `credits` worth `value` back to `lot` (or to its successor when it expired)."""
+    """Gives `credits` worth `value` back to `lot` (or to its successor when it expired).
+
+    Revoked at once instead when the lot's purchase money went back beyond its revoked
+    credits (`refund_outstanding`), or when the lot is free and was revoked: a withdrawn
+    gift does not come back through a refund of a charge it paid for."""
     cid = wallet.customer_id
-    if await refund_outstanding(session, lot) > 0:
+    if await refund_outstanding(session, lot) > 0 or (
+        lot.amount == 0 and await _revoked_credits(session, lot.id) > 0
+    ):
         lines = _credit_move(cid, lot.id, credits, debit=acc.REVOKED, credit=acc.CONSUMED)
         lines += _money_move(
             cid, lot.id, value, lot.currency, debit=acc.REVENUE_SUPPORT, credit=acc.REVENUE_REFUNDS
@@ -470,6 +476,16 @@ async def refund_outstanding(session: AsyncSession, lot: Lot) -> int:
     lots = select(Lot.id).where(same)
     stmt = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
         JournalLine.account == acc.REVENUE_REFUNDS, JournalLine.lot_id.in_(lots)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def _revoked_credits(session: AsyncSession, lot_id: str) -> int:
+    """Credits of this lot posted to `credits:revoked`."""
+    stmt = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
+        JournalLine.account == acc.REVOKED,
+        JournalLine.unit == acc.CREDIT,
+        JournalLine.lot_id == lot_id,
     )
     return int((await session.execute(stmt)).scalar_one())
 
