@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cabinet import service
 from app.cabinet.schemas import PortalSessionCreated
+from app.kit.access import CustomerInReach
 from app.kit.auth import Principal, Role, require_roles
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
@@ -26,6 +28,9 @@ MEDIA_TYPES = {
 }
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
+SessionMinter = Annotated[
+    Principal, Depends(require_roles(Role.admin, Role.cr_agent, Role.integration))
+]
 
 
 @router.post(
@@ -36,8 +41,8 @@ router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"
 )
 async def create_portal_session(
     request: Request,
-    customer_id: CustomerId,
-    principal: Principal = Depends(require_roles(Role.admin, Role.cr_agent, Role.integration)),
+    principal: SessionMinter,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
