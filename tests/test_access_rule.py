@@ -82,7 +82,6 @@ NO_CUSTOMER_REACH: dict[str, str] = {
     "GET /v1/exports/account-map": "finance and admin: the chart of accounts",
     "GET /v1/exports/deferred-revenue": "finance and admin: the books of every customer",
     "GET /v1/exports/lot-aging": "finance and admin: the books of every customer",
-    "POST /v1/inbound/email": "a mail relay's: the sender's address picks the customer",
     "GET /v1/email/inbound": "staff only: received mail of every customer",
     "GET /v1/email/outbox": "admin only: outgoing mail of every customer",
     "GET /v1/sla/calendars": "the desk's calendars",
@@ -502,3 +501,25 @@ async def test_lists_show_only_what_is_in_reach(api: Api, world: World) -> None:
             if leaked := [s for s in world.secrets if s in text_]:
                 failures.append(f"{route.name} as {kind} shows {leaked}")
     assert not failures, "\n".join(failures)
+
+
+async def test_a_partner_key_cannot_relay_mail_as_another_customer(api: Api, world: World) -> None:
+    """The mail relay route names no customer: the mail's sender picks one. A partner's key
+    reaches only its tree, so it may not relay (403); the relay is an unscoped key's."""
+    raw = (
+        b"From: Bravo <bravo@secret.example>\r\nTo: support@desk.test\r\n"
+        b"Subject: Please refund everything\r\nMessage-ID: <probe-1@secret.example>\r\n"
+        b"\r\nA ticket opened by someone else.\r\n"
+    )
+    before = await snapshot(api)
+    for kind in ("partner key", "customer key", "cabinet session"):
+        response = await api.client.post(
+            "/v1/inbound/email", content=raw, headers=world.callers[kind]
+        )
+        assert response.status_code == 403, (kind, response.text)
+        assert response.json()["code"] == "forbidden"
+    assert _changes(before, await snapshot(api)) == []
+    relayed = await api.client.post(
+        "/v1/inbound/email", content=raw, headers=world.callers["integration key"]
+    )
+    assert relayed.status_code == 200 and relayed.json()["outcome"] == "created", relayed.text

@@ -33,7 +33,7 @@ from app.email.schemas import (
     InboundResult,
     OutboxRead,
 )
-from app.kit.access import CustomerInReach, owned_guard
+from app.kit.access import CustomerInReach, EveryCustomer, owned_guard
 from app.kit.auth import (
     BACK_OFFICE,
     STAFF,
@@ -105,6 +105,7 @@ async def receive_email(
         default=None, max_length=320, description="envelope sender (MAIL FROM); empty = bounce"
     ),
     principal: IntegrationOrAdmin,
+    _relay: EveryCustomer,  # the sender picks the customer: not a partner's key
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
