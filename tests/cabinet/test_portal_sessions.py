@@ -1,5 +1,6 @@
-"""Portal sessions: short-lived customer credentials; CORS for configured origins only;
-a customer's purchases."""
+"""Portal sessions: short-lived customer credentials that the customer can end itself;
+credentials refused in URLs; replays that keep to the documented schema; the cabinet's
+security headers; CORS for configured origins only; a customer's purchases."""
 
 from __future__ import annotations
 
@@ -168,3 +169,43 @@ async def test_purchases_newest_first_paged_and_private(api: Api) -> None:
     assert bad.status_code == 422
     missing = await api.client.get("/v1/customers/cus_nope/purchases", headers=api.admin)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "access_token={token}",
+        "token={token}",
+        "api_key={token}",
+        "Authorization=Bearer%20{token}",
+        "limit=5&key={token}",
+        "q={token}",  # any parameter holding something shaped like a token
+    ],
+)
+async def test_credentials_in_the_url_are_refused(api: Api, query: str) -> None:
+    customer = await api.customer()
+    body = (await _session(api, customer["id"], api.admin)).json()
+    token = body["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    target = f"/v1/customers/{customer['id']}/balance?{query.format(token=token)}"
+    for headers in (bearer, {}):  # with a good header too: the URL alone decides
+        refused = await api.client.get(target, headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["www-authenticate"] == "Bearer"
+        problem = refused.json()
+        assert problem["code"] == "unauthenticated"
+        assert "Authorization: Bearer" in problem["detail"] and "URL" in problem["detail"]
+    # A write too, before any route or the one-statement submission: nothing is created.
+    write = await api.client.post(
+        f"/v1/tickets?{query.format(token=token)}",
+        json={"line": "customer_relations", "subject": "Renew the licence", "body": "please"},
+        headers=bearer,
+    )
+    assert write.status_code == 401
+    assert (await api.client.get("/v1/tickets", headers=bearer)).json()["data"] == []
+    page = await api.client.get(f"/cabinet/?{query.format(token=token)}")
+    assert page.status_code == 401
+    # The header alone, with ordinary parameters, works.
+    fine = await api.client.get(f"/v1/customers/{customer['id']}/entries?limit=5", headers=bearer)
+    assert fine.status_code == 200
