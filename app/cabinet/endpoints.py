@@ -44,7 +44,8 @@ async def create_portal_session(
 ) -> PortalSessionCreated:
     """A short-lived customer-role token for the cabinet (default 1 h,
     `CREDITDESK_PORTAL_SESSION_MINUTES`), and the cabinet `url` to send the customer's
-    browser to. The token is shown only here; revoke it early with `DELETE /v1/api-keys/{id}`."""
+    browser to. The token is shown only here (an idempotent replay answers `token` and `url`
+    as null); revoke it early with `DELETE /v1/api-keys/{id}`."""
     redact_from_idempotency_record(request, "token", "url")
     key, token = await service.create_portal_session(
         session,

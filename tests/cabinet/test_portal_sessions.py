@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
+import jsonschema_rs
 import pytest
+from sqlalchemy import select
 
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
+from app.kit.idempotency import IdempotencyRecord
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import Api, admin_api
@@ -209,3 +212,40 @@ async def test_credentials_in_the_url_are_refused(api: Api, query: str) -> None:
     # The header alone, with ordinary parameters, works.
     fine = await api.client.get(f"/v1/customers/{customer['id']}/entries?limit=5", headers=bearer)
     assert fine.status_code == 200
+
+
+def _schema(api: Api, name: str) -> jsonschema_rs.Validator:
+    components = api.app.openapi()["components"]
+    return jsonschema_rs.validator_for(
+        {"$ref": f"#/components/schemas/{name}", "components": components}
+    )
+
+
+async def test_replayed_creations_keep_to_their_schema_and_store_no_secret(api: Api) -> None:
+    """A portal session's and an API key's secrets are shown once: a replay answers them
+    as null, which their documented schemas allow; they are stored nowhere."""
+    customer = await api.customer()
+    cases = [
+        (f"/v1/customers/{customer['id']}/portal-sessions", None, "PortalSessionCreated",
+         ("token", "url")),
+        ("/v1/api-keys", {"role": "finance", "name": "books"}, "ApiKeyCreated", ("key",)),
+    ]  # fmt: skip
+    for path, body, schema, secrets in cases:
+        headers = {**api.admin, "Idempotency-Key": f"replay-{schema}"}
+        first = await api.client.post(path, json=body, headers=headers)
+        assert first.status_code == 201, first.text
+        again = await api.client.post(path, json=body, headers=headers)
+        assert again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == {**first.json(), **dict.fromkeys(secrets)}
+        validator = _schema(api, schema)
+        for answer in (first, again):
+            errors = [str(e) for e in validator.iter_errors(answer.json())]
+            assert errors == [], (schema, errors)
+        async with api.db.unit_of_work() as session:
+            stored = list((await session.scalars(select(IdempotencyRecord.response_body))).all())
+        for name in secrets:
+            assert all(first.json()[name] not in (text or "") for text in stored)
+    # The one answer that showed the key was enough: it works.
+    key = {"Authorization": f"Bearer {first.json()['key']}"}
+    assert (await api.client.get("/v1/customers", headers=key)).status_code == 200
