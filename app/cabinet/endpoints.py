@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cabinet import service
 from app.cabinet.schemas import PortalSessionCreated
-from app.kit.auth import Principal, Role, require_roles
+from app.kit.auth import Principal, Role, authenticate, require_roles
 from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
@@ -26,6 +26,8 @@ MEDIA_TYPES = {
 }
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
+# Who mints portal sessions (create_portal_session) and may end them.
+MINTERS = (Role.admin, Role.cr_agent, Role.integration)
 
 
 @router.post(
@@ -45,7 +47,7 @@ async def create_portal_session(
     """A short-lived customer-role token for the cabinet (default 1 h,
     `CREDITDESK_PORTAL_SESSION_MINUTES`), and the cabinet `url` to send the customer's
     browser to. The token is shown only here (an idempotent replay answers `token` and `url`
-    as null); revoke it early with `DELETE /v1/api-keys/{id}`."""
+    as null); end it early with `DELETE /v1/portal-sessions/{id}`."""
     redact_from_idempotency_record(request, "token", "url")
     key, token = await service.create_portal_session(
         session,
@@ -63,6 +65,45 @@ async def create_portal_session(
         token=token,
         expires_at=key.expires_at,
     )
+
+
+@router.delete(
+    "/portal-sessions/current",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 404),
+)
+async def end_current_portal_session(
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> Response:
+    """Sign out: revoke the portal session whose token sends this request. From then on
+    the token is refused (401) everywhere. Any other key (not a portal session): 404."""
+    key = await service.get_portal_session(session, principal.key_id)
+    await service.revoke_portal_session(session, key, now=now)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/portal-sessions/{session_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
+)
+async def revoke_portal_session(
+    session_id: str = Path(max_length=40),
+    principal: Principal = Depends(require_roles(*MINTERS, Role.customer)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> Response:
+    """End a portal session early: a customer's key ends its own customer's sessions (any
+    other customer's are 404), staff who mint sessions end any. Ending it again: 204."""
+    key = await service.get_portal_session(session, session_id)
+    if not principal.sees(key.customer_id):
+        raise NotFound("No such portal session.")
+    await service.revoke_portal_session(session, key, now=now)
+    return Response(status_code=204)
 
 
 static_router = APIRouter(include_in_schema=False)

@@ -14,7 +14,7 @@ SHOWN_ONCE = (
 
 
 class PortalSessionCreated(BaseModel):
-    id: str = Field(description="`key_…`: revoke it early with `DELETE /v1/api-keys/{id}`")
+    id: str = Field(description="`key_…`: end it early with `DELETE /v1/portal-sessions/{id}`")
     customer_id: str
     url: str | None = Field(
         description="the cabinet, with the token in the URL fragment. " + SHOWN_ONCE

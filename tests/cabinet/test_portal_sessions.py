@@ -24,6 +24,27 @@ async def _session(api: Api, customer_id: str, headers: dict[str, str]) -> httpx
     return await api.client.post(f"/v1/customers/{customer_id}/portal-sessions", headers=headers)
 
 
+async def _minted(api: Api, customer_id: str) -> tuple[str, dict[str, str]]:
+    """A new portal session's id and its bearer header."""
+    body = (await _session(api, customer_id, api.admin)).json()
+    return body["id"], {"Authorization": f"Bearer {body['token']}"}
+
+
+async def _refused_everywhere(api: Api, customer_id: str, bearer: dict[str, str]) -> None:
+    """A read, a write (the one-statement submission on PostgreSQL) and a sign-out: 401."""
+    read = await api.client.get(f"/v1/customers/{customer_id}/balance", headers=bearer)
+    assert read.status_code == 401, read.text
+    assert read.headers["content-type"] == "application/problem+json"
+    write = await api.client.post(
+        "/v1/tickets",
+        json={"line": "customer_relations", "subject": "Renew the licence", "body": "please"},
+        headers=bearer,
+    )
+    assert write.status_code == 401, write.text
+    again = await api.client.delete("/v1/portal-sessions/current", headers=bearer)
+    assert again.status_code == 401
+
+
 async def test_portal_session_is_a_short_lived_customer_credential(api: Api) -> None:
     customer = await api.customer()
     other = await api.customer(name="Other", email="other@example.com")
@@ -172,6 +193,77 @@ async def test_purchases_newest_first_paged_and_private(api: Api) -> None:
     assert bad.status_code == 422
     missing = await api.client.get("/v1/customers/cus_nope/purchases", headers=api.admin)
     assert missing.status_code == 404
+
+
+async def test_a_portal_session_signs_itself_out(api: Api) -> None:
+    customer = await api.customer()
+    session_id, bearer = await _minted(api, customer["id"])
+    _, sibling = await _minted(api, customer["id"])
+    assert (await api.client.get("/v1/packs", headers=bearer)).status_code == 200
+
+    out = await api.client.delete("/v1/portal-sessions/current", headers=bearer)
+    assert out.status_code == 204, out.text
+    assert out.content == b""
+    await _refused_everywhere(api, customer["id"], bearer)
+    keys = (await api.client.get("/v1/api-keys", headers=api.admin)).json()["data"]
+    assert next(k for k in keys if k["id"] == session_id)["revoked_at"] == "2026-11-02T09:00:00Z"
+    # Only that session ended: another one of the same customer still works.
+    still = await api.client.get(f"/v1/customers/{customer['id']}", headers=sibling)
+    assert still.status_code == 200
+
+    # A long-lived key is no portal session: it cannot end itself here.
+    own_key = await api.key(Role.customer, customer["id"])
+    for key in (own_key, api.admin):
+        refused = await api.client.delete("/v1/portal-sessions/current", headers=key)
+        assert refused.status_code == 404, refused.text
+    assert (await api.client.get(f"/v1/customers/{customer['id']}", headers=own_key)).is_success
+    missing = await api.client.delete("/v1/portal-sessions/current")
+    assert missing.status_code == 401
+
+
+async def test_a_customer_ends_its_own_portal_sessions_and_nobody_elses(api: Api) -> None:
+    customer = await api.customer()
+    other = await api.customer(name="Other", email="other@example.com")
+    mine_id, mine = await _minted(api, customer["id"])
+    spare_id, spare = await _minted(api, customer["id"])
+    foreign_id, foreign = await _minted(api, other["id"])
+    own_key = await api.key(Role.customer, customer["id"])
+
+    # Another customer's session, and keys that are not portal sessions: 404, nothing ends.
+    for session_id in (foreign_id, "key_missing"):
+        for caller in (mine, own_key):
+            answer = await api.client.delete(f"/v1/portal-sessions/{session_id}", headers=caller)
+            assert answer.status_code == 404, answer.text
+            assert answer.json()["code"] == "not_found"
+    keys = (await api.client.get("/v1/api-keys", headers=api.admin)).json()["data"]
+    long_lived = next(
+        k["id"] for k in keys if k["role"] == "customer" and k["prefix"][:4] == "cdk_"
+    )
+    answer = await api.client.delete(f"/v1/portal-sessions/{long_lived}", headers=own_key)
+    assert answer.status_code == 404
+    assert (await api.client.get(f"/v1/customers/{other['id']}", headers=foreign)).is_success
+    assert (await api.client.get(f"/v1/customers/{customer['id']}", headers=own_key)).is_success
+
+    # Its own: with a session (another one, or itself) or with its long-lived key.
+    ended = await api.client.delete(f"/v1/portal-sessions/{spare_id}", headers=mine)
+    assert ended.status_code == 204
+    await _refused_everywhere(api, customer["id"], spare)
+    twice = await api.client.delete(f"/v1/portal-sessions/{spare_id}", headers=own_key)
+    assert twice.status_code == 204
+    itself = await api.client.delete(f"/v1/portal-sessions/{mine_id}", headers=own_key)
+    assert itself.status_code == 204
+    await _refused_everywhere(api, customer["id"], mine)
+
+    # Staff who mint sessions end any; other staff may not.
+    engineer = await api.client.delete(
+        f"/v1/portal-sessions/{foreign_id}", headers=await api.key(Role.engineer)
+    )
+    assert engineer.status_code == 403
+    agent = await api.client.delete(
+        f"/v1/portal-sessions/{foreign_id}", headers=await api.key(Role.cr_agent)
+    )
+    assert agent.status_code == 204
+    await _refused_everywhere(api, other["id"], foreign)
 
 
 @pytest.mark.parametrize(
