@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cabinet import service
@@ -23,6 +23,7 @@ MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
@@ -116,35 +117,68 @@ FILES = {
 SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "no-referrer",  # the page's URL never leaves in a Referer
     "X-Frame-Options": "DENY",
 }
+# Stripe.js, its frames and its API, as Stripe documents for the Payment Element; allowed
+# only when a publishable key is set.
+STRIPE_SOURCES = {
+    "script-src": ("https://js.stripe.com",),
+    "frame-src": ("https://js.stripe.com", "https://hooks.stripe.com"),
+    "connect-src": ("https://api.stripe.com",),
+}
+NONE = "'none'"
+LOCKED = f"base-uri {NONE}; form-action {NONE}; frame-ancestors {NONE}"
+
+
+def content_security_policy(stripe: bool) -> str:
+    """The cabinet's own files only: no inline script or style, no plug-ins, no `<base>`,
+    no form posted anywhere, no framing by anyone; plus Stripe's hosts when it pays."""
+    sources: dict[str, tuple[str, ...]] = {
+        "default-src": (),
+        "script-src": ("'self'",),
+        "style-src": ("'self'",),
+        "img-src": ("'self'",),
+        "connect-src": ("'self'",),
+        "frame-src": (),
+    }
+    for name, hosts in STRIPE_SOURCES.items() if stripe else ():
+        sources[name] += hosts
+    own = "; ".join(f"{name} {' '.join(hosts) or NONE}" for name, hosts in sources.items())
+    return f"{own}; {LOCKED}"
+
+
+def cabinet_headers(request: Request) -> dict[str, str]:
+    settings: Settings = request.app.state.settings
+    policy = content_security_policy(stripe=settings.stripe_publishable_key is not None)
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
 
 
 @static_router.get("/cabinet")
 async def cabinet_root(request: Request) -> RedirectResponse:
     query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"/cabinet/{query}", status_code=308)
+    return RedirectResponse(f"/cabinet/{query}", status_code=308, headers=cabinet_headers(request))
 
 
 @static_router.get("/cabinet/config.json")
-async def cabinet_config(request: Request) -> dict[str, object]:
+async def cabinet_config(request: Request) -> Response:
     """What the cabinet needs to know of the server: the payment provider and Stripe's
     publishable key."""
     settings: Settings = request.app.state.settings
-    return {
+    config = {
         "provider": settings.payment_provider,
         "stripe_publishable_key": settings.stripe_publishable_key,
         "currency": settings.currency,
     }
+    return JSONResponse(config, headers=cabinet_headers(request))
 
 
 @static_router.get("/cabinet/")
 @static_router.get("/cabinet/{name}")
-async def cabinet_file(name: str = "index.html") -> Response:
-    """The cabinet's static files (index.html, app.js, style.css)."""
+async def cabinet_file(request: Request, name: str = "index.html") -> Response:
+    """The cabinet's static files (index.html, app.js, style.css, icon.svg)."""
     found = FILES.get(name)
     if found is None:
         raise NotFound("No such file.")
     content, media_type = found
-    return Response(content, media_type=media_type, headers=SECURITY_HEADERS)
+    return Response(content, media_type=media_type, headers=cabinet_headers(request))

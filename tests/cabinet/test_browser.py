@@ -1,5 +1,7 @@
 """The cabinet in a real browser: Debian's headless Chromium driven by Playwright for
 Python, against `creditdesk serve` on a free port with SQLite (offline payment provider).
+Every page is served under its Content-Security-Policy, and no test may see the browser
+refuse anything under it.
 
 Screenshots of every page go to `test-artefacts/cabinet/` (CREDITDESK_TEST_ARTEFACTS
 overrides the folder)."""
@@ -129,18 +131,41 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
 
 
+def _csp_violations(context: Any) -> list[str]:
+    """What the browser refuses under the page's Content-Security-Policy, as it reports
+    it: a `securitypolicyviolation` event (recorded by a script the browser runs before the
+    page's own) and a console message."""
+    seen: list[str] = []
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI); });"
+    )
+    context.on(
+        "console",
+        lambda message: (
+            seen.append(message.text)
+            if "Content Security Policy" in message.text or "CSP violation" in message.text
+            else None
+        ),
+    )
+    return seen
+
+
 def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any) -> None:
     base, _ = served
     staff = Staff(base)
     customer = staff.customer("Northwind Hosting", "it@northwind.example", credits=3)
     portal = staff.portal(customer["id"])
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    refused = _csp_violations(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     expect = sync_api.expect
 
     # Opens from the portal link; the token leaves the address bar.
-    page.goto(portal["url"])
+    opened = page.goto(portal["url"])
+    assert "script-src 'self';" in opened.headers["content-security-policy"]
+    assert opened.headers["referrer-policy"] == "no-referrer"
     expect(page.get_by_test_id("balance")).to_contain_text("3")
     assert "token=" not in page.url
     expect(page.locator("#who")).to_have_text("Northwind Hosting")
@@ -277,6 +302,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     _shot(small, "11-overview-phone")
     phone.close()
     context.close()
+    assert refused == [], "the cabinet broke its own Content-Security-Policy"
 
 
 def test_expired_and_foreign_sessions_are_refused(served: tuple[str, Path], browser: Any) -> None:

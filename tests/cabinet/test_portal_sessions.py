@@ -4,6 +4,7 @@ security headers; CORS for configured origins only; a customer's purchases."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -341,3 +342,43 @@ async def test_replayed_creations_keep_to_their_schema_and_store_no_secret(api: 
     # The one answer that showed the key was enough: it works.
     key = {"Authorization": f"Bearer {first.json()['key']}"}
     assert (await api.client.get("/v1/customers", headers=key)).status_code == 200
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+
+
+@pytest.mark.parametrize("publishable_key", [None, "pk_test_cabinet"])
+async def test_the_cabinet_pages_carry_a_strict_content_security_policy(
+    settings: Settings, clock: FrozenClock, publishable_key: str | None
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"stripe_publishable_key": publishable_key}), clock=clock
+    )
+    stripe = publishable_key is not None
+    async with admin_api(app, clock) as api:
+        for path in ("/cabinet/", "/cabinet/index.html", "/cabinet/app.js", "/cabinet/config.json"):
+            response = await api.client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["referrer-policy"] == "no-referrer"
+            assert response.headers["x-frame-options"] == "DENY"
+            policy = _directives(response.headers["content-security-policy"])
+            assert policy["default-src"] == ["'none'"]
+            assert policy["script-src"] == ["'self'"] + ["https://js.stripe.com"] * stripe
+            assert policy["style-src"] == ["'self'"]
+            assert policy["img-src"] == ["'self'"]
+            assert policy["connect-src"] == ["'self'"] + ["https://api.stripe.com"] * stripe
+            assert policy["frame-src"] == (
+                ["https://js.stripe.com", "https://hooks.stripe.com"] if stripe else ["'none'"]
+            )
+            assert policy["frame-ancestors"] == ["'none'"]
+            assert policy["base-uri"] == ["'none'"] and policy["form-action"] == ["'none'"]
+        redirect = await api.client.get("/cabinet")
+        assert redirect.status_code == 308
+        assert "frame-ancestors 'none'" in redirect.headers["content-security-policy"]
+        page = (await api.client.get("/cabinet/")).text
+    # Nothing inline for the policy to forbid: scripts are files, no handlers, no styles,
+    # no data: URLs.
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="app.js">']
+    assert not re.search(r"\son[a-z]+=|\sstyle=|data:|<style", page)

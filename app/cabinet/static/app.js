@@ -204,6 +204,7 @@
         var value = attrs[name];
         if (value === null || value === undefined || value === false) return;
         if (name === "class") el.className = value;
+        else if (name === "style") el.style.cssText = value;  // CSSOM: allowed by the CSP, a style attribute is not
         else if (name === "text") el.textContent = value;
         else if (name.indexOf("on") === 0) el.addEventListener(name.slice(2), value);
         else el.setAttribute(name, value === true ? "" : value);
