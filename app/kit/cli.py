@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.exc import DBAPIError
@@ -16,11 +16,12 @@ from app.settings import ConfigurationError, Settings, settings_from_env
 T = TypeVar("T")
 
 
-def load_settings() -> Settings:
-    """The settings from the environment; a refused configuration says why, with no trace
-    and no value (values may be secrets)."""
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (and `overrides`); a refused configuration (a bad
+    CREDITDESK_DATABASE_URL among them) says why in one line, with no trace and no value
+    (values may be secrets)."""
     try:
-        return settings_from_env()
+        return settings_from_env(**overrides)
     except ConfigurationError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from None
 
