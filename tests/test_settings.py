@@ -178,24 +178,31 @@ COMMANDS = [
 ]
 
 
-def test_every_command_says_a_bad_database_url_in_one_line(tmp_path: Path) -> None:
-    """The real `creditdesk` executable in a subprocess (no .env in its directory): a bad
-    CREDITDESK_DATABASE_URL is one line on stderr naming the setting, no trace, exit 1."""
-    urls = list(BAD_DATABASE_URLS)
-    runs = [(command, urls[n % len(urls)]) for n, command in enumerate(COMMANDS)]
+def _creditdesk(
+    runs: list[tuple[list[str], str]], cwd: Path
+) -> list[subprocess.CompletedProcess[str]]:
+    """The real `creditdesk` executable, once per (arguments, CREDITDESK_DATABASE_URL), in
+    subprocesses (a few at a time) in `cwd` (no .env there)."""
     executable = str(Path(sys.executable).with_name("creditdesk"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")}
 
     def run(command: list[str], url: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [executable, *command], capture_output=True, text=True, timeout=300,
-            cwd=tmp_path, env={**env, "CREDITDESK_DATABASE_URL": url},
+            cwd=cwd, env={**env, "CREDITDESK_DATABASE_URL": url},
         )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda r: run(*r), runs))
+        return list(pool.map(lambda r: run(*r), runs))
+
+
+def test_every_command_says_a_bad_database_url_in_one_line(tmp_path: Path) -> None:
+    """A bad CREDITDESK_DATABASE_URL is one line on stderr naming the setting, no trace,
+    exit 1, whichever command meets it."""
+    urls = list(BAD_DATABASE_URLS)
+    runs = [(command, urls[n % len(urls)]) for n, command in enumerate(COMMANDS)]
     wrong = []
-    for (command, url), done in zip(runs, results, strict=True):
+    for (command, url), done in zip(runs, _creditdesk(runs, tmp_path), strict=True):
         lines = done.stderr.splitlines()
         if not (
             done.returncode == 1
@@ -206,4 +213,25 @@ def test_every_command_says_a_bad_database_url_in_one_line(tmp_path: Path) -> No
             and done.stdout == ""
         ):
             wrong.append((command, url, done.returncode, done.stderr[-300:]))
+    assert wrong == []
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_too(tmp_path: Path) -> None:
+    """A well-formed URL nothing answers at, for the commands that write files (which keep
+    their own OSErrors) as for the others: the reachability is tried first."""
+    nobody = "postgresql+asyncpg://cd:s3cret-pw@127.0.0.1:1/cd"  # nothing listens on port 1
+    export = ["export", "journal", "--from", "2026-01-01", "--to", "2026-02-01"]
+    commands = [export, ["sync-payments"], ["reconcile"]]
+    wrong = []
+    for command, done in zip(
+        commands, _creditdesk([(c, nobody) for c in commands], tmp_path), strict=True
+    ):
+        last = done.stderr.splitlines()[-1:]
+        if not (
+            done.returncode == 1
+            and "Traceback" not in done.stderr
+            and last[0].startswith("Error: database error: ")
+            and "s3cret" not in done.stderr + done.stdout
+        ):
+            wrong.append((command, done.returncode, done.stderr[-300:]))
     assert wrong == []

@@ -29,14 +29,18 @@ def load_settings(**overrides: Any) -> Settings:
 def with_db(
     settings: Settings, work: Callable[[Database], Awaitable[T]], *, explain_db_errors: bool = True
 ) -> T:
-    """Runs `work` with a small database pool, disposed afterwards. With
-    `explain_db_errors`, a database that cannot be reached or is not migrated is one line;
-    commands that write files pass False so that a file's OSError is not called a
-    database error."""
+    """Runs `work` with a small database pool, disposed afterwards. A database that cannot
+    be reached is one line for every command (it is tried before `work`). With
+    `explain_db_errors`, so is one that fails during `work` (not migrated, gone); commands
+    that write files pass False so that a file's OSError is not called a database error."""
 
     async def run() -> T:
         db = Database(settings.database_url, pool_size=2)
         try:
+            try:
+                await db.ping()
+            except (DBAPIError, OSError) as exc:
+                raise _database_error(exc) from exc
             return await work(db)
         finally:
             await db.dispose()
@@ -46,7 +50,11 @@ def with_db(
     try:
         return asyncio.run(run())
     except (DBAPIError, OSError) as exc:  # unreachable or unmigrated database: no trace
-        raise click.ClickException(
-            f"database error: {getattr(exc, 'orig', None) or exc}"
-            " (is CREDITDESK_DATABASE_URL right, and has `creditdesk migrate` run?)"
-        ) from exc
+        raise _database_error(exc) from exc
+
+
+def _database_error(exc: BaseException) -> click.ClickException:
+    return click.ClickException(
+        f"database error: {getattr(exc, 'orig', None) or exc}"
+        " (is CREDITDESK_DATABASE_URL right, and has `creditdesk migrate` run?)"
+    )
