@@ -46,6 +46,7 @@ OWNED = {
     "contact_id": "ctc",
     "endpoint_id": "whe",
     "delivery_id": "whd",
+    "session_id": "key",  # a portal session
 }
 # Path parameters that name no customer's data (anything else must be resolved).
 NOT_OWNED = {
@@ -73,6 +74,7 @@ NO_CUSTOMER_REACH: dict[str, str] = {
     "GET /cabinet/{name}": "the cabinet's static files (its data comes from the API)",
     "GET /cabinet/config.json": "the payment provider's public settings",
     "POST /v1/webhooks/stripe": "Stripe, authenticated by its signature, not a caller's key",
+    "DELETE /v1/portal-sessions/current": "sign-out: the caller's own portal session",
     "GET /v1/packs": "the pack catalogue",
     "POST /v1/customers": "creates a customer: a scoped key's becomes its partner's "
     "(parent_id); a taken external_ref names its holder only within reach",
@@ -275,6 +277,7 @@ async def build_world(api: Api) -> World:
         json={"started_at": (now - timedelta(minutes=5)).isoformat(), "duration_minutes": 5,
               "topic": "Bravo secret call", "verified": True},
     )  # fmt: skip
+    b_session = await _post(api, f"/v1/customers/{b['id']}/portal-sessions", admin)
     contact = await _post(
         api, f"/v1/customers/{b['id']}/contacts", admin, json={"email": "other@secret.example"}
     )
@@ -300,6 +303,7 @@ async def build_world(api: Api) -> World:
         "contact_id": contact["id"],
         "endpoint_id": hook["id"],
         "delivery_id": deliveries.json()["data"][0]["id"],
+        "session_id": b_session["id"],
     }
     world.secrets = {*world.other.values(), "Bravo", "bravo", "Quebec"}
     return world
