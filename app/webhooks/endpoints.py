@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.access import ListScope, owned_guard
 from app.kit.auth import Principal, Role, require_roles
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
@@ -17,7 +20,7 @@ from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 from app.webhooks import service
-from app.webhooks.models import DeliveryStatus
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import (
     DeliveryRead,
     EndpointCreate,
@@ -28,9 +31,38 @@ from app.webhooks.schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-EndpointId = Path(max_length=40, description="`whe_…`")
-DeliveryId = Path(max_length=40, description="`whd_…`")
 MANAGERS = (Role.admin, Role.integration)
+Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
+# An endpoint, and a delivery of one, exist only for the callers that manage the endpoint.
+EndpointInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(WebhookEndpoint.scope_customer_id).where(
+                WebhookEndpoint.id == bindparam("endpoint_id")
+            ),
+            {"endpoint_id": "`whe_…`"},
+            noun="webhook endpoint",
+            rule=service.manages,
+        )
+    ),
+]
+DeliveryInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(WebhookEndpoint.scope_customer_id)
+            .join(WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
+            .where(
+                WebhookEndpoint.id == bindparam("endpoint_id"),
+                WebhookDelivery.id == bindparam("delivery_id"),
+            ),
+            {"endpoint_id": "`whe_…`", "delivery_id": "`whd_…`"},
+            noun="delivery",
+            rule=service.manages,
+        )
+    ),
+]
 
 
 @router.get(
@@ -40,8 +72,8 @@ MANAGERS = (Role.admin, Role.integration)
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_events(
+    scope: ListScope,
     type: EventType | None = None,
-    customer_id: str | None = None,
     created_gte: Instant | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -51,7 +83,7 @@ async def list_events(
     """Events, oldest first: catch up from your last cursor. A customer key reads its own;
     a partner's key its own and its end customers'. Kept at least 30 days."""
     return await service.list_events(
-        session, principal, type=type.value if type else None, customer_id=customer_id,
+        session, principal, type=type.value if type else None, customer_id=scope.customer_id,
         created_gte=created_gte, cursor=cursor, limit=limit,
     )  # fmt: skip
 
@@ -102,8 +134,8 @@ async def list_endpoints(
     responses=problem_responses(401, 403, 404),
 )
 async def get_endpoint(
-    endpoint_id: str = EndpointId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     session: AsyncSession = Depends(get_session),
 ) -> EndpointRead:
     """Read a webhook endpoint (never its secret)."""
@@ -118,8 +150,8 @@ async def get_endpoint(
 )
 async def update_endpoint(
     body: EndpointUpdate,
-    endpoint_id: str = EndpointId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -139,8 +171,8 @@ async def update_endpoint(
     responses=problem_responses(401, 403, 404),
 )
 async def delete_endpoint(
-    endpoint_id: str = EndpointId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Remove an endpoint and its delivery log; nothing more is sent to it."""
@@ -155,11 +187,11 @@ async def delete_endpoint(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_deliveries(
-    endpoint_id: str = EndpointId,
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     status: DeliveryStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
     session: AsyncSession = Depends(get_session),
 ) -> Page[DeliveryRead]:
     """The endpoint's deliveries, newest first: attempts, last status code and error, next
@@ -176,9 +208,9 @@ async def list_deliveries(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def retry_delivery(
-    endpoint_id: str = EndpointId,
-    delivery_id: str = DeliveryId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
+    delivery_id: DeliveryInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> DeliveryRead:

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, literal_column, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, delete, false, literal_column, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
@@ -65,13 +65,12 @@ async def list_events(
     cursor: str | None,
     limit: int,
 ) -> Page[EventRead]:
-    """Oldest first. On PostgreSQL the keyset is (writing transaction id, seq) and only
+    """Oldest first; `customer_id` is a filter already resolved through the access rule
+    (`app.kit.access.ListScope`), the rows are the caller's reach besides. On PostgreSQL the keyset is (writing transaction id, seq) and only
     events of transactions older than every running one are listed (`pg_current_snapshot`):
     a transaction still open may yet commit an event with a lower `seq`, and a consumer
     paging past it would never see it. Such events show up moments later, after the
     cursor, never before it. SQLite commits one writer at a time, in `seq` order."""
-    if customer_id is not None:
-        principal.check_customer(customer_id)
     after = cursor_ints(cursor, "after", 2)
     pg = is_postgres(session)
     stmt = select(Event).where(_scope_filter(principal, Event.customer_id)).limit(limit + 1)
@@ -122,9 +121,21 @@ def endpoint_read(endpoint: WebhookEndpoint) -> EndpointRead:
     )  # fmt: skip
 
 
+def manages(principal: Principal, owner: str | None) -> bool:
+    """Whose a webhook endpoint is (`owner`: the partner whose scoped key made it, or None,
+    the service's own): an admin manages every one, an integration key its partner's (or,
+    unscoped, the service's own). Another caller's endpoint does not exist for it."""
+    if principal.role is Role.admin:
+        return True
+    return principal.role is Role.integration and owner == principal.partner_id
+
+
 def _endpoint_filter(principal: Principal) -> ColumnElement[bool]:
+    """`manages` as SQL."""
     if principal.role is Role.admin:
         return true()
+    if principal.role is not Role.integration:
+        return false()
     return WebhookEndpoint.scope_customer_id == principal.partner_id if principal.partner_id \
         else WebhookEndpoint.scope_customer_id.is_(None)  # fmt: skip
 
