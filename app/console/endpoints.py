@@ -8,7 +8,7 @@ from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import service
@@ -186,10 +186,21 @@ async def console_root() -> RedirectResponse:
     return RedirectResponse("/console/", status_code=308)
 
 
+@static_router.get("/console/config.json")
+async def console_config(request: Request) -> Response:
+    """What the console needs to know of the server's settings to state an action's cost."""
+    settings: Settings = request.app.state.settings
+    body = {
+        "change_hour_credits": settings.change_hour_credits,
+        "portal_session_minutes": settings.portal_session_minutes,
+    }
+    return JSONResponse(body, headers=SECURITY_HEADERS)
+
+
 @static_router.get("/console/")
 @static_router.get("/console/{name}")
 async def console_file(name: str = "index.html") -> Response:
-    """The console's static files (index.html, app.js, i18n.js, style.css)."""
+    """The console's static files (index.html, style.css and its JavaScript modules)."""
     found = FILES.get(name)
     if found is None:
         raise NotFound("No such file.")
