@@ -55,6 +55,8 @@ ARTEFACTS = (
 REQUIRED = os.environ.get("CI", "").lower() == "true"
 WAIT_MS = 15_000  # the live refresh polls every 3 s
 
+pytestmark = pytest.mark.postgres  # served on a throw-away PostgreSQL database
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="in the test extra")
 
@@ -228,6 +230,11 @@ def test_a_day_at_the_desk(served: tuple[str, dict[str, str]], browser: Any) -> 
     api.ticket(globex, "customer_relations", "Reseller price list for 2027", severity=2)
     backups = api.ticket(acme, "technical", "Backups fail after the 5.2 update")
     duplicate = api.ticket(acme, "technical", "Nightly backup stops with quota exceeded")
+    log = ("backup.log", b"05:00 backup: disk quota exceeded (48 GB of 50 GB)\n", "text/plain")
+    uploaded = api.http.post(
+        f"/v1/tickets/{backups['id']}/attachments", files={"files": log}, headers=api.admin
+    )
+    assert uploaded.status_code == 201, uploaded.text
     # The first ticket came in eleven days ago: overdue, and escalated by the sweep.
     escalated = _overdue_and_escalated(env["CREDITDESK_DATABASE_URL"], urgent["id"])
     assert f"#{urgent['number']} → level 1" in escalated
@@ -359,6 +366,9 @@ def test_a_day_at_the_desk(served: tuple[str, dict[str, str]], browser: Any) -> 
     _shot(page, "07-queue-engineer")
     page.goto(f"{base}/console/#/tickets/{backups['id']}")
     expect(ticket.locator("h1")).to_have_text(backups["subject"])
+    with page.expect_download() as download:
+        page.get_by_test_id("thread").get_by_role("button", name="backup.log").click()
+    assert b"disk quota exceeded" in Path(download.value.path()).read_bytes()
     _act(
         page, "bug", "Confirm product bug", "Refunds 1 credit to Acme Hosting.",
         Bug_reference="BUG-5210",

@@ -175,11 +175,17 @@ function actions(ticket, customer, facts, siblings) {
   }
 
   if (!closed) {
-    const to = ticket.line === "technical" || ticket.status === "awaiting_approval" ? "customer_relations" : "technical";
-    const label = to === "technical" ? t("action.transferTech") : t("action.transferBack");
-    forms.push(actionForm(t("action.transfer"), h("p", { class: "small muted", text: t("transfer.hint." + to) }), label, () =>
+    // Three moves: ask for (or make) the move to technical, move back, or call off a
+    // transfer the customer has not answered yet.
+    const callOff = ticket.status === "awaiting_approval";
+    const to = ticket.line === "technical" || callOff ? "customer_relations" : "technical";
+    const kind = callOff ? "callOff" : to === "technical" ? "technical" : "back";
+    const label = t("action.transfer." + kind);
+    const done = kind === "technical" && !customer.partner && !customer.auto_accept_transfers
+      ? t("done.transfer.asked", { customer: customer.name }) : t("done.transfer." + kind);
+    forms.push(actionForm(t("action.transfer"), h("p", { class: "small muted", text: t("transfer.hint." + kind) }), label, () =>
       confirmed(label, transferCost(ticket, customer, facts.balance), label,
-        post("/transfer", { to_line: to }), t("done.transfer"), reload), "transfer"));
+        post("/transfer", { to_line: to }), done, reload), "transfer"));
   }
 
   if (can.engineerWork()) {
