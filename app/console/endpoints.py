@@ -106,7 +106,7 @@ async def read_queue(
     limit: Limit = 50,
     line: Line | None = None,
     status: Status | None = Query(
-        default=None, description="one unfinished status; default: all but resolved and closed"
+        default=None, description="one status; default: every status but resolved and closed"
     ),
     severity: int | None = Query(default=None, ge=1, le=4),
     assignee: str | None = Query(default=None, min_length=1, max_length=100),

@@ -45,9 +45,11 @@ class NotAConsoleSession(Conflict):
 
 def refuse_non_staff(principal: Principal) -> None:
     if principal.role not in STAFF:
+        role = principal.role.value
+        article = "An" if role[0] in "aeiou" else "A"
         raise Forbidden(
-            f"The console is for staff: sign in with an admin, cr_agent or engineer key. "
-            f"A {principal.role.value} key gets no console session"
+            "The console is for staff: sign in with an admin, cr_agent or engineer key. "
+            f"{article} {role} key gets no console session"
             + (" (customers use the cabinet)." if principal.is_customer else ".")
         )
 

@@ -3,6 +3,8 @@ customer's calls left today, and the events staff read for the live refresh."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -49,16 +51,22 @@ async def test_staff_sign_in_gets_a_short_lived_session_with_their_role(
     assert expired.status_code == 401
 
 
-@pytest.mark.parametrize("role", ["customer", "integration", "finance"])
-async def test_non_staff_keys_get_no_console(api: Api, role: str) -> None:
+@pytest.mark.parametrize(
+    ("role", "said"),
+    [
+        ("customer", "A customer key gets no console session (customers use the cabinet)."),
+        ("integration", "An integration key gets no console session."),
+        ("finance", "A finance key gets no console session."),
+    ],
+)
+async def test_non_staff_keys_get_no_console(api: Api, role: str, said: str) -> None:
     customer = await api.customer()
     key = await api.key(role, customer["id"] if role == "customer" else None)
     response = await api.client.post("/v1/console-sessions", headers=key)
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
-    assert "The console is for staff" in response.json()["detail"]
-    if role == "customer":
-        assert "cabinet" in response.json()["detail"]
+    assert response.json()["detail"].startswith("The console is for staff: sign in with")
+    assert response.json()["detail"].endswith(said)
     queue = await api.client.get("/v1/queue", headers=key)
     assert queue.status_code == 403
 
@@ -178,24 +186,14 @@ async def test_call_allowance_counts_today_against_the_limit(api: Api) -> None:
 async def test_staff_read_events_for_the_live_refresh(api: Api, role: str) -> None:
     acme = await api.customer()
     await _ticket(api, acme["id"], "customer_relations", "Renew licence for panel")
-    response = await api.client.get("/v1/events?type=ticket.created", headers=await api.key(role))
-    assert response.status_code == 200, response.text
+    headers = await api.key(role)
+    # On PostgreSQL an event is listed once every older transaction of the cluster has
+    # ended (docs/webhooks.md): on a shared server, moments later. Poll with a deadline.
+    deadline = time.monotonic() + 30
+    while True:
+        response = await api.client.get("/v1/events?type=ticket.created", headers=headers)
+        assert response.status_code == 200, response.text
+        if response.json()["data"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     assert [e["type"] for e in response.json()["data"]] == ["ticket.created"]
-
-
-async def test_console_files_come_with_a_strict_policy(api: Api) -> None:
-    for name, kind in [
-        ("", "text/html"), ("app.js", "text/javascript"), ("i18n.js", "text/javascript"),
-        ("style.css", "text/css"), ("config.json", "application/json"),
-    ]:  # fmt: skip
-        response = await api.client.get(f"/console/{name}")
-        assert response.status_code == 200, name
-        assert response.headers["content-type"].startswith(kind)
-        policy = response.headers["content-security-policy"]
-        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
-        assert response.headers["referrer-policy"] == "no-referrer"
-    config = (await api.client.get("/console/config.json")).json()
-    assert config == {"change_hour_credits": 1, "portal_session_minutes": 60}
-    assert (await api.client.get("/console/secrets.txt")).status_code == 404
-    moved = await api.client.get("/console")
-    assert moved.status_code == 308 and moved.headers["location"] == "/console/"

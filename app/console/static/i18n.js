@@ -291,7 +291,10 @@ export function t(key, vars) {
   return text;
 }
 
-export function roleName(role) { return t("role." + role); }
+export function roleName(role) {
+  const name = t("role." + role);
+  return name === "role." + role ? role : name;
+}
 
 function locale() { return lang === "ru" ? "ru-RU" : "en-GB"; }
 
