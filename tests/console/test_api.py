@@ -197,3 +197,21 @@ async def test_staff_read_events_for_the_live_refresh(api: Api, role: str) -> No
             break
         await asyncio.sleep(0.1)
     assert [e["type"] for e in response.json()["data"]] == ["ticket.created"]
+
+
+async def test_console_files_come_with_a_strict_policy(api: Api) -> None:
+    for name, kind in [
+        ("", "text/html"), ("app.js", "text/javascript"), ("i18n.js", "text/javascript"),
+        ("style.css", "text/css"), ("config.json", "application/json"),
+    ]:  # fmt: skip
+        response = await api.client.get(f"/console/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith(kind)
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert response.headers["referrer-policy"] == "no-referrer"
+    config = (await api.client.get("/console/config.json")).json()
+    assert config == {"change_hour_credits": 1, "portal_session_minutes": 60}
+    assert (await api.client.get("/console/secrets.txt")).status_code == 404
+    moved = await api.client.get("/console")
+    assert moved.status_code == 308 and moved.headers["location"] == "/console/"
