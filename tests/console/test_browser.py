@@ -325,7 +325,14 @@ def test_a_day_at_the_desk(served: tuple[str, dict[str, str]], browser: Any) -> 
     _shot(page, "05-ticket-transferred-live")
 
     # On the phone: the caller gives the code word; a cabinet link; calls to the limit.
-    page.get_by_test_id("customer-panel").get_by_role("link", name="Acme Hosting").click()
+    page.locator("#tabs").get_by_role("link", name="Customers").click()
+    page.get_by_label("Name, e-mail or customer id").fill("acme")
+    page.get_by_role("button", name="Find").click()
+    found = page.get_by_test_id("customers")
+    expect(found.locator("tbody tr")).to_have_count(1)
+    _shot(page, "06a-customers")
+    _axe(page, "06a-customers")
+    found.get_by_role("link", name="Acme Hosting").click()
     expect(page.locator("[data-page=customer] h1")).to_have_text("Acme Hosting")
     page.get_by_label("Caller's code word").fill("redfish")
     page.get_by_role("button", name="Verify caller").click()

@@ -80,8 +80,7 @@ function clocks(sla) {
       ? h("span", { class: "badge " + (target.breached ? "bad" : "ok"), text: target.breached ? t("clock.metLate") : t("clock.met") })
       : target.breached ? h("span", { class: "badge bad", text: t("clock.overdue") }) : h("span", { class: "badge brand", text: t("clock.running") });
     return h("tr", { "data-clock": name },
-      h("th", { scope: "row", text: t("target." + name) }),
-      h("td", { class: "num", text: duration(target.target_minutes) }),
+      h("th", { scope: "row" }, t("target." + name), h("div", { class: "small muted", text: t("sla.limitOf", { d: duration(target.target_minutes) }) })),
       h("td", null, target.met_at ? dateTime(target.met_at) : target.due_at ? due(target.due_at, Date.now()) : "—"),
       h("td", null, state));
   });
@@ -91,10 +90,10 @@ function clocks(sla) {
       state: t("sla.state." + sla.state), elapsed: duration(sla.elapsed_minutes), calendar: t("calendar." + sla.calendar),
     }) }),
     sla.extension_minutes ? h("p", { class: "small muted", text: t("sla.extended", { d: duration(sla.extension_minutes) }) }) : null,
-    h("table", { class: "compact" },
-      h("thead", null, h("tr", null, h("th", { scope: "col", text: t("sla.target") }), h("th", { scope: "col", class: "num", text: t("sla.limit") }),
+    h("div", { class: "table-wrap" }, h("table", { class: "compact" },
+      h("thead", null, h("tr", null, h("th", { scope: "col", text: t("sla.target") }),
         h("th", { scope: "col", text: t("sla.when") }), h("th", { scope: "col", text: t("sla.stateCol") }))),
-      h("tbody", null, rows)),
+      h("tbody", null, rows))),
     sla.escalation_level ? h("p", { class: "notice", text: t("sla.escalatedTo", { n: sla.escalation_level }) }) : null);
 }
 
