@@ -123,8 +123,8 @@ async def read_queue(
     """The desk's work queue: unfinished tickets ordered by their next service-level due
     time (overdue first), each with its `sla` block, its customer's name and which target
     falls due next."""
-    if customer_id is not None:
-        principal.check_customer(customer_id)
+    if customer_id is not None and not principal.sees(customer_id):
+        raise NotFound("No such customer.")
     return await service.queue(
         session, now=now, limit=limit, line=line, status=status, severity=severity,
         assignee=assignee, unassigned=unassigned, customer_id=customer_id, partner=partner,
@@ -146,7 +146,8 @@ async def read_call_allowance(
 ) -> CallAllowanceRead:
     """Phone consultations logged today and how many the day still allows (seed 000: 3 a
     working day, each at most 15 minutes). A customer key reads its own."""
-    principal.check_customer(customer_id)
+    if not principal.sees(customer_id):
+        raise NotFound("No such customer.")  # a customer key reaches its own only
     return await service.call_allowance(session, customer_id, settings=settings, now=now)
 
 

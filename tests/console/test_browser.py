@@ -32,7 +32,7 @@ from app.desk.sla_sweep import sweep
 from app.kit.db import Database
 from app.settings import Settings
 from tests.acceptance.test_server import _wait_until_ready
-from tests.conftest import _asyncpg_dsn, _postgres_reason, free_port, migrated_pg_database
+from tests.conftest import _asyncpg_dsn, free_port, migrated_pg_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,10 +69,12 @@ def _need(thing: str | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """`creditdesk serve` on a migrated throw-away PostgreSQL database; yields the base URL
-    and the server's environment (for `creditdesk escalate`)."""
-    _need(_postgres_reason())
+def served(
+    tmp_path_factory: pytest.TempPathFactory, pg_database: str
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """`creditdesk serve` on a migrated throw-away PostgreSQL database of its own (beside the
+    suite's, whose fixture says whether a server answers); yields the base URL and the
+    server's environment."""
     tmp = tmp_path_factory.mktemp("console")
     with migrated_pg_database("creditdesk_console") as url:
         env = {
