@@ -75,29 +75,31 @@ async def create_console_session(
 @router.get(
     "/console-sessions/current",
     response_model=ConsoleSessionRead,
-    responses=problem_responses(401, 403, 409),
+    responses=problem_responses(401, 403, 404),
 )
 async def read_console_session(
     principal: StaffMember, session: AsyncSession = Depends(get_session)
 ) -> ConsoleSessionRead:
-    """Who the console session belongs to, its role and when it ends (409 for a key that is
+    """Who the console session belongs to, its role and when it ends (404 for a key that is
     not a console session)."""
     return _read(await service.current_session(session, principal))
 
 
 @router.delete(
     "/console-sessions/current",
-    response_model=ConsoleSessionRead,
-    responses=problem_responses(401, 403, 409),
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
 )
 async def end_console_session(
     principal: StaffMember,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> ConsoleSessionRead:
-    """Sign out: the session's token stops working at once. A long-lived key is never
-    revoked here (409 `not_a_console_session`)."""
-    return _read(await service.end_session(session, principal, now))
+) -> Response:
+    """Sign out: revoke the console session whose token sends this request; from then on
+    it gets 401 everywhere. A long-lived key is never revoked here: 404."""
+    await service.end_session(session, principal, now)
+    return Response(status_code=204)
 
 
 @router.get("/queue", response_model=QueuePage, responses=problem_responses(401, 403, 404, 422))

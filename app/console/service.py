@@ -27,7 +27,7 @@ from app.desk.sla import service as sla
 from app.desk.sla.models import TicketSla
 from app.desk.sla.schemas import SlaRead
 from app.kit.auth import STAFF, ApiKey, Principal, hash_secret
-from app.kit.errors import Conflict, Forbidden
+from app.kit.errors import Forbidden, NotFound
 from app.kit.ids import new_id
 from app.settings import Settings
 
@@ -37,10 +37,6 @@ CONSOLE_PREFIX = "cds_"
 QUEUE_SCAN = 2000
 WAITING = (Status.open, Status.awaiting_approval, Status.in_progress, Status.waiting_on_customer)
 TARGETS = ("first_response", "assignment", "resolution")
-
-
-class NotAConsoleSession(Conflict):
-    code = "not_a_console_session"
 
 
 def refuse_non_staff(principal: Principal) -> None:
@@ -80,22 +76,21 @@ async def create_session(
 
 
 async def current_session(session: AsyncSession, principal: Principal) -> ApiKey:
-    """The session the caller signed in with (409 for a long-lived key)."""
+    """The session the caller signed in with; a long-lived key has none (404, as for the
+    cabinet's `DELETE /v1/portal-sessions/current`), and is never revoked here."""
     key = await session.get(ApiKey, principal.key_id)
     if key is None or not is_console_session(key):
-        raise NotAConsoleSession(
-            "This is not a console session; a long-lived key is revoked by an admin with "
-            "`DELETE /v1/api-keys/{id}`."
+        raise NotFound(
+            "No console session: this is a long-lived key (an admin revokes it with "
+            "`DELETE /v1/api-keys/{id}`)."
         )
     return key
 
 
-async def end_session(session: AsyncSession, principal: Principal, now: datetime) -> ApiKey:
+async def end_session(session: AsyncSession, principal: Principal, now: datetime) -> None:
     key = await current_session(session, principal)
-    if key.revoked_at is None:
-        key.revoked_at = now
-        await session.flush()
-    return key
+    key.revoked_at = now  # it authenticated this request: not revoked before
+    await session.flush()
 
 
 # ---------------------------------------------------------------- the queue
