@@ -223,6 +223,7 @@ class Settings(BaseSettings):
 
     # The cabinet and portal sessions (docs/cabinet.md).
     portal_session_minutes: int = Field(default=60, ge=1, le=1440)
+    console_session_minutes: int = Field(default=480, ge=1, le=1440)  # docs/console.md
     cabinet_url: str | None = None  # where portal-session links point; default: this server
     cors_origins: list[str] = Field(default_factory=list)
     stripe_publishable_key: str | None = None

@@ -75,6 +75,13 @@ NO_CUSTOMER_REACH: dict[str, str] = {
     "GET /cabinet/config.json": "the payment provider's public settings",
     "POST /v1/webhooks/stripe": "Stripe, authenticated by its signature, not a caller's key",
     "DELETE /v1/portal-sessions/current": "sign-out: the caller's own portal session",
+    "POST /v1/console-sessions": "staff sign-in to the console: the caller's own session",
+    "GET /v1/console-sessions/current": "the caller's own console session",
+    "DELETE /v1/console-sessions/current": "sign-out: the caller's own console session",
+    "GET /console": "redirect to the console's static files",
+    "GET /console/": "the console's static files (its data comes from the API)",
+    "GET /console/{name}": "the console's static files (its data comes from the API)",
+    "GET /console/config.json": "the console's public settings",
     "GET /v1/packs": "the pack catalogue",
     "POST /v1/customers": "creates a customer: a scoped key's becomes its partner's "
     "(parent_id); a taken external_ref names its holder only within reach",
