@@ -20,7 +20,7 @@ import stripe
 from app.kit.auth import Role
 from app.settings import Settings
 from billing.stripe_client import StripeGateway
-from tests.conftest import Api, free_port
+from tests.conftest import START, Api, free_port
 
 WEBHOOK_SECRET = "whsec_creditdesk_tests_0123456789"
 STRIPE_KEY = "sk_test_creditdesk_localstripe"
@@ -97,9 +97,11 @@ async def stripe_client(localstripe: str) -> AsyncIterator[stripe.StripeClient]:
 
 
 def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """A `Stripe-Signature` header, computed as Stripe does (via the SDK's helper)."""
+    """A `Stripe-Signature` header, computed as Stripe does (via the SDK's helper), dated
+    `timestamp`: by default the tests' clock's start (START), the moment the app under
+    test lives at; a server on the wall clock needs the wall clock's."""
     return stripe.WebhookSignature.generate_signature_header(
-        payload, secret, timestamp=timestamp or int(time.time())
+        payload, secret, timestamp=timestamp or int(START.timestamp())
     )
 
 

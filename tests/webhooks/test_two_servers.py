@@ -18,11 +18,17 @@ import pytest
 
 from tests.acceptance.test_server import CREDITDESK, _wait_until_ready
 from tests.conftest import _truncate_pg, free_port
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import Receiver, _serve
 
 ADMIN_KEY = "cdk_two-servers-bootstrap-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CUSTOMERS = 60  # each: customer.created and credits.granted
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """The servers run on the wall clock, and so does their receiver."""
+    yield from _serve(Receiver())
 
 
 @pytest.fixture
