@@ -33,6 +33,7 @@ from app.kit.db import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import _truncate_pg, served_in_thread
+from tests.waiting import REQUEST_TIMEOUT
 
 MAX_EXAMPLES = 5
 FIGURES: Counter[str] = Counter()
@@ -120,7 +121,7 @@ def test_the_http_surface(
     case: Any, role: str, served: tuple[str, dict[str, dict[str, str]]]
 ) -> None:
     base_url, keys = served
-    response = case.call(base_url=base_url, headers=keys[role], timeout=30)
+    response = case.call(base_url=base_url, headers=keys[role], timeout=REQUEST_TIMEOUT)
     FIGURES["cases"] += 1
     if response.status_code >= 500:
         FIGURES["5xx"] += 1
