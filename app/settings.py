@@ -11,6 +11,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     Field,
     SecretStr,
@@ -99,6 +100,8 @@ class Settings(BaseSettings):
     )
 
     env: Literal["development", "test", "production"] = "development"
+    # Tests only (env=test): the process's clock runs from this moment (app.kit.clock).
+    clock_start: AwareDatetime | None = None
     database_url: str = "sqlite+aiosqlite:///./creditdesk.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # Connections opened beyond the pool under load (closed when returned); None: as many
@@ -253,6 +256,12 @@ class Settings(BaseSettings):
             problems.append("CREDITDESK_STRIPE_WEBHOOK_SECRET is required in production")
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _clock_start_only_in_tests(self) -> Settings:
+        if self.clock_start is not None and self.env != "test":
+            raise ValueError("CREDITDESK_CLOCK_START is for tests: it needs CREDITDESK_ENV=test")
         return self
 
     @property

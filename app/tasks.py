@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import timedelta
 
 from app.email.tasks import send_outbox
@@ -50,7 +49,7 @@ async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings)
 
 
 async def purge_rate_limits(db: Database, clock: Clock, settings: Settings) -> None:
-    await ratelimit.purge(db, time.time(), settings.rate_limit_window_seconds)
+    await ratelimit.purge(db, clock.now().timestamp(), settings.rate_limit_window_seconds)
 
 
 # Every job is independent of the others; the kit's own purge runs after the features'.

@@ -233,6 +233,6 @@ async def stripe_webhook(
     """Stripe events, authenticated by their `Stripe-Signature` (no API key). Each event
     is stored once and applied in the same transaction; 400 and nothing changed when the
     signature is missing, wrong or stale."""
-    event = events.verify_stripe_event(await request.body(), stripe_signature, settings)
+    event = events.verify_stripe_event(await request.body(), stripe_signature, settings, now)
     _, outcome = await events.receive(session, event, settings=settings, now=now)
     return WebhookAck(event_id=event.id, outcome=outcome)

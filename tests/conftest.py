@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -24,6 +23,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 import uvicorn
 from fastapi.dependencies import models as fastapi_dependency_models
@@ -39,6 +39,11 @@ from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
 from credits.reconcile import reconcile
+from tests.waiting import DEADLINE, wait_until
+
+# No Hypothesis example fails by taking long: a loaded machine makes any of them slow.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 # Tests call services without an app too: wire the features' subscriptions as create_app does.
 wire_subscriptions()
@@ -71,14 +76,13 @@ def served_in_thread(app: Any, **options: Any) -> Iterator[int]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for readiness, not waiting out a race
+    wait_until(lambda: server.started or not thread.is_alive(), "uvicorn to start", every=0.05)
+    assert server.started, "uvicorn stopped in its thread before serving"
     try:
         yield port
     finally:
         server.should_exit = True
-        thread.join(timeout=30)
+        thread.join(timeout=DEADLINE)
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:

@@ -44,6 +44,7 @@ from app.kit.db import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import _truncate_pg, served_in_thread
+from tests.waiting import REQUEST_TIMEOUT
 
 MAX_EXAMPLES = 3
 CALLERS = ["admin", "customer", "partner", "cabinet"]
@@ -170,7 +171,7 @@ def test_the_http_surface(case: Any, role: str, served: Served) -> None:
     figures = FIGURES.setdefault(served.engine, {}).setdefault(role, Counter())
     if "customer_id" in (case.path_parameters or {}) and figures["requests"] % 2:
         case.path_parameters["customer_id"] = caller.customer_id
-    response = case.call(base_url=served.base_url, headers=caller.headers, timeout=30)
+    response = case.call(base_url=served.base_url, headers=caller.headers, timeout=REQUEST_TIMEOUT)
     figures["requests"] += 1
     if response.status_code == 503:
         figures["503"] += 1  # declared: no Stripe here, or the database is busy

@@ -10,8 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from app.settings import Settings
 from tests.conftest import free_port
+from tests.waiting import DEADLINE, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -98,21 +97,11 @@ def quickstart_server(folder: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (folder / "server.log").read_text()
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    break
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.3)
+        wait_until_serving(server, f"{url}/readyz", "creditdesk serve", folder / "server.log")
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=DEADLINE)
         log.close()
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Integer, String, bindparam, select, text
@@ -130,7 +129,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limits = self.limits
-        now = time.time()
+        now = scope["app"].state.clock.now().timestamp()
         start = int(now) - int(now) % limits.window
         address = "ip:" + ((scope.get("client") or ("unknown", 0))[0])[:60]
         failures = "fail:" + address[3:]

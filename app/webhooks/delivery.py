@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import random
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
 from app.customers.models import Customer
+from app.kit.clock import Clock
 from app.kit.db import Database, is_postgres
 from app.kit.events import Event
 from app.kit.ids import new_id
@@ -185,19 +185,22 @@ def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
 
 
 async def send_due(
-    db: Database, now: datetime, settings: Settings, client: httpx.AsyncClient | None = None
+    db: Database, clock: Clock, settings: Settings, client: httpx.AsyncClient | None = None
 ) -> int:
-    """Claims and sends due deliveries until none is due; returns how many were attempted."""
+    """Claims and sends due deliveries until none is due; returns how many were attempted.
+    The clock is read for each batch: a long backlog's later leases and signatures are not
+    dated when the round began."""
     own = client is None
     client = client or new_client(settings)
     total = 0
     try:
         while True:
+            now = clock.now()
             async with db.unit_of_work() as session:
                 claimed, token = await _claim(session, now, settings)
             if not claimed:
                 return total
-            results = await _send_all(client, claimed, settings)
+            results = await _send_all(client, claimed, settings, clock)
             async with db.unit_of_work() as session:
                 await _record(session, results, token, now, settings)
             total += len(claimed)
@@ -248,26 +251,29 @@ async def _claim(
 
 
 async def _send_all(
-    client: httpx.AsyncClient, claimed: list[Claimed], settings: Settings
+    client: httpx.AsyncClient, claimed: list[Claimed], settings: Settings, clock: Clock
 ) -> list[Result]:
     gate = asyncio.Semaphore(settings.webhook_concurrency)
 
     async def one(c: Claimed) -> Result:
         async with gate:
-            return await send_one(client, c, settings)
+            return await send_one(client, c, settings, clock)
 
     return list(await asyncio.gather(*(one(c) for c in claimed)))
 
 
-async def send_one(client: httpx.AsyncClient, c: Claimed, settings: Settings) -> Result:
-    """One POST; never raises (a failure is a result). The timestamp is the wall clock's:
-    receivers compare it with theirs to refuse replays."""
+async def send_one(
+    client: httpx.AsyncClient, c: Claimed, settings: Settings, clock: Clock
+) -> Result:
+    """One POST; never raises (a failure is a result). The timestamp is the clock's at
+    sending (the wall clock in service): receivers compare it with theirs to refuse
+    replays."""
     allow = settings.webhooks_may_reach_private
     try:
         target = await ssrf.resolve(c.url, allow_private=allow)
     except ssrf.Refused as exc:
         return Result(c, None, f"refused: {exc}")
-    timestamp = int(time.time())
+    timestamp = int(clock.now().timestamp())
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,

@@ -18,6 +18,7 @@ from app.kit import idempotency
 from app.kit.auth import ApiKey, Role
 from app.kit.idempotency import IdempotencyRecord
 from tests.conftest import Api, _asyncpg_dsn
+from tests.waiting import DEADLINE
 
 CUSTOMER = {"name": "Idem Hosting", "email": "idem@acme.example"}
 
@@ -158,7 +159,7 @@ async def _wait_for_waiters(dsn: str, expected: int) -> None:
     """Polls pg_locks until `expected` lock requests are queued (a condition, not a nap)."""
     conn = await asyncpg.connect(dsn)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         while True:
             waiting = await conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity"

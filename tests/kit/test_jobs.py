@@ -25,6 +25,7 @@ from app.kit.clock import FrozenClock
 from app.kit.db import Database
 from app.settings import Settings
 from tests.conftest import START, _asyncpg_dsn, _truncate_pg
+from tests.waiting import until
 
 
 @dataclass
@@ -235,11 +236,10 @@ async def test_a_killed_process_frees_its_job_for_the_next_round(
 
     # PostgreSQL notices the closed socket and ends the backend, which drops its locks;
     # wait for that (bounded), then the next round takes the job.
-    for _ in range(600):
-        if not await _lock_holders(pg_database, name):
-            break
-        await asyncio.sleep(0.05)
-    assert await _lock_holders(pg_database, name) == []
+    async def released() -> bool:
+        return not await _lock_holders(pg_database, name)
+
+    await until(released, "PostgreSQL to end the killed holder's backend", every=0.05)
     assert await jobs.run_exclusive(second, name, _count) is True
 
 
