@@ -10,6 +10,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.exc import DBAPIError
 
+from app.kit import embedded
 from app.kit.db import Database
 from app.settings import ConfigurationError, Settings, settings_from_env
 
@@ -18,11 +19,17 @@ T = TypeVar("T")
 
 def load_settings() -> Settings:
     """The settings from the environment; a refused configuration says why, with no trace
-    and no value (values may be secrets)."""
+    and no value (values may be secrets). Without CREDITDESK_DATABASE_URL the embedded
+    server is started (or joined) here, so that one that cannot start is one line too."""
     try:
-        return settings_from_env()
+        settings = settings_from_env()
     except ConfigurationError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from None
+    try:
+        embedded.url_of(settings)
+    except embedded.EmbeddedError as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
 
 
 def with_db(
@@ -34,7 +41,7 @@ def with_db(
     database error."""
 
     async def run() -> T:
-        db = Database(settings.database_url, pool_size=2)
+        db = Database(embedded.url_of(settings), pool_size=2)
         try:
             return await work(db)
         finally:
