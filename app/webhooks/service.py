@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.kit.auth import Principal, Role
-from app.kit.db import is_postgres
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.events import Event
 from app.kit.ids import new_id
@@ -65,15 +64,14 @@ async def list_events(
     cursor: str | None,
     limit: int,
 ) -> Page[EventRead]:
-    """Oldest first. On PostgreSQL the keyset is (writing transaction id, seq) and only
-    events of transactions older than every running one are listed (`pg_current_snapshot`):
-    a transaction still open may yet commit an event with a lower `seq`, and a consumer
+    """Oldest first. The keyset is (writing transaction id, seq) and only events of
+    transactions older than every running one are listed (`pg_current_snapshot`): a
+    transaction still open may yet commit an event with a lower `seq`, and a consumer
     paging past it would never see it. Such events show up moments later, after the
-    cursor, never before it. SQLite commits one writer at a time, in `seq` order."""
+    cursor, never before it."""
     if customer_id is not None:
         principal.check_customer(customer_id)
     position = decode_cursor(cursor, "after")
-    pg = is_postgres(session)
     stmt = select(Event).where(_scope_filter(principal, Event.customer_id)).limit(limit + 1)
     if type is not None:
         stmt = stmt.where(Event.type == type)
@@ -82,15 +80,10 @@ async def list_events(
     if created_gte is not None:
         stmt = stmt.where(Event.created_at >= created_gte)
     after = _after(position)
-    if pg:
-        horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
-        stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
-        if after is not None:
-            stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
-    else:
-        stmt = stmt.order_by(Event.seq)
-        if after is not None:
-            stmt = stmt.where(Event.seq > after[1])
+    horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
+    stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
+    if after is not None:
+        stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
     rows = list((await session.execute(stmt)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
