@@ -1,21 +1,19 @@
 """Property-based fuzzing of the whole HTTP surface with schemathesis, against the app's
-own OpenAPI document, over real HTTP (uvicorn on a free port), on both engines, with an
-admin key and a customer key (issue 12).
+own OpenAPI document, over real HTTP (uvicorn on a free port), with an admin key and a
+customer key (issue 12).
 
 Every answer must be below 500 and conform to the declared responses: status code,
 content type and body schema, every status included (422s are declared as problem+json
 `ValidationProblem` since issue 18).
 
 Derandomized (hypothesis `derandomize=True`), `MAX_EXAMPLES` per operation and key, so
-the run is the same every time and stays within about a minute per engine."""
+the run is the same every time and stays within about a minute."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -66,18 +64,10 @@ async def _keys(database_url: str) -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def served(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("pg_database")
-        asyncio.run(_truncate_pg(url))
-    else:
-        template: Path = request.getfixturevalue("sqlite_template")
-        copy = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-        shutil.copy(template, copy)
-        url = f"sqlite+aiosqlite:///{copy}"
+@pytest.fixture(scope="module")
+def served(pg_database: str) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
+    url = pg_database
+    asyncio.run(_truncate_pg(url))
     keys = asyncio.run(_keys(url))
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -89,7 +79,7 @@ def served(
         try:
             yield f"http://127.0.0.1:{port}", keys
         finally:
-            print(f"\nfuzz figures [{request.param}]: {dict(FIGURES)}")
+            print(f"\nfuzz figures: {dict(FIGURES)}")
 
 
 @schemathesis.serializer("message/rfc822")

@@ -88,7 +88,8 @@ def clean_env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def quickstart_server(folder: Path) -> Iterator[str]:
-    """`creditdesk serve` as the Quickstart runs it: the default SQLite file in `folder`."""
+    """`creditdesk serve` as the Quickstart runs it: the embedded PostgreSQL
+    started in `folder` (no CREDITDESK_DATABASE_URL)."""
     port = free_port()
     env = clean_env() | {"CREDITDESK_PERIODIC_TASKS_ENABLED": "false"}
     log = (folder / "server.log").open("w")

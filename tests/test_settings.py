@@ -29,8 +29,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_defaults() -> None:
     settings = Settings()
     assert settings.env == "development"
-    assert settings.database_url == "sqlite+aiosqlite:///./creditdesk.db"
-    assert settings.is_sqlite
+    assert settings.database_url is None  # the embedded server (app.kit.embedded)
+    assert settings.embedded_dir == Path(".creditdesk/postgres")
     assert settings.currency == "EUR"
     assert settings.payment_provider == "offline"
     assert [(p.code, p.credits, p.price) for p in settings.packs] == [
@@ -47,10 +47,9 @@ def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDITDESK_CURRENCY", "USD")
     monkeypatch.setenv("CREDITDESK_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("CREDITDESK_PACKS", '[{"code": "ten", "credits": 10, "price": 25000}]')
-    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///ignored.db")  # no prefix: ignored
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@elsewhere/x")  # no prefix: ignored
     settings = Settings()
     assert settings.database_url == "postgresql+asyncpg://u@db/creditdesk"
-    assert not settings.is_sqlite
     assert settings.currency == "USD"
     assert settings.max_body_bytes == 2048
     assert [p.code for p in settings.packs] == ["ten"]

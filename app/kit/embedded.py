@@ -64,9 +64,11 @@ def database_url(folder: Path, database: str = DATABASE) -> str:
             uri = _server(folder).get_uri()
             _run(_create_database(uri, DATABASE))
     except Exception as exc:
+        log = folder / "log"
+        where = f"its log: {log}; " if log.is_file() else ""
         raise EmbeddedError(
             f"the embedded PostgreSQL in {folder} could not start: {_reason(folder, exc)}"
-            f" (its log: {folder / 'log'}; or set CREDITDESK_DATABASE_URL to another server)"
+            f" ({where}or set CREDITDESK_DATABASE_URL to another server)"
         ) from exc
     _started[folder] = uri
     return _url(uri, database)
@@ -154,8 +156,9 @@ def _last_complaint(log: Path) -> str | None:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return None
-    complaints = [line.strip() for line in lines if any(w in line for w in _SEVERE)]
-    return complaints[-1] if complaints else None
+    lines = [line.strip() for line in lines if line.strip()]
+    complaints = [line for line in lines if any(word in line for word in _SEVERE)]
+    return (complaints or lines or [None])[-1]
 
 
 _SEVERE = ("FATAL:", "PANIC:", "ERROR:")
