@@ -217,10 +217,18 @@ class Settings(BaseSettings):
             return self.webhook_allow_private
         return self.env != "production"
 
-    @field_validator("database_url", "read_replica_url")
+    @field_validator("read_replica_url")
     @classmethod
-    def _is_postgres(cls, value: str | None) -> str | None:
+    def _replica_is_postgres(cls, value: str | None) -> str | None:
         # The message never repeats the value: the URL may carry a password.
+        if value is not None and not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_postgres(cls, value: str | None) -> str | None:
+        # None: the embedded server (app.kit.embedded). The message never repeats the value.
         if value is not None and not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// URL (PostgreSQL is the only engine)")
         return value
