@@ -131,15 +131,21 @@ def pytest_configure(config: pytest.Config) -> None:
     global PG_ADMIN_URL
     if _is_xdist_worker(config) or PG_ADMIN_URL or config.option.collectonly:
         return
-    folder = Path(tempfile.mkdtemp(prefix="creditdesk-test-postgres-"))
+    folder = None
     try:
+        folder = Path(tempfile.mkdtemp(prefix="creditdesk-test-postgres-"))
         url = embedded.database_url(folder / "data", database="postgres")
         for setting in _TEST_SERVER_SETTINGS:
             asyncio.run(_pg_admin(f"ALTER SYSTEM SET {setting}", url))
         asyncio.run(_pg_admin("SELECT pg_reload_conf()", url))
     except Exception as exc:
-        os.environ[EMBEDDED_ERROR_ENV] = f"the embedded PostgreSQL did not start: {exc}"
-        shutil.rmtree(folder, ignore_errors=True)
+        os.environ[EMBEDDED_ERROR_ENV] = (
+            str(exc)
+            if isinstance(exc, embedded.EmbeddedError)
+            else f"the embedded PostgreSQL did not start: {exc}"
+        )
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     EMBEDDED_RUN.folder = folder
     PG_ADMIN_URL = os.environ[TEST_URL_ENV] = url
