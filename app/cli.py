@@ -108,7 +108,8 @@ def openapi(output: str) -> None:
     """Write the OpenAPI document of the API."""
     from app.main import create_app
 
-    document = create_app(Settings(_env_file=None, periodic_tasks_enabled=False)).openapi()
+    settings = load_settings(needs_database=False, _env_file=None, periodic_tasks_enabled=False)
+    document = create_app(settings).openapi()
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if output == "-":
         sys.stdout.write(text)

@@ -43,6 +43,7 @@ from app.kit.observability import (
     worker_exited,
 )
 from app.kit.ratelimit import Limits, RateLimitMiddleware
+from app.kit.url_credentials import RefuseUrlCredentialsMiddleware
 from app.settings import Settings, settings_from_env
 
 logger = logging.getLogger("creditdesk")
@@ -96,6 +97,7 @@ def create_app(
     _install_database_error_handlers(app)
     # innermost: inside every limit and the request context, before routing
     app.add_middleware(FastPathMiddleware, paths=list(registry.fast_paths(FEATURES)))
+    app.add_middleware(RefuseUrlCredentialsMiddleware)  # before any route or fast path
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -17,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo", "test"}
@@ -44,6 +48,47 @@ DEFAULT_MEANINGLESS_SUBJECTS = [
     "вопрос", "проблема", "помогите", "помощь", "срочно", "ошибка", "здравствуйте",
     "привет", "без темы", "обращение", "заявка", "важно",
 ]  # fmt: skip
+
+
+# The engine the service runs on, by SQLAlchemy driver name: PostgreSQL through asyncpg.
+DATABASE_DRIVERS = ("postgresql+asyncpg",)
+
+
+def check_database_url(value: str) -> str:
+    """`value` if it is a database URL the service can use, else ValueError with the reason:
+    parseable, a supported async driver, a port in range. Said at load, as one line, rather
+    than as a trace from deep inside the first connection. The message never repeats the
+    URL (it may carry a password)."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL (expected postgresql+asyncpg://user@host:port/name)"
+        ) from None
+    except ValueError:  # SQLAlchemy's int() of the port
+        raise ValueError("the port is not a number") from None
+    if url.drivername not in DATABASE_DRIVERS:
+        raise ValueError(
+            f"the driver {url.drivername!r} is not supported; use "
+            + " or ".join(f"{name}://" for name in DATABASE_DRIVERS)
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"the port {url.port} is out of range (1-65535)")
+    if url.drivername == "postgresql+asyncpg":
+        _check_asyncpg_parameters(url.query)
+    return value
+
+
+def _check_asyncpg_parameters(query: Mapping[str, object]) -> None:
+    """URL parameters become asyncpg.connect's keywords; libpq's own (`sslmode`, copied
+    from a psql DSN) would fail every connection with a TypeError."""
+    import asyncpg  # only here: settings load without the driver's import otherwise
+
+    takes = set(inspect.signature(asyncpg.connect).parameters) | {"prepared_statement_cache_size"}
+    for name in query:
+        if name not in takes:
+            hint = " (for TLS: ssl=require)" if name == "sslmode" else ""
+            raise ValueError(f"the URL parameter {name!r} is not one asyncpg takes{hint}")
 
 
 class Settings(BaseSettings):
@@ -217,20 +262,18 @@ class Settings(BaseSettings):
             return self.webhook_allow_private
         return self.env != "production"
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        # None: the embedded server (app.kit.embedded)
+        return None if value is None else check_database_url(value)
+
     @field_validator("read_replica_url")
     @classmethod
     def _replica_is_postgres(cls, value: str | None) -> str | None:
         # The message never repeats the value: the URL may carry a password.
         if value is not None and not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// URL")
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_is_postgres(cls, value: str | None) -> str | None:
-        # None: the embedded server (app.kit.embedded). The message never repeats the value.
-        if value is not None and not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("must be a postgresql+asyncpg:// URL (PostgreSQL is the only engine)")
         return value
 
     @model_validator(mode="after")
@@ -278,11 +321,11 @@ class ConfigurationError(ValueError):
     check that input is every setting, passwords included)."""
 
 
-def settings_from_env() -> Settings:
+def settings_from_env(**overrides: Any) -> Settings:
     """`Settings()` from the environment, or ConfigurationError without the values (and
     without the original exception chained, so no traceback shows them either)."""
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):

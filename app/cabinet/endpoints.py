@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cabinet import service
 from app.cabinet.schemas import PortalSessionCreated
-from app.kit.auth import Principal, Role, require_roles
+from app.kit.auth import Principal, Role, authenticate, require_roles
 from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
@@ -23,9 +23,12 @@ MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
+# Who mints portal sessions (create_portal_session) and may end them.
+MINTERS = (Role.admin, Role.cr_agent, Role.integration)
 
 
 @router.post(
@@ -44,7 +47,8 @@ async def create_portal_session(
 ) -> PortalSessionCreated:
     """A short-lived customer-role token for the cabinet (default 1 h,
     `CREDITDESK_PORTAL_SESSION_MINUTES`), and the cabinet `url` to send the customer's
-    browser to. The token is shown only here; revoke it early with `DELETE /v1/api-keys/{id}`."""
+    browser to. The token is shown only here (an idempotent replay answers `token` and `url`
+    as null); end it early with `DELETE /v1/portal-sessions/{id}`."""
     redact_from_idempotency_record(request, "token", "url")
     key, token = await service.create_portal_session(
         session,
@@ -64,6 +68,45 @@ async def create_portal_session(
     )
 
 
+@router.delete(
+    "/portal-sessions/current",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 404),
+)
+async def end_current_portal_session(
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> Response:
+    """Sign out: revoke the portal session whose token sends this request. From then on
+    the token is refused (401) everywhere. Any other key (not a portal session): 404."""
+    key = await service.get_portal_session(session, principal.key_id)
+    await service.revoke_portal_session(session, key, now=now)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/portal-sessions/{session_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
+)
+async def revoke_portal_session(
+    session_id: str = Path(max_length=40),
+    principal: Principal = Depends(require_roles(*MINTERS, Role.customer)),
+    session: AsyncSession = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> Response:
+    """End a portal session early: a customer's key ends its own customer's sessions (any
+    other customer's are 404), staff who mint sessions end any. Ending it again: 204."""
+    key = await service.get_portal_session(session, session_id)
+    if not principal.sees(key.customer_id):
+        raise NotFound("No such portal session.")
+    await service.revoke_portal_session(session, key, now=now)
+    return Response(status_code=204)
+
+
 static_router = APIRouter(include_in_schema=False)
 # The cabinet's files, read once: the package ships them, nothing else under /cabinet exists.
 FILES = {
@@ -74,35 +117,68 @@ FILES = {
 SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "no-referrer",  # the page's URL never leaves in a Referer
     "X-Frame-Options": "DENY",
 }
+# Stripe.js, its frames and its API, as Stripe documents for the Payment Element; allowed
+# only when a publishable key is set.
+STRIPE_SOURCES = {
+    "script-src": ("https://js.stripe.com",),
+    "frame-src": ("https://js.stripe.com", "https://hooks.stripe.com"),
+    "connect-src": ("https://api.stripe.com",),
+}
+NONE = "'none'"
+LOCKED = f"base-uri {NONE}; form-action {NONE}; frame-ancestors {NONE}"
+
+
+def content_security_policy(stripe: bool) -> str:
+    """The cabinet's own files only: no inline script or style, no plug-ins, no `<base>`,
+    no form posted anywhere, no framing by anyone; plus Stripe's hosts when it pays."""
+    sources: dict[str, tuple[str, ...]] = {
+        "default-src": (),
+        "script-src": ("'self'",),
+        "style-src": ("'self'",),
+        "img-src": ("'self'",),
+        "connect-src": ("'self'",),
+        "frame-src": (),
+    }
+    for name, hosts in STRIPE_SOURCES.items() if stripe else ():
+        sources[name] += hosts
+    own = "; ".join(f"{name} {' '.join(hosts) or NONE}" for name, hosts in sources.items())
+    return f"{own}; {LOCKED}"
+
+
+def cabinet_headers(request: Request) -> dict[str, str]:
+    settings: Settings = request.app.state.settings
+    policy = content_security_policy(stripe=settings.stripe_publishable_key is not None)
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
 
 
 @static_router.get("/cabinet")
 async def cabinet_root(request: Request) -> RedirectResponse:
     query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"/cabinet/{query}", status_code=308)
+    return RedirectResponse(f"/cabinet/{query}", status_code=308, headers=cabinet_headers(request))
 
 
 @static_router.get("/cabinet/config.json")
-async def cabinet_config(request: Request) -> dict[str, object]:
+async def cabinet_config(request: Request) -> Response:
     """What the cabinet needs to know of the server: the payment provider and Stripe's
     publishable key."""
     settings: Settings = request.app.state.settings
-    return {
+    config = {
         "provider": settings.payment_provider,
         "stripe_publishable_key": settings.stripe_publishable_key,
         "currency": settings.currency,
     }
+    return JSONResponse(config, headers=cabinet_headers(request))
 
 
 @static_router.get("/cabinet/")
 @static_router.get("/cabinet/{name}")
-async def cabinet_file(name: str = "index.html") -> Response:
-    """The cabinet's static files (index.html, app.js, style.css)."""
+async def cabinet_file(request: Request, name: str = "index.html") -> Response:
+    """The cabinet's static files (index.html, app.js, style.css, icon.svg)."""
     found = FILES.get(name)
     if found is None:
         raise NotFound("No such file.")
     content, media_type = found
-    return Response(content, media_type=media_type, headers=SECURITY_HEADERS)
+    return Response(content, media_type=media_type, headers=cabinet_headers(request))

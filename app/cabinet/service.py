@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service as customers
 from app.kit.auth import ApiKey, Role, hash_secret
+from app.kit.errors import NotFound
 from app.kit.ids import new_id
 
 PORTAL_PREFIX = "cdp_"
@@ -36,6 +37,26 @@ async def create_portal_session(
     session.add(key)
     await session.flush()
     return key, token
+
+
+def is_portal_session(key: ApiKey) -> bool:
+    return key.prefix.startswith(PORTAL_PREFIX) and key.expires_at is not None
+
+
+async def get_portal_session(session: AsyncSession, session_id: str) -> ApiKey:
+    """A portal session by id; any other key (a long-lived API key) is not one: 404."""
+    key = await session.get(ApiKey, session_id)
+    if key is None or not is_portal_session(key):
+        raise NotFound("No such portal session.")
+    return key
+
+
+async def revoke_portal_session(session: AsyncSession, key: ApiKey, *, now: datetime) -> None:
+    """Ends the session at once (every later request with its token is 401); revoking an
+    ended session again changes nothing."""
+    if key.revoked_at is None:
+        key.revoked_at = now
+        await session.flush()
 
 
 def cabinet_link(base: str, token: str, customer_id: str) -> str:

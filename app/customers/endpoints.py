@@ -29,6 +29,7 @@ from app.kit.auth import (
 )
 from app.kit.deps import CustomerId, get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
+from app.kit.inputs import Instant
 from app.kit.pagination import Cursor, Limit, Page, cursor_text, keyset_page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
@@ -81,7 +82,7 @@ async def list_customers(
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    updated_gte: datetime | None = None,
+    updated_gte: Instant | None = None,
     principal: StaffOrBackOffice,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:

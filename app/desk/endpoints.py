@@ -25,6 +25,7 @@ from app.desk.schemas import (
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, Staff, require_roles
 from app.kit.deps import TicketId, get_now, get_settings
 from app.kit.errors import ValidationFailed, problem_responses
+from app.kit.inputs import INT32_MAX, Instant
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -89,8 +90,8 @@ async def list_tickets(
     customer_id: str | None = None,
     line: Line | None = None,
     status: Status | None = None,
-    number: int | None = Query(default=None, ge=1, description="the ticket's number"),
-    updated_gte: datetime | None = None,
+    number: int | None = Query(default=None, ge=1, le=INT32_MAX, description="the ticket's number"),
+    updated_gte: Instant | None = None,
     principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),

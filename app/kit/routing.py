@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import Request
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
@@ -26,7 +27,15 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 def redact_from_idempotency_record(request: Request, *fields: str) -> None:
     """Top-level response fields (secrets) that must never be stored for replay: a replay
-    answers them as `null`."""
+    answers them as `null`. So the route's response model must declare each of them
+    nullable (and say why); a route that would break its own schema on replay fails here,
+    on its first call, rather than in a client that trusted the schema."""
+    model = getattr(request.scope.get("route"), "response_model", None)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for name in fields:
+            field = model.model_fields.get(name)
+            if field is None or type(None) not in get_args(field.annotation):
+                raise TypeError(f"{model.__name__}.{name} is redacted on replay: make it nullable")
     request.state.idempotency_redact = fields
 
 

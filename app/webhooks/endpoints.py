@@ -11,6 +11,7 @@ from app.kit.auth import Principal, Role, require_roles
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.events import EventType
+from app.kit.inputs import Instant
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
@@ -41,7 +42,7 @@ MANAGERS = (Role.admin, Role.integration)
 async def list_events(
     type: EventType | None = None,
     customer_id: str | None = None,
-    created_gte: datetime | None = None,
+    created_gte: Instant | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
     principal: Principal = Depends(require_roles(Role.admin, Role.integration, Role.customer)),

@@ -1,6 +1,7 @@
 """The cabinet in a real browser: Debian's headless Chromium driven by Playwright for
 Python, against `creditdesk serve` on a free port with a database of its own (offline payment
-provider).
+provider). Every page is served under its Content-Security-Policy, and no test may see the
+browser refuse anything under it.
 
 Screenshots of every page go to `test-artefacts/cabinet/` (CREDITDESK_TEST_ARTEFACTS
 overrides the folder)."""
@@ -135,18 +136,45 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
 
 
+def _csp_violations(context: Any) -> list[str]:
+    """What the browser refuses under the page's Content-Security-Policy, as it reports
+    it: a `securitypolicyviolation` event (recorded by a script the browser runs before the
+    page's own) and a console message."""
+    seen: list[str] = []
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI); });"
+    )
+    context.on(
+        "console",
+        lambda message: (
+            seen.append(message.text)
+            if "Content Security Policy" in message.text or "CSP violation" in message.text
+            else None
+        ),
+    )
+    return seen
+
+
+def _session_token(page: Any) -> Any:
+    return page.evaluate("sessionStorage.getItem('cabinet.token')")
+
+
 def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) -> None:
     base, _ = served
     staff = Staff(base)
     customer = staff.customer("Northwind Hosting", "it@northwind.example", credits=3)
     portal = staff.portal(customer["id"])
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    refused = _csp_violations(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     expect = sync_api.expect
 
     # Opens from the portal link; the token leaves the address bar.
-    page.goto(portal["url"])
+    opened = page.goto(portal["url"])
+    assert "script-src 'self';" in opened.headers["content-security-policy"]
+    assert opened.headers["referrer-policy"] == "no-referrer"
     expect(page.get_by_test_id("balance")).to_contain_text("3")
     assert "token=" not in page.url
     expect(page.locator("#who")).to_have_text("Northwind Hosting")
@@ -283,6 +311,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     _shot(small, "11-overview-phone")
     phone.close()
     context.close()
+    assert refused == [], "the cabinet broke its own Content-Security-Policy"
 
 
 def test_expired_and_foreign_sessions_are_refused(served: tuple[str, str], browser: Any) -> None:
@@ -317,6 +346,113 @@ def test_expired_and_foreign_sessions_are_refused(served: tuple[str, str], brows
     )
     assert direct.status_code == 401
     context.close()
+
+
+def test_signing_out_ends_the_session(served: tuple[str, str], browser: Any) -> None:
+    base, _ = served
+    staff = Staff(base)
+    customer = staff.customer("Litware", "it@litware.example", credits=2)
+    portal = staff.portal(customer["id"])
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1000, "height": 700}, locale="en-GB")
+    refused = _csp_violations(context)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+
+    page.goto(portal["url"])
+    expect(page.get_by_test_id("balance")).to_contain_text("2")
+    sign_out = page.get_by_role("button", name="Sign out")
+    sign_out.click()
+    expect(page.locator("[data-page=signed-out]")).to_contain_text("You have signed out")
+    expect(sign_out).to_be_hidden()
+    expect(page.locator("#tabs")).to_be_hidden()
+    assert _session_token(page) is None
+    _shot(page, "14-signed-out")
+    # Revoked on the server, not only forgotten here: the token is refused everywhere.
+    bearer = {"Authorization": f"Bearer {portal['token']}"}
+    direct = httpx.get(f"{base}/v1/customers/{customer['id']}/balance", headers=bearer)
+    assert direct.status_code == 401
+    page.goto(f"{base}/cabinet/#/buy")
+    expect(page.locator("[data-page=signed-out]")).to_be_visible()
+    page.reload()  # nothing left in the tab to come back with
+    expect(page.locator("[data-page=session-ended]")).to_be_visible()
+    expect(page.get_by_test_id("balance")).to_have_count(0)
+
+    # In Russian too.
+    page.goto(staff.portal(customer["id"])["url"])
+    page.get_by_role("button", name="RU").click()
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.locator("[data-page=signed-out]")).to_contain_text("Вы вышли из кабинета")
+    _shot(page, "15-signed-out-ru")
+    context.close()
+    assert refused == []
+
+
+def test_a_link_for_another_customer_asks_before_switching(
+    served: tuple[str, str], browser: Any
+) -> None:
+    base, _ = served
+    staff = Staff(base)
+    mine = staff.customer("Tailspin Toys", "it@tailspin.example", credits=4)
+    theirs = staff.customer("Wingtip Traders", "it@wingtip.example", credits=9)
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1000, "height": 700}, locale="en-GB")
+    refused = _csp_violations(context)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    balance, who = page.get_by_test_id("balance"), page.locator("#who")
+    prompt = page.locator("[data-page=switch]")
+
+    own = staff.portal(mine["id"])
+    page.goto(own["url"])
+    expect(balance).to_contain_text("4")
+    # Someone sends the customer a link to their own account.
+    planted = staff.portal(theirs["id"])
+    page.goto(planted["url"])
+    expect(prompt).to_contain_text("You are signed in as Tailspin Toys")
+    expect(prompt).to_contain_text("Wingtip Traders")
+    expect(balance).to_have_count(0)
+    assert "token=" not in page.url
+    # Staying is the default: its button has the focus, Enter stays.
+    stay = page.get_by_role("button", name="Stay as Tailspin Toys")
+    expect(stay).to_be_focused()
+    expect(page.get_by_role("button", name="Switch to Wingtip Traders")).to_be_visible()
+    _shot(page, "16-switch-prompt")
+    page.keyboard.press("Enter")
+    expect(balance).to_contain_text("4")
+    expect(who).to_have_text("Tailspin Toys")
+    assert _session_token(page) == own["token"]
+
+    # The same link put into the open page (only the fragment changes): asked again; Escape
+    # stays too.
+    page.evaluate("link => { location.hash = link.split('#')[1]; }", planted["url"])
+    expect(prompt).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(balance).to_contain_text("4")
+    assert _session_token(page) == own["token"]
+
+    # Switched only when the customer says so.
+    page.goto(planted["url"])
+    page.get_by_role("button", name="Switch to Wingtip Traders").click()
+    expect(balance).to_contain_text("9")
+    expect(who).to_have_text("Wingtip Traders")
+    assert _session_token(page) == planted["token"]
+
+    # A new link of the signed-in customer just refreshes the token, without asking.
+    fresh = staff.portal(theirs["id"])
+    page.goto(fresh["url"])
+    expect(balance).to_contain_text("9")
+    expect(prompt).to_have_count(0)
+    assert _session_token(page) == fresh["token"]
+
+    # In Russian.
+    page.get_by_role("button", name="RU").click()
+    page.goto(staff.portal(mine["id"])["url"])
+    expect(prompt).to_contain_text("Вы вошли как Wingtip Traders")
+    expect(page.get_by_role("button", name="Остаться: Wingtip Traders")).to_be_focused()
+    _shot(page, "17-switch-prompt-ru")
+    context.close()
+    assert refused == []
 
 
 def _sql(url: str, statement: str, *args: Any) -> None:

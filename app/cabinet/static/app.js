@@ -12,6 +12,13 @@
       loading: "Loading…", back: "Back",
       "session.title": "Your session has ended", "link.title": "This link does not work",
       "session.body": "For your security, cabinet links work for a limited time. Open the cabinet again from your account on our website.",
+      signout: "Sign out", "signedout.title": "You have signed out",
+      "signedout.body": "This cabinet link no longer works. To come back, open the cabinet again from your account on our website.",
+      "switch.title": "Open another account?",
+      "switch.body": "You are signed in as {current}. The link you opened is for the account of {other}.",
+      "switch.warn": "Switch only if you opened this link yourself. A link someone sent you can open their account, so that your payments and messages would go to them.",
+      "switch.stay": "Stay as {name}", "switch.go": "Switch to {name}",
+      "link.stayed": "The link you opened does not work; you are still signed in as {name}.",
       "overview.title": "Overview",
       "balance.title": "Available credits", "balance.unit": "credits", "balance.frozen": "On hold",
       "balance.expiring": "Expiring next", "balance.none": "—", "balance.buy": "Buy credits",
@@ -89,6 +96,13 @@
       loading: "Загрузка…", back: "Назад",
       "session.title": "Сеанс завершён", "link.title": "Ссылка не работает",
       "session.body": "В целях безопасности ссылка на кабинет действует ограниченное время. Откройте кабинет заново из личного кабинета на нашем сайте.",
+      signout: "Выйти", "signedout.title": "Вы вышли из кабинета",
+      "signedout.body": "Эта ссылка на кабинет больше не действует. Чтобы вернуться, откройте кабинет заново из личного кабинета на нашем сайте.",
+      "switch.title": "Открыть другую учётную запись?",
+      "switch.body": "Вы вошли как {current}. Открытая ссылка ведёт в учётную запись {other}.",
+      "switch.warn": "Переходите, только если вы сами открыли эту ссылку. Ссылка, присланная кем-то другим, может открыть чужую учётную запись — и ваши платежи и сообщения попадут к её владельцу.",
+      "switch.stay": "Остаться: {name}", "switch.go": "Перейти: {name}",
+      "link.stayed": "Открытая ссылка не работает; вы по-прежнему вошли как {name}.",
       "overview.title": "Обзор",
       "balance.title": "Доступно кредитов", "balance.unit": "кредитов", "balance.frozen": "Заморожено",
       "balance.expiring": "Ближайшее сгорание", "balance.none": "—", "balance.buy": "Купить кредиты",
@@ -204,6 +218,7 @@
         var value = attrs[name];
         if (value === null || value === undefined || value === false) return;
         if (name === "class") el.className = value;
+        else if (name === "style") el.style.cssText = value;  // CSSOM: allowed by the CSP, a style attribute is not
         else if (name === "text") el.textContent = value;
         else if (name.indexOf("on") === 0) el.addEventListener(name.slice(2), value);
         else el.setAttribute(name, value === true ? "" : value);
@@ -230,32 +245,46 @@
 
   // ------------------------------------------------------------------ session and API
 
+  // The session lives in this tab's sessionStorage: closing the tab forgets it.
   var session = { token: null, customer: null };
 
   function readSession() {
-    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
-    var query = new URLSearchParams(location.search);
-    var token = params.get("token") || query.get("token");
-    var customer = params.get("customer") || query.get("customer");
-    if (token && customer) {
-      sessionStorage.setItem("cabinet.token", token);
-      sessionStorage.setItem("cabinet.customer", customer);
-      history.replaceState(null, "", location.pathname + "#/");  // the token leaves the address bar
-    }
     session.token = sessionStorage.getItem("cabinet.token");
     session.customer = sessionStorage.getItem("cabinet.customer");
+  }
+  function keepSession(link) {
+    sessionStorage.setItem("cabinet.token", link.token);
+    sessionStorage.setItem("cabinet.customer", link.customer);
+    readSession();
+  }
+  function forgetSession() {
+    sessionStorage.removeItem("cabinet.token");
+    sessionStorage.removeItem("cabinet.customer");
+    session.token = null;
+    session.customer = null;
+  }
+
+  // A portal link carries its token in the fragment (never sent to a server). Only there:
+  // a token in the query string would already be in a server's log, and the server
+  // refuses such requests. Either way the token leaves the address bar.
+  function takeLink() {
+    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var token = params.get("token"), customer = params.get("customer");
+    if (token || customer || location.search) history.replaceState(null, "", location.pathname + "#/");
+    return token && customer ? { token: token, customer: customer } : null;
   }
 
   function ApiError(status, detail, body) { this.status = status; this.detail = detail; this.body = body; }
 
   function api(method, path, body, extra) {
-    var headers = { Authorization: "Bearer " + session.token, Accept: "application/json" };
+    var headers = { Authorization: "Bearer " + ((extra && extra.token) || session.token), Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method === "POST") headers["Idempotency-Key"] = "cab-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
     return fetch("/v1" + path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
       .catch(function () { throw new ApiError(0, t("error.network")); })
       .then(function (response) {
-        if (response.status === 401) { endSession(); throw new ApiError(401, t("session.title")); }
+        // A token being checked (extra.token: a link's, before it is adopted) ends nothing.
+        if (response.status === 401 && !(extra && extra.token)) { endSession(); throw new ApiError(401, t("session.title")); }
         if (extra && extra.raw && response.ok) return response;
         var type = response.headers.get("content-type") || "";
         var parsed = type.indexOf("json") >= 0 ? response.json() : Promise.resolve(null);
@@ -268,9 +297,25 @@
   var me = function () { return "/customers/" + encodeURIComponent(session.customer); };
 
   function endSession() {
-    sessionStorage.removeItem("cabinet.token");
-    sessionStorage.removeItem("cabinet.customer");
-    session.token = null;
+    forgetSession();
+    renderSessionEnded();
+  }
+
+  // Sign out: the server revokes the token (it is refused everywhere from then on), then
+  // this tab forgets it. If the server cannot be reached the token is kept, and said so.
+  function signOut() {
+    clearAlert();
+    var button = $("signout");
+    button.disabled = true;
+    api("DELETE", "/portal-sessions/current").then(signedOut, function (error) {
+      button.disabled = false;
+      if (error && error.status === 401) { signedOut(); return; }  // it had ended already
+      fail(error);
+    });
+  }
+  function signedOut() {
+    forgetSession();
+    signedOutHere = true;
     renderSessionEnded();
   }
 
@@ -304,16 +349,31 @@
     });
   }
 
+  // Counts view changes. A page whose data arrives after a later change (another page,
+  // a sign-out, a prompt) is dropped, so it cannot cover what the customer did since.
+  var views = 0;
   function mount(node) {
-    var view = $("view");
-    view.replaceChildren(node);
+    views++;
+    $("view").replaceChildren(node);
   }
 
+  // The chrome of a signed-in tab (sections, sign-out), or none.
+  function signedIn(on) {
+    $("tabs").hidden = !on;
+    $("signout").hidden = !on;
+    if (!on) $("who").textContent = "";
+  }
+
+  function notice(name, title, body) {
+    signedIn(false);
+    mount(h("div", { class: "card center-card", "data-page": name },
+      h("h1", { text: title }), h("p", { class: "muted", text: body })));
+  }
+
+  var signedOutHere = false;  // the session ended by the customer's own sign-out
   function renderSessionEnded() {
-    $("tabs").hidden = true;
-    $("who").textContent = "";
-    mount(h("div", { class: "card center-card", "data-page": "session-ended" },
-      h("h1", { text: t("session.title") }), h("p", { class: "muted", text: t("session.body") })));
+    if (signedOutHere) notice("signed-out", t("signedout.title"), t("signedout.body"));
+    else notice("session-ended", t("session.title"), t("session.body"));
   }
 
   // ------------------------------------------------------------------ pages
@@ -735,7 +795,7 @@
 
   function route() {
     if (!session.token || !session.customer) { renderSessionEnded(); return Promise.resolve(); }
-    $("tabs").hidden = false;
+    signedIn(true);
     var path = location.hash.replace(/^#/, "") || "/";
     var page;
     var m = path.match(/^\/tickets\/(tkt_[A-Za-z0-9_-]+)$/);
@@ -745,7 +805,9 @@
     else if (path === "/buy") page = pageBuy();
     else if (path === "/settings") page = pageSettings();
     else page = pageOverview();
-    return page.then(function (node) { mount(node); }).catch(fail);
+    var ticket = ++views;
+    return page.then(function (node) { if (ticket === views) $("view").replaceChildren(node); })
+      .catch(function (error) { if (ticket === views) fail(error); });
   }
 
   function start() {
@@ -753,6 +815,7 @@
     document.querySelectorAll("[data-lang]").forEach(function (b) {
       b.addEventListener("click", function () { setLang(b.getAttribute("data-lang")); });
     });
+    $("signout").addEventListener("click", signOut);
     window.addEventListener("hashchange", function () {
       clearAlert();
       if (location.hash.indexOf("token=") >= 0) { open(); return; }  // a new portal link
@@ -761,16 +824,61 @@
     open();
   }
 
+  // A portal link for this tab's customer refreshes the token; for another customer it
+  // asks first, and staying is the default: a link someone else sent must never swap the
+  // customer into their account unnoticed.
   function open() {
+    var link = takeLink();
     readSession();
+    if (link && session.token && link.customer !== session.customer) { askToSwitch(link); return; }
+    if (link) { keepSession(link); signedOutHere = false; }
+    enter();
+  }
+
+  function enter() {
     if (!session.token) { renderSessionEnded(); return; }
     mount(h("p", { class: "loading", text: t("loading") }));
     loadCustomer().then(route).catch(function (error) {
       if (error && error.status === 401) return;
-      $("tabs").hidden = true;
-      mount(h("div", { class: "card center-card", "data-page": "link-invalid" },
-        h("h1", { text: t("link.title") }), h("p", { class: "muted", text: (error && error.detail) || t("error.generic") })));
+      forgetSession();
+      notice("link-invalid", t("link.title"), (error && error.detail) || t("error.generic"));
     });
+  }
+
+  function customerName(customer, token) {
+    return api("GET", "/customers/" + encodeURIComponent(customer), undefined, { token: token })
+      .then(function (c) { return c.name; });
+  }
+
+  function askToSwitch(link) {
+    signedIn(false);
+    mount(h("p", { class: "loading", text: t("loading") }));
+    var ended = function (e) { if (e.status === 401 || e.status === 404) return null; throw e; };
+    var current = customerName(session.customer, session.token).catch(ended);
+    var other = customerName(link.customer, link.token).catch(function () { return null; });
+    var ticket = views;
+    Promise.all([current, other]).then(function (names) {
+      if (ticket !== views) return;  // the customer went elsewhere meanwhile: the link is dropped
+      if (names[0] === null) { forgetSession(); keepSession(link); enter(); return; }  // nobody signed in any more
+      if (names[1] === null) { enter(); showAlert(t("link.stayed", { name: names[0] })); return; }
+      renderSwitchPrompt(link, names[0], names[1]);
+    }).catch(function (error) { enter(); fail(error); });
+  }
+
+  function renderSwitchPrompt(link, current, other) {
+    var stay = h("button", { class: "btn primary", type: "button", "data-action": "stay", text: t("switch.stay", { name: current }) });
+    var go = h("button", { class: "btn", type: "button", "data-action": "switch", text: t("switch.go", { name: other }) });
+    var card = h("div", { class: "card center-card", "data-page": "switch", role: "alertdialog", "aria-modal": "true",
+      "aria-labelledby": "switch-h", "aria-describedby": "switch-body" },
+      h("h1", { id: "switch-h", text: t("switch.title") }),
+      h("p", { id: "switch-body", text: t("switch.body", { current: current, other: other }) }),
+      h("p", { class: "muted small", text: t("switch.warn") }),
+      h("div", { class: "actions" }, stay, go));
+    stay.addEventListener("click", enter);
+    go.addEventListener("click", function () { keepSession(link); signedOutHere = false; enter(); });
+    card.addEventListener("keydown", function (ev) { if (ev.key === "Escape") enter(); });
+    mount(card);
+    stay.focus();
   }
 
   start();
