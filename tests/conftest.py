@@ -145,6 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
             else f"the embedded PostgreSQL did not start: {exc}"
         )
         if folder is not None:
+            embedded.stop(folder / "data")  # if it did start
             shutil.rmtree(folder, ignore_errors=True)
         return
     EMBEDDED_RUN.folder = folder
