@@ -9,6 +9,8 @@
 #     -e CREDITDESK_BOOTSTRAP_ADMIN_KEY=cdk_... creditdesk
 #
 # `creditdesk serve` applies pending migrations (from /app/alembic), then serves on :8000.
+# Production sets CREDITDESK_DATABASE_URL. Without it the image starts the embedded
+# PostgreSQL (app.kit.embedded) in the /data volume: for a try-out, never for real data.
 # Other commands run the same way: `docker run --rm -e ... creditdesk keys create --role admin --name ops`.
 
 ARG PYTHON_VERSION=3.11
@@ -48,8 +50,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     CREDITDESK_ALEMBIC_DIR=/app/alembic \
-    CREDITDESK_DATABASE_URL=sqlite+aiosqlite:////data/creditdesk.db
-# Without CREDITDESK_DATABASE_URL pointing at PostgreSQL, the SQLite file lives here.
+    CREDITDESK_EMBEDDED_DIR=/data/postgres
+# Without CREDITDESK_DATABASE_URL, the embedded server's data lives here.
 VOLUME ["/data"]
 USER creditdesk:creditdesk
 EXPOSE 8000

@@ -51,8 +51,8 @@ DEFAULT_MEANINGLESS_SUBJECTS = [
 ]  # fmt: skip
 
 
-# The engines the service runs on, by SQLAlchemy driver name (async drivers only).
-DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+# The engine the service runs on, by SQLAlchemy driver name: PostgreSQL through asyncpg.
+DATABASE_DRIVERS = ("postgresql+asyncpg",)
 
 
 def check_database_url(value: str) -> str:
@@ -102,7 +102,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     # Tests only (env=test): the process's clock runs from this moment (app.kit.clock).
     clock_start: AwareDatetime | None = None
-    database_url: str = "sqlite+aiosqlite:///./creditdesk.db"
+    # None: the embedded PostgreSQL in `embedded_dir` (app.kit.embedded), started on demand
+    database_url: str | None = None
+    embedded_dir: Path = Path(".creditdesk/postgres")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # Connections opened beyond the pool under load (closed when returned); None: as many
     # again as the pool. 0 makes the pool a fixed size: requests queue for a connection.
@@ -156,8 +158,8 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
 
     duplicate_window_minutes: int = Field(default=10, ge=0)
-    # PostgreSQL: a submission's common case in one statement (app.desk.fast_submit); off,
-    # every submission takes the general path (as on SQLite). Same answers either way.
+    # A submission's common case in one statement (app.desk.fast_submit); off, every
+    # submission takes the general path. Same answers either way.
     fast_submit: bool = True
     reopen_window_days: int = Field(default=14, ge=0)
     sla_compensation_enabled: bool = False  # a missed first response refunds the credit
@@ -272,8 +274,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _usable_database_url(cls, value: str) -> str:
-        return check_database_url(value)
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        # None: the embedded server (app.kit.embedded)
+        return None if value is None else check_database_url(value)
 
     @field_validator("read_replica_url")
     @classmethod
@@ -282,14 +285,6 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// URL")
         return value
-
-    @model_validator(mode="after")
-    def _replica_needs_postgres(self) -> Settings:
-        if self.read_replica_url is not None and self.is_sqlite:
-            raise ValueError(
-                "CREDITDESK_READ_REPLICA_URL needs a PostgreSQL CREDITDESK_DATABASE_URL"
-            )
-        return self
 
     @model_validator(mode="after")
     def _unique_pack_codes(self) -> Settings:
@@ -323,10 +318,6 @@ class Settings(BaseSettings):
         if self.rate_limit_enabled is not None:
             return self.rate_limit_enabled
         return self.env != "test"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def _is_placeholder(value: str) -> bool:

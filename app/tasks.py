@@ -16,9 +16,7 @@ a job runs either:
   throughput: the e-mail outbox, auto top-ups, receipt mails.
 
 The webhook sender is not a periodic job: it is its own loop in every process
-(`app.webhooks.feature`), and splits deliveries by the same leases.
-
-On SQLite (one host) every job runs, as before."""
+(`app.webhooks.feature`), and splits deliveries by the same leases."""
 
 from __future__ import annotations
 

@@ -33,8 +33,7 @@ logger = logging.getLogger("creditdesk.billing")
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["payments"])
 
 # Buying a pack calls Stripe between two short transactions, so its route manages its own
-# (a TransactionalRoute would hold the request's transaction, and on SQLite the database's
-# write lock, across the network call).
+# (a TransactionalRoute would hold the request's transaction across the network call).
 purchase_router = APIRouter(route_class=APIRoute, tags=["payments"])
 
 PurchaseInReach = Annotated[

@@ -1,7 +1,6 @@
 """The ledger's operations. Each one takes the customer's lock first (`lock_customer`: the
-wallet row, Postgres `FOR UPDATE`; on SQLite the transaction already holds the write
-lock), changes lots and the stored balance, and posts one balanced journal transaction,
-all in the caller's transaction. Nothing here commits."""
+wallet row, `FOR UPDATE`), changes lots and the stored balance, and posts one balanced
+journal transaction, all in the caller's transaction. Nothing here commits."""
 
 from __future__ import annotations
 
@@ -87,9 +86,7 @@ _LOCK_WALLET = (
 
 async def lock_customer(session: AsyncSession, customer_id: str) -> Wallet:
     """The customer's lock, held to the end of the caller's transaction: their wallet row,
-    `SELECT … FOR UPDATE` on PostgreSQL (on SQLite the write transaction, begun with
-    `BEGIN IMMEDIATE`, already holds the database's lock). Every ledger operation takes
-    it, and so does anything that must be decided once per customer (a duplicate
+    `SELECT … FOR UPDATE`. Every ledger operation takes it, and so does anything that must be decided once per customer (a duplicate
     submission, the naming of an urgent ticket). Lock order: ticket rows (in id order)
     first, then the customer; several customers in id order (`lock_customers`). Returns
     the locked wallet, fresh from the database; NotFound when the customer has none."""

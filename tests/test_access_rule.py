@@ -398,10 +398,7 @@ async def snapshot(api: Api) -> dict[str, list[str]]:
     """Every row of every table (an API key's `last_used_at` aside: a refused call through
     a route that authenticates in a transaction of its own may record it)."""
     async with api.db.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        else:
-            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         tables = sorted(
             t for t in (await conn.execute(text(query))).scalars() if t != "alembic_version"
         )

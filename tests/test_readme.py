@@ -87,7 +87,8 @@ def clean_env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def quickstart_server(folder: Path) -> Iterator[str]:
-    """`creditdesk serve` as the Quickstart runs it: the default SQLite file in `folder`."""
+    """`creditdesk serve` as the Quickstart runs it: the embedded PostgreSQL
+    started in `folder` (no CREDITDESK_DATABASE_URL)."""
     port = free_port()
     env = clean_env() | {"CREDITDESK_PERIODIC_TASKS_ENABLED": "false"}
     log = (folder / "server.log").open("w")
@@ -105,7 +106,8 @@ def quickstart_server(folder: Path) -> Iterator[str]:
         log.close()
 
 
-def test_walk_through_runs_verbatim(tmp_path: Path) -> None:
+def test_walk_through_runs_verbatim(home_folder: Path) -> None:
+    tmp_path = home_folder  # the Quickstart's folder, where its embedded server starts
     missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
     if missing and os.environ.get("CI") != "true":
         pytest.skip(f"the walk-through needs {', '.join(missing)} (apt-get install -y curl jq)")

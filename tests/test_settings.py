@@ -32,8 +32,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_defaults() -> None:
     settings = Settings()
     assert settings.env == "development"
-    assert settings.database_url == "sqlite+aiosqlite:///./creditdesk.db"
-    assert settings.is_sqlite
+    assert settings.database_url is None  # the embedded server (app.kit.embedded)
+    assert settings.embedded_dir == Path(".creditdesk/postgres")
     assert settings.currency == "EUR"
     assert settings.payment_provider == "offline"
     assert [(p.code, p.credits, p.price) for p in settings.packs] == [
@@ -50,10 +50,9 @@ def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDITDESK_CURRENCY", "USD")
     monkeypatch.setenv("CREDITDESK_MAX_BODY_BYTES", "2048")
     monkeypatch.setenv("CREDITDESK_PACKS", '[{"code": "ten", "credits": 10, "price": 25000}]')
-    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///ignored.db")  # no prefix: ignored
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@elsewhere/x")  # no prefix: ignored
     settings = Settings()
     assert settings.database_url == "postgresql+asyncpg://u@db/creditdesk"
-    assert not settings.is_sqlite
     assert settings.currency == "USD"
     assert settings.max_body_bytes == 2048
     assert [p.code for p in settings.packs] == ["ten"]
@@ -136,6 +135,7 @@ BAD_DATABASE_URLS = {
     "mysql://cd:s3cret-pw@db.example/cd": "the driver 'mysql' is not supported",
     "garbage": "not a database URL",
     "postgresql://cd@db.example/cd": "the driver 'postgresql' is not supported",  # sync driver
+    "sqlite+aiosqlite:///./creditdesk.db": "the driver 'sqlite",  # one engine: PostgreSQL
     "postgresql+asyncpg://cd@db.example:99999/cd": "the port 99999 is out of range",
     "postgresql+asyncpg://cd@db.example/cd?sslmode=require": "'sslmode' is not one asyncpg",
 }
@@ -153,7 +153,6 @@ def test_a_database_url_that_cannot_work_is_refused_at_load(url: str, reason: st
         "postgresql+asyncpg://cd:pw@db.example:5432/cd",
         "postgresql+asyncpg://cd@[::1]/cd?ssl=require&prepared_statement_cache_size=0",
         "postgresql+asyncpg://postgres@/cd?host=/var/run/postgresql",
-        "sqlite+aiosqlite:///./creditdesk.db",
     ],
 )
 def test_usable_database_urls_are_accepted(url: str) -> None:

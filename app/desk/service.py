@@ -1,11 +1,10 @@
 """The desk's rules (policy.md §1): submission and its charge, messages, the status
 machine, transfers with consent, merges, out-of-scope and bug refunds.
 
-Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE` on
-PostgreSQL; SQLite transactions hold the write lock), then the ledger takes the customer's
-lock (`credits.service.lock_customer`, the wallet row). A submission takes the customer's
-lock before looking for a duplicate. The order is always ticket(s) in id order, then the
-customer, so nothing deadlocks; and a charge's refund is
+Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE`), then
+the ledger takes the customer's lock (`credits.service.lock_customer`, the wallet row). A
+submission takes the customer's lock before looking for a duplicate. The order is always
+ticket(s) in id order, then the customer, so nothing deadlocks; and a charge's refund is
 decided under the ticket lock, so it happens at most once whatever races."""
 
 from __future__ import annotations

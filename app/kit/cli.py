@@ -10,20 +10,30 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import DBAPIError
 
+from app.kit import embedded
 from app.kit.db import Database
 from app.settings import ConfigurationError, Settings, settings_from_env
 
 T = TypeVar("T")
 
 
-def load_settings(**overrides: Any) -> Settings:
+def load_settings(*, needs_database: bool = True, **overrides: Any) -> Settings:
     """The settings from the environment (and `overrides`); a refused configuration (a bad
     CREDITDESK_DATABASE_URL among them) says why in one line, with no trace and no value
-    (values may be secrets)."""
+    (values may be secrets). For a command that `needs_database`, without
+    CREDITDESK_DATABASE_URL the embedded server is started (or joined) here, so that one
+    that cannot start is one line too."""
     try:
-        return settings_from_env(**overrides)
+        settings = settings_from_env(**overrides)
     except ConfigurationError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from None
+    if not needs_database:
+        return settings
+    try:
+        embedded.url_of(settings)
+    except embedded.EmbeddedError as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
 
 
 def with_db(
@@ -35,7 +45,7 @@ def with_db(
     that write files pass False so that a file's OSError is not called a database error."""
 
     async def run() -> T:
-        db = Database(settings.database_url, pool_size=2)
+        db = Database(embedded.url_of(settings), pool_size=2)
         try:
             try:
                 await db.ping()

@@ -12,7 +12,7 @@ A `text`/`varchar` column cannot hold U+0000, and a lone UTF-16 surrogate (which
 spell as `"\\ud800"`) cannot be encoded as UTF-8 at all. Rather than every schema and
 every path or query parameter guarding against them, the body-limit middleware calls
 `unstorable()` on the path, the query string, the headers and a JSON body before the app
-sees the request, and answers 422 `validation_error` naming the field, on both engines."""
+sees the request, and answers 422 `validation_error` naming the field."""
 
 from __future__ import annotations
 

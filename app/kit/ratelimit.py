@@ -5,8 +5,8 @@
 Fixed windows of `window` seconds. Each limited request costs **one statement**: a
 multi-row upsert into `rate_limits` that adds 1 to its address's and its API key's
 counters (and 0 to the address's failed-authentication counter, to read it), starting a
-new window when the stored one is over, and returns the counts. PostgreSQL and SQLite
-both run it (`INSERT … ON CONFLICT DO UPDATE … RETURNING`). Over a limit answers 429
+new window when the stored one is over, and returns the counts
+(`INSERT … ON CONFLICT DO UPDATE … RETURNING`). Over a limit answers 429
 `rate_limited` with `Retry-After` (the rest of the window). A 401 adds 1 to the address's
 failure counter in a second statement (off the successful path). The statement runs in
 its own short transaction, so a request that rolls back is still counted; if the

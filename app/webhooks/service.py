@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.kit.auth import Principal, Role
-from app.kit.db import is_postgres
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.events import Event
 from app.kit.ids import new_id
@@ -66,13 +65,12 @@ async def list_events(
     limit: int,
 ) -> Page[EventRead]:
     """Oldest first; `customer_id` is a filter already resolved through the access rule
-    (`app.kit.access.ListScope`), the rows are the caller's reach besides. On PostgreSQL the keyset is (writing transaction id, seq) and only
-    events of transactions older than every running one are listed (`pg_current_snapshot`):
-    a transaction still open may yet commit an event with a lower `seq`, and a consumer
-    paging past it would never see it. Such events show up moments later, after the
-    cursor, never before it. SQLite commits one writer at a time, in `seq` order."""
+    (`app.kit.access.ListScope`), the rows are the caller's reach besides. The keyset is
+    (writing transaction id, seq) and only events of transactions older than every running
+    one are listed (`pg_current_snapshot`): a transaction still open may yet commit an event
+    with a lower `seq`, and a consumer paging past it would never see it. Such events show
+    up moments later, after the cursor, never before it."""
     after = cursor_ints(cursor, "after", 2)
-    pg = is_postgres(session)
     stmt = select(Event).where(_scope_filter(principal, Event.customer_id)).limit(limit + 1)
     if type is not None:
         stmt = stmt.where(Event.type == type)
@@ -80,15 +78,10 @@ async def list_events(
         stmt = stmt.where(Event.customer_id == customer_id)
     if created_gte is not None:
         stmt = stmt.where(Event.created_at >= created_gte)
-    if pg:
-        horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
-        stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
-        if after is not None:
-            stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
-    else:
-        stmt = stmt.order_by(Event.seq)
-        if after is not None:
-            stmt = stmt.where(Event.seq > after[1])
+    horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
+    stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
+    if after is not None:
+        stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
     rows = list((await session.execute(stmt)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]

@@ -36,8 +36,6 @@ def requests_total(found: dict[str, float]) -> float:
 
 
 def test_metrics_never_go_backwards_across_two_workers(database_url: str, tmp_path: Path) -> None:
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's: cleaned at start

@@ -24,8 +24,6 @@ CREDITDESK = Path(sys.executable).with_name("creditdesk")
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Yields the base URL and the server's log file; stops the server with SIGTERM."""
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"  # fresh: serve migrates
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},

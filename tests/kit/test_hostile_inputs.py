@@ -1,5 +1,5 @@
-"""Hostile inputs any key can send answer 422 problem+json and change nothing, on both
-engines, over HTTP (issue 25): tampered multi-key cursors (calls, purchases, events),
+"""Hostile inputs any key can send answer 422 problem+json and change nothing, over HTTP
+(issue 25): tampered multi-key cursors (calls, purchases, events),
 integers past their column (`number` is an INTEGER), and timestamps that are naive or
 that overflow when converted to UTC (`0001-01-01T00:00:00+14:00`). Each table is one
 test that collects every failure, so one run names them all."""

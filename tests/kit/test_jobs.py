@@ -260,25 +260,6 @@ async def test_a_round_skips_a_locked_job_and_runs_the_leased_ones(
     assert await tasks.run_job(sweep, second, clock, settings) is True
 
 
-async def test_on_sqlite_every_runner_runs(tmp_path: Path) -> None:
-    """One host by definition: no lock, both runners run (SQLite's write lock orders the
-    jobs' transactions)."""
-    first = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
-    second = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
-    try:
-        name, body, other = _unique("sweep"), Gate(), Gate()
-        other.release.set()
-        running = asyncio.create_task(jobs.run_exclusive(first, name, body))
-        await body.inside.wait()
-        assert await jobs.run_exclusive(second, name, other) is True  # while the first runs
-        body.release.set()
-        assert await running is True
-        assert (body.runs, other.runs) == (1, 1)
-    finally:
-        await first.dispose()
-        await second.dispose()
-
-
 def test_every_job_has_a_lock_of_its_own() -> None:
     keys = {jobs.lock_key(tasks.job_name(job)) for job in tasks.JOBS}
     assert len(keys) == len(tasks.JOBS)

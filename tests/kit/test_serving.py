@@ -1,6 +1,7 @@
 """`creditdesk serve --workers N`: a listening socket per worker (app.kit.serving), so
 connections opened together spread over the workers, a dead worker's replacement serves
-its socket, and SIGTERM stops them all. Real processes, real sockets, on SQLite."""
+its socket, and SIGTERM stops them all. Real processes, real sockets, on the worker's
+database."""
 
 from __future__ import annotations
 
@@ -89,11 +90,11 @@ def served_by(port: int, n: int = 32) -> Counter[int]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def server(database_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
     env = {
         **os.environ,
-        "CREDITDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        "CREDITDESK_DATABASE_URL": database_url,
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         "CREDITDESK_LOG_LEVEL": "WARNING",
     }
@@ -174,12 +175,12 @@ def test_a_dead_worker_is_replaced_on_its_socket_sighup_replaces_all_sigterm_sto
 
 
 def test_a_port_in_use_stops_serve_instead_of_sharing_it(
-    server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+    server: tuple[subprocess.Popen[bytes], int], database_url: str
 ) -> None:
     """SO_REUSEPORT would let a second server join the first one's port and take half its
     connections; `serve` refuses a port in use, as uvicorn's own bind does."""
     _proc, port = server
-    env = {**os.environ, "CREDITDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"}
+    env = {**os.environ, "CREDITDESK_DATABASE_URL": database_url}
     second = subprocess.Popen(
         [str(BIN / "creditdesk"), "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
