@@ -132,14 +132,14 @@ async def test_the_disguises_reach_loopback_and_delivery_refuses_them(
     settings = api.app.state.settings
     refusing = settings.model_copy(update={"webhook_allow_private": False})
     await delivery.fan_out(api.db, api.clock.now(), refusing)
-    assert await delivery.send_due(api.db, api.clock.now(), refusing) == len(forms)
+    assert await delivery.send_due(api.db, api.clock, refusing) == len(forms)
     assert receiver.requests == []
     for hook in hooks.values():
         path = f"/v1/webhook-endpoints/{hook['id']}/deliveries"
         [row] = (await api.client.get(path, headers=api.admin)).json()["data"]
         assert "non-public address (127.0.0.1: loopback)" in row["last_error"], row
     api.clock.advance(timedelta(hours=5))  # past any backoff
-    assert await delivery.send_due(api.db, api.clock.now(), settings) == len(forms)
+    assert await delivery.send_due(api.db, api.clock, settings) == len(forms)
     assert sorted(r.path for r in receiver.requests) == [f"/hooks/{n}" for n in range(5)]
     assert {r.headers["host"] for r in receiver.requests} == {f"{f}:{port}" for f in forms[:4]} | {
         f"127.0.0.1:{port}"
