@@ -163,7 +163,7 @@ class Settings(BaseSettings):
     fast_submit: bool = True
     reopen_window_days: int = Field(default=14, ge=0)
     sla_compensation_enabled: bool = False  # a missed first response refunds the credit
-    subject_min_length: int = Field(default=5, ge=1)
+    subject_min_length: int = Field(default=2, ge=1)  # "DNS", "ЛК" say enough
     subject_max_length: int = Field(default=200, ge=10)
     body_max_length: int = Field(default=50_000, ge=100)
     meaningless_subjects: list[str] = Field(

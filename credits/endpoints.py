@@ -99,7 +99,7 @@ async def list_entries(
     "/customers/{customer_id}/spend",
     status_code=201,
     response_model=SpendOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def report_spend(
     body: SpendCreate,
@@ -110,7 +110,8 @@ async def report_spend(
     settings: Settings = Depends(get_settings),
 ) -> SpendOut:
     """Report qualifying product spend (negative for a refund); 1 free credit per full
-    reward threshold, cumulative. A repeated `reference` changes nothing."""
+    reward threshold, cumulative. A repeated `reference` with the same amount changes
+    nothing; with another amount it is refused (409 `spend_reference_reused`)."""
     if body.amount.currency not in (None, settings.currency):
         raise ValidationFailed(
             f"Spend is counted in {settings.currency}; this amount is in {body.amount.currency}.",

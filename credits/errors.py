@@ -55,6 +55,20 @@ class SpendBelowZero(Conflict):
     code = "spend_below_zero"
 
 
+class SpendReferenceReused(Conflict):
+    """A spend reference already recorded with another amount; `amount` is the stored one
+    (minor units, in `currency`)."""
+
+    code = "spend_reference_reused"
+
+    def __init__(self, detail: str, *, amount: int, currency: str) -> None:
+        super().__init__(detail)
+        self.amount, self.currency = amount, currency
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"amount": {"amount": self.amount, "currency": self.currency}}
+
+
 class CreditLimit(AppError):
     """A wallet's credits are stored in 32-bit columns: a grant past `MAX_WALLET_CREDITS`
     is refused rather than overflowing."""

@@ -25,6 +25,7 @@ from credits.errors import (
     LedgerImbalance,
     SpendBelowZero,
     SpendLimit,
+    SpendReferenceReused,
 )
 from credits.models import JournalLine, JournalTransaction, Lot, SpendRecord, Wallet
 from credits.schemas import entry_read
@@ -803,14 +804,23 @@ async def record_spend(
 ) -> SpendResult:
     """1 free credit per full `threshold` of cumulative qualifying spend. A refund lowers
     the total; credits already granted stay, and the next one waits until the total
-    passes what was rewarded. A reference seen before changes nothing."""
+    passes what was rewarded. A reference seen before with the same amount changes nothing
+    (a retry); with another amount, from the API, it is refused (409
+    `spend_reference_reused`): one reference is one invoice, never two amounts."""
     wallet = await lock_customer(session, customer_id)
-    seen = await session.execute(
-        select(SpendRecord.id).where(
+    seen = await session.scalar(
+        select(SpendRecord.amount).where(
             SpendRecord.customer_id == customer_id, SpendRecord.reference == reference
         )
     )
-    if seen.first() is not None:
+    if seen is not None:
+        if seen != amount and source == "api":
+            raise SpendReferenceReused(
+                f"Spend {reference!r} was recorded as {seen} {currency}, not {amount}; a "
+                "reference counts once. Nothing was changed.",
+                amount=seen,
+                currency=currency,
+            )
         return SpendResult(wallet.spend_total, wallet.rewarded_credits, 0, recorded=False)
     total = wallet.spend_total + amount
     if total < 0:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk import service
 from app.desk.access import TicketInReach
-from app.desk.errors import DuplicateTicket
+from app.desk.errors import BugAlreadyConfirmed, DuplicateTicket
 from app.desk.models import Line, Status
 from app.desk.schemas import (
     BugConfirmationCreate,
@@ -267,7 +267,7 @@ async def out_of_scope(
 @router.post(
     "/tickets/{ticket_id}/bug-confirmation",
     response_model=TicketRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, BugAlreadyConfirmed, 409, 422),
 )
 async def confirm_bug(
     body: BugConfirmationCreate,

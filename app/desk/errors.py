@@ -36,6 +36,28 @@ class DuplicateTicket(Conflict):
         return {"ticket_id": self.ticket_id, "number": self.number}
 
 
+class BugAlreadyConfirmedProblem(Problem):
+    """409 `bug_already_confirmed`: the ticket already carries another bug reference."""
+
+    model_config = ConfigDict(title="BugAlreadyConfirmedProblem")
+
+    bug_reference: str = Field(description="the reference the ticket keeps")
+
+
+class BugAlreadyConfirmed(Conflict):
+    """The first bug reference stays: another one is refused, naming the kept one."""
+
+    code = "bug_already_confirmed"
+    schema = BugAlreadyConfirmedProblem
+
+    def __init__(self, detail: str, *, bug_reference: str) -> None:
+        super().__init__(detail)
+        self.bug_reference = bug_reference
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"bug_reference": self.bug_reference}
+
+
 class InvalidTransition(Conflict):
     """A change the ticket's state refuses; a status change names `status_from/_to`."""
 

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.customers import service as customers
 from app.desk import events, subjects
 from app.desk import repository as repo
-from app.desk.errors import DuplicateTicket, InvalidTransition, SubjectNotSpecific, TicketClosed
+from app.desk.errors import (
+    BugAlreadyConfirmed,
+    DuplicateTicket,
+    InvalidTransition,
+    SubjectNotSpecific,
+    TicketClosed,
+)
 from app.desk.events import ticket_read
 from app.desk.hooks import MESSAGE_ADDED, MessageAdded
 from app.desk.models import (
@@ -646,8 +652,17 @@ async def confirm_bug(
     now: datetime,
 ) -> Ticket:
     """A product bug: the ticket's charge is refunded (`product_bug`), once, however many
-    confirmations arrive; the reference is kept on the ticket."""
+    confirmations arrive; the first reference is kept on the ticket. The same reference
+    again changes nothing; another one is refused (409 `bug_already_confirmed`)."""
     ticket = await load(session, ticket_id, principal, lock=True)
+    if ticket.bug_reference == bug_reference:
+        return ticket
+    if ticket.bug_reference is not None:
+        raise BugAlreadyConfirmed(
+            f"Ticket #{ticket.number} is already confirmed as bug {ticket.bug_reference}; "
+            "the first reference stays.",
+            bug_reference=ticket.bug_reference,
+        )
     was = await events.before(session, ticket)
     await _refund(
         session, ticket, RefundReason.product_bug, now=now, actor=principal.key_id,

@@ -11,7 +11,10 @@ Two checks, both ignoring case, punctuation and reply/forward prefixes (`Re:`, `
    `CREDITDESK_SUBJECT_MIN_CONTENT_WORDS` words must remain that are real words: three
    letters or more, not keyboard mash ("asdfg", "йцукен", "jkjkjk", "sdfghj"). An error
    code ("E_SNAPSHOT_LOCK", "ORA-12154", "0x80070005") or an acronym written in capitals
-   ("DNS", "SMTP") counts as a word.
+   ("DNS", "SMTP") counts as a word, and so does a number of three digits or more right
+   after "error", "code", "status", "HTTP", "ошибка", "код" ("Ошибка 500"). Generic names
+   of things ("server", "system", "сервер", "поддержка") are stop words: "problem with
+   server" says nothing about what is wrong.
 
 No database here: `assess` is a pure function, tested on a corpus of real subjects
 (tests/desk/data/subjects_*.txt)."""
@@ -70,8 +73,21 @@ _STOP_TEXT = """
     у нас меня мне мы я вы вас вам наш наша наше наши мой моя моё мои мое в во на с со
     по и или а но к ко о об от до за для из при про же ли бы тест тестовое тестовый
     посмотрите проверьте исправьте решите почему когда где кто какой какая
+    having facing experiencing encountering occurred occurring happened happening
+    поддержка поддержки поддержку поддержкой техподдержка техподдержки техподдержку
+    работе работу работой
+    server servers system systems service services computer program software application
+    app site website account
+    сервер сервера сервером сервере серверу серверы серверов серверами система системы
+    систему системой системе сервис сервиса сервисом сервисе программа программы программу
+    программой программе компьютер компьютера компьютером сайт сайта сайтом сайте
+    приложение приложения приложением приложении аккаунт аккаунта аккаунтом
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+# After these, a number of three digits or more is an error code ("Ошибка 500"), not a
+# ticket number ("Ticket 12345").
+_CODE_TEXT = "error errors code status http https errno exit ошибка ошибки ошибку ошибкой код кодом"
+_CODE_WORDS = frozenset(_CODE_TEXT.split())
 
 # Keyboard rows (Latin QWERTY and Russian ЙЦУКЕН): four or more neighbouring keys in a
 # row, either way, are mash ("asdfg", "йцукен", "фыва", "poiuy").
@@ -145,11 +161,15 @@ def content_words(subject: str) -> list[str]:
 
 
 def _content_words(subject: str) -> Iterator[str]:
+    previous = ""
     for token in _TOKEN.findall(strip_prefixes(subject)):
-        word = token.casefold()
+        word, after = token.casefold(), previous
+        previous = token.casefold()
         parts = [p for p in _JOINERS.split(word) if p]
         if _is_code(token) or (_is_acronym(token) and word not in STOP_WORDS):
             yield word
+        elif after in _CODE_WORDS and word.isdigit() and len(word) >= 3:
+            yield word  # "Ошибка 500", "error 404", "code 1603": a status or error code
         elif all(p in STOP_WORDS for p in parts):
             continue
         elif any(c.isdigit() for c in word):

@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     refused_not_your_ticket = "refused_not_your_ticket"
     refused_ticket_closed = "refused_ticket_closed"
     refused_invalid = "refused_invalid"
+    ignored_automated = "ignored_automated"  # RFC 3834: a robot's mail, kept, not acted on
 
 
 class OutboxKind(StrEnum):

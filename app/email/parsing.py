@@ -47,8 +47,18 @@ _CONTAINER = re.compile(r"\s*(multipart|message)/", re.I)
 _SALVAGED = frozenset(
     {"from", "subject", "message-id", "in-reply-to", "references", "to", "cc",
      "delivered-to", "x-original-to", "auto-submitted", "precedence", "x-autoreply",
-     "x-autorespond"}
+     "x-autorespond", "x-auto-response-suppress"}
 )  # fmt: skip
+# RFC 3834 §3.1.5 suggests "Auto:" for an automatic response's subject; mail clients'
+# out-of-office answers that carry no Auto-Submitted use their own words.
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(autoreply|auto-reply|automatic reply|out of office|out of the office"
+    r"|abwesenheitsnotiz|автоответ|автоматический ответ|нет на месте)\b\s*[:：]",
+    re.I,
+)
+_BULK = frozenset({"bulk", "list", "junk", "auto_reply"})
+# X-Auto-Response-Suppress (Microsoft): the sender asks that these not be answered.
+_SUPPRESS_ANSWERS = frozenset({"all", "oof", "autoreply"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +136,8 @@ class ParsedMail:
     references: list[str] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
-    automated: bool = False
+    automated: bool = False  # a robot's mail: neither answered nor made a ticket
+    no_auto_answers: bool = False  # X-Auto-Response-Suppress asks for no automatic answers
     size: int = 0
     refusal: str | None = None  # why the mail is over a limit (then nothing else is read)
 
@@ -272,23 +283,35 @@ def _read(
         recipients=recipients,
         attachments=attachments,
         automated=is_automated(message, sender, envelope_sender),
+        no_auto_answers=suppresses_answers(message),
         size=len(raw),
     )
 
 
 def is_automated(message: Message, sender: str, envelope_sender: str | None) -> bool:
-    """Mail that must never be answered (RFC 3834): auto-submitted, bulk or list mail,
-    bounces (an empty envelope sender) and mailer daemons."""
-    auto = _header(message, "Auto-Submitted").strip().lower()
+    """Mail that must never be answered nor made a ticket (RFC 3834 §2, §5): any
+    Auto-Submitted but `no` (its parameters aside), bulk/list/junk/auto_reply precedence,
+    the common X-Autoreply/X-Autorespond marks, an out-of-office subject, bounces (an
+    empty envelope sender) and mailer daemons."""
+    auto = _header(message, "Auto-Submitted").split(";", 1)[0].strip().lower()
     if auto and auto != "no":
         return True
-    if _header(message, "Precedence").strip().lower() in ("bulk", "list", "junk"):
+    if _header(message, "Precedence").strip().lower() in _BULK:
         return True
     if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        return True
+    if _AUTO_SUBJECT.match(_header(message, "Subject")):
         return True
     if envelope_sender is not None and envelope_sender.strip() in ("", "<>"):
         return True
     return sender.split("@", 1)[0] in _LOOP_SENDERS or not sender
+
+
+def suppresses_answers(message: Message) -> bool:
+    """`X-Auto-Response-Suppress: All`, `OOF` or `AutoReply` (any of a comma list): the
+    sender's system asks for no automatic answers, so none but a ticket's receipt is sent."""
+    values = _header(message, "X-Auto-Response-Suppress").lower().replace(";", ",")
+    return any(v.strip() in _SUPPRESS_ANSWERS for v in values.split(","))
 
 
 def _header(message: Message, name: str) -> str:

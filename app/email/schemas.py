@@ -12,7 +12,8 @@ from app.email.models import OutboxKind, OutboxStatus
 class InboundResult(BaseModel):
     id: str = Field(description="`eml_…`, the received mail")
     outcome: str = Field(
-        description="`created`, `threaded` or `refused_…` (unknown_sender, subject, "
+        description="`created`, `threaded`, `ignored_automated` (RFC 3834: an auto-reply, "
+        "bulk mail or bounce, never answered) or `refused_…` (unknown_sender, subject, "
         "no_credit, too_large, duplicate, not_your_ticket, ticket_closed, invalid)"
     )
     ticket_id: str | None

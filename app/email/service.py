@@ -5,7 +5,10 @@ of a customer, and then it either threads into that customer's ticket (`[#NUMBER
 subject, or In-Reply-To/References naming a mail of the ticket; never charged) or opens a
 ticket through the desk's own `submit_ticket`, so mail is validated, deduplicated and
 charged exactly like the API. Every refusal is answered by mail, through the outbox, in
-the same transaction; automated mail is never answered."""
+the same transaction. Automated mail (RFC 3834: auto-replies, out-of-office, bulk,
+bounces) is recorded as `ignored_automated`: never answered, never a ticket. The receipt
+of a new ticket is always sent (seed 004: it is the customer's proof); the per-sender
+limit holds back only refusals."""
 
 from __future__ import annotations
 
@@ -133,6 +136,8 @@ class _Intake:
 
     async def handle(self, line: Line) -> tuple[Outcome, Ticket | None]:
         mail, settings = self.mail, self.settings
+        if mail.automated:
+            return Outcome.ignored_automated, None
         too_large = self._too_large()
         if too_large is not None:
             return await self.refuse(Outcome.refused_too_large, too_large)
@@ -268,12 +273,18 @@ class _Intake:
     async def reply(
         self, kind: OutboxKind, subject: str, body: str, *, ticket_id: str | None = None
     ) -> None:
-        """Answers the sender, unless the mail is automated or the sender has had its
-        share of automatic replies for now."""
+        """Answers the sender, unless the mail is automated or (for anything but the
+        receipt of a new ticket) asks for no automatic answers or the sender has had its
+        share of them for now: a loop is made of refusals, a receipt costs a credit."""
         mail = self.mail
         if mail.automated or not mail.sender:
             return
-        if not await may_reply(self.session, mail.sender, self.settings, self.now):
+        if mail.sender == self.settings.email_from_address.lower():
+            return
+        if kind != OutboxKind.auto_reply and (
+            mail.no_auto_answers
+            or not await may_reply(self.session, mail.sender, self.settings, self.now)
+        ):
             return
         await enqueue(
             self.session, kind=kind, recipient=mail.sender, subject=subject, body=body,

@@ -207,6 +207,25 @@ async def test_spend_rewards_over_http(api: Api) -> None:
     assert balance.json()["available"] == 3
 
 
+async def test_a_spend_reference_reused_with_another_amount_is_refused(api: Api) -> None:
+    cid = (await api.customer())["id"]
+    url = f"/v1/customers/{cid}/spend"
+
+    async def spend(amount: int) -> Any:
+        body = {"amount": {"amount": amount, "currency": "EUR"}, "reference": "inv-7"}
+        return await api.client.post(url, json=body, headers=api.admin)
+
+    first = await spend(12_000)
+    assert first.status_code == 201, first.text
+    retry = await spend(12_000)  # the same report again: a no-op
+    assert (retry.status_code, retry.json()) == (201, first.json() | {"credits_granted": 0})
+    problem = _problem(await spend(99_000), 409, "spend_reference_reused")
+    assert problem["amount"] == {"amount": 12_000, "currency": "EUR"}
+    balance = (await api.client.get(f"/v1/customers/{cid}/balance", headers=api.admin)).json()
+    assert balance["spend"]["total"] == {"amount": 12_000, "currency": "EUR"}
+    assert balance["available"] == 1
+
+
 async def test_spend_refusals(api: Api) -> None:
     cid = (await api.customer())["id"]
     url = f"/v1/customers/{cid}/spend"

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from app.kit.errors import NotFound, ValidationFailed
 from credits import accounts as acc
 from credits.catalogue import split_value
-from credits.errors import AlreadyRefunded, InsufficientCredits, SpendBelowZero
+from credits.errors import (
+    AlreadyRefunded,
+    InsufficientCredits,
+    SpendBelowZero,
+    SpendReferenceReused,
+)
 from credits.tasks import sweep_expired
 from tests.credits.conftest import Ledger
 
@@ -412,8 +417,10 @@ async def test_spend_rewards_are_cumulative_and_refunds_lower_the_total(ledger: 
         result = await ledger.spend(cid, amount, reference)
         assert (result.total, result.rewarded_credits, result.credits_granted) == expected
         assert result.recorded
-    repeat = await ledger.spend(cid, 1_000_000, "inv-4")
+    repeat = await ledger.spend(cid, 25_000, "inv-4")
     assert not repeat.recorded
+    with pytest.raises(SpendReferenceReused):  # one reference, one amount
+        await ledger.spend(cid, 1_000_000, "inv-4")
     assert (repeat.total, repeat.rewarded_credits, repeat.credits_granted) == (40_000, 4, 0)
     lots = await ledger.lots(cid)
     assert [(l.source, l.credits, l.amount, l.expires_at) for l in lots] == [

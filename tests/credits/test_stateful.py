@@ -42,7 +42,12 @@ from app.kit.db import Database
 from app.settings import Settings
 from credits import accounts as acc
 from credits import queries, service
-from credits.errors import AlreadyRefunded, InsufficientCredits, SpendBelowZero
+from credits.errors import (
+    AlreadyRefunded,
+    InsufficientCredits,
+    SpendBelowZero,
+    SpendReferenceReused,
+)
 from credits.models import JournalTransaction, Lot, Wallet
 from credits.reconcile import reconcile
 from tests.conftest import START
@@ -104,7 +109,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.refunded: set[str] = set()
         self.spend_total = 0
         self.rewarded = 0
-        self.references: set[str] = set()
+        self.references: dict[str, int] = {}  # spend reference → its amount
         self.customer_id, self.key = self.run(self._create_customer())
         self.tickets = 0
 
@@ -373,6 +378,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
                 return result, [i for i in ids if i not in self.lots]
 
+        if self.references.get(reference, amount) != amount:
+            # One reference, one amount: another amount is refused (issue 27).
+            with pytest.raises(SpendReferenceReused):
+                self.run(work())
+            return
         if reference not in self.references and self.spend_total + amount < 0:
             # A refund beyond the recorded spend is refused and changes nothing (issue 12).
             with pytest.raises(SpendBelowZero):
@@ -381,7 +391,7 @@ class LedgerMachine(RuleBasedStateMachine):
         result, new_lots = self.run(work())
         granted = 0
         if reference not in self.references:
-            self.references.add(reference)
+            self.references[reference] = amount
             self.spend_total += amount
             earned = max(self.spend_total, 0) // THRESHOLD
             granted = max(earned - self.rewarded, 0)

@@ -159,13 +159,20 @@ async def test_bug_confirmation_refunds_once_with_reference(desk: Desk, run_sql:
     tara = await desk.person(credits=1)
     ticket = await desk.ticket(tara, "technical")
     engineer = await desk.staff("engineer")
-    for reference in ("BUG-42", "BUG-42", "BUG-43"):
-        response = await desk.post(
-            f"/v1/tickets/{ticket['id']}/bug-confirmation", engineer, {"bug_reference": reference}
-        )
-        assert response.status_code == 200, response.text
-        assert response.json()["charge"]["refunded"] is True
-        assert response.json()["charge"]["refund_reason"] == "product_bug"
+    url = f"/v1/tickets/{ticket['id']}/bug-confirmation"
+    first = await desk.post(url, engineer, {"bug_reference": "BUG-42"})
+    assert first.status_code == 200, first.text
+    assert first.json()["charge"]["refunded"] is True
+    assert first.json()["charge"]["refund_reason"] == "product_bug"
+    again = await desk.post(url, engineer, {"bug_reference": "BUG-42"})  # idempotent
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    other = await desk.post(url, engineer, {"bug_reference": "BUG-43"})
+    assert other.status_code == 409, other.text
+    assert other.json()["code"] == "bug_already_confirmed"
+    assert other.json()["bug_reference"] == "BUG-42"
+    kept = await desk.get_ticket(ticket["id"])  # the first reference stays, nothing changed
+    assert (kept["bug_reference"], kept["updated_at"]) == ("BUG-42", first.json()["updated_at"])
     refunds = await desk.refunds(tara.id)
     assert len(refunds) == 1 and refunds[0]["reason"] == "product_bug"
     assert await desk.available(tara.id) == 1

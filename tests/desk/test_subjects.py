@@ -99,3 +99,46 @@ async def test_real_subjects_are_accepted_over_http(desk: Desk) -> None:
     for subject in ("Re: Не работает ihttpd после перезагрузки", "FW: SSL certificate expired"):
         response = await desk.submit(erin, "customer_relations", subject=subject)
         assert response.status_code == 201, response.text
+
+
+# Each language: subjects that say what is wrong (a short one with an error code, a
+# product or technology name or an acronym is enough) and subjects that do not.
+DECISIONS = {
+    "en": [
+        ("DNS", True), ("SMTP relay refuses mail", True), ("error 404 on the cabinet", True),
+        ("ORA-12154", True), ("E_SNAPSHOT_LOCK", True), ("Backups fail after upgrading to 2.4", True),
+        ("Urgent: payment gateway returns 500", True), ("FW: SSL certificate expired", True),
+        ("Having an issue", False), ("problem with server", False), ("Support", False),
+        ("Help please, urgent!", False), ("ticket 12345", False), ("asdfg", False),
+        ("It doesn't work", False), ("Issue with the system", False),
+    ],
+    "ru": [
+        ("Ошибка 500", True), ("ЛК Safari", True), ("Код 1603 при установке", True),
+        ("Не работает ihttpd после перезагрузки", True), ("Истёк сертификат SSL", True),
+        ("Поддержка", False), ("Вопрос по работе", False), ("проблема с сервером", False),
+        ("Ничего не работает", False), ("Отв: Пересл: вопрос", False), ("йцукен", False),
+        ("Помогите, срочно!", False), ("Проблема с сайтом", False),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("subject", "specific"), [case for cases in DECISIONS.values() for case in cases]
+)
+def test_subjects_are_decided_in_both_languages(subject: str, specific: bool) -> None:
+    assert subjects.assess(subject, DEFAULT_MEANINGLESS_SUBJECTS).ok is specific
+
+
+@pytest.mark.parametrize(
+    ("subject", "status"),
+    [("DNS", 201), ("Ошибка 500", 201), ("Поддержка", 422), ("Having an issue", 422),
+     ("Вопрос по работе", 422), ("problem with server", 422), ("проблема с сервером", 422)],
+)  # fmt: skip
+async def test_short_specific_subjects_pass_and_vague_ones_fail_over_http(
+    desk: Desk, subject: str, status: int
+) -> None:
+    erin = await desk.person(credits=0)
+    response = await desk.submit(erin, "customer_relations", subject=subject)
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["code"] == "subject_not_specific"

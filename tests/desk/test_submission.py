@@ -90,8 +90,8 @@ async def test_meaningless_subjects_are_configurable(desk: Desk, api: Api) -> No
     erin = await desk.person()
     refused = await desk.submit(erin, "customer_relations", subject="Plz, fix!")
     assert refused.json()["code"] == "subject_not_specific"
-    accepted = await desk.submit(erin, "customer_relations", subject="help")
-    assert accepted.status_code == 422 and accepted.json()["code"] == "validation_error"
+    unlisted = await desk.submit(erin, "customer_relations", subject="help")  # no content
+    assert unlisted.status_code == 422 and unlisted.json()["code"] == "subject_not_specific"
     ok = await desk.submit(erin, "customer_relations", subject="Help with renewal")
     assert ok.status_code == 201
 
@@ -99,7 +99,7 @@ async def test_meaningless_subjects_are_configurable(desk: Desk, api: Api) -> No
 @pytest.mark.parametrize(
     ("subject", "body", "field"),
     [
-        ("Lag", "Some body text", "subject"),
+        ("L", "Some body text", "subject"),
         ("x" * 201, "Some body text", "subject"),
         ("Backup job fails nightly", "   ", "body"),
         ("Backup job fails nightly", "y" * 50_001, "body"),
