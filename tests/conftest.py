@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import threading
@@ -182,10 +183,20 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
+def pg_database_name(prefix: str) -> str:
+    """`<CREDITDESK_TEST_DATABASE_PREFIX><prefix>_<random>`: a shared server's runs can be
+    told apart (and cleaned up) by their own prefix; letters, digits and `_` only."""
+    own = os.environ.get("CREDITDESK_TEST_DATABASE_PREFIX", "")
+    if not re.fullmatch(r"[A-Za-z0-9_]{0,24}", own):
+        raise pytest.UsageError("CREDITDESK_TEST_DATABASE_PREFIX: up to 24 of [A-Za-z0-9_]")
+    return f"{own}{prefix}_{uuid.uuid4().hex[:10]}"
+
+
 @contextmanager
 def migrated_pg_database(prefix: str) -> Iterator[str]:
-    """A new database `prefix_<random>` on the test server, migrated; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    """A new database `pg_database_name(prefix)` on the test server, migrated; dropped
+    afterwards."""
+    name = pg_database_name(prefix)
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
