@@ -4,8 +4,9 @@
    with `mypy --strict`;
 2. serve the API (`creditdesk serve`, free port, throw-away SQLite database) and run the
    partner flow (clients/python/partner_flow.py) with the generated client;
-3. generate TypeScript types with openapi-typescript and type-check them and
-   clients/typescript/partner.ts with `tsc --strict` (`npm ci` first).
+3. generate TypeScript types with openapi-typescript (its default options), build
+   clients/typescript/partner.ts and flow.ts with `tsc --strict` (`npm ci` first) and run
+   the flow (openapi-fetch, minimal request bodies) against a live server.
 
 Usage: .venv/bin/python clients/check.py [--only python|typescript]
 Exit 0 when every step passed. Run by tests/test_clients.py (and so by `.ci/run`)."""
@@ -145,13 +146,22 @@ def run_partner_flow(work: Path, database_url: str | None) -> None:
         )  # fmt: skip
 
 
-def check_typescript() -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("npm is not installed (apt-get install -y nodejs npm)")
+def check_typescript(work: Path, database_url: str | None) -> None:
+    """openapi-typescript with its default options, the flow built by `tsc --strict` and
+    run with node (openapi-fetch) against a live server."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        raise SystemExit("node and npm are not installed (apt-get install -y nodejs npm)")
     here = CLIENTS / "typescript"
     run(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=here)
     run(npm, "run", "--silent", "check", cwd=here)
+    admin_key = "cdk_" + secrets.token_urlsafe(24)
+    with live_server(work, admin_key, database_url) as url:
+        run(
+            node, here / "build" / "flow.js",
+            cwd=here,
+            env={"CREDITDESK_URL": url, "CREDITDESK_ADMIN_KEY": admin_key},
+        )  # fmt: skip
 
 
 def main() -> None:
@@ -169,7 +179,8 @@ def main() -> None:
             type_check_python(work)
             run_partner_flow(work, args.database_url)
     if args.only in (None, "typescript"):
-        check_typescript()
+        with tempfile.TemporaryDirectory(prefix="creditdesk-clients-ts-") as tmp:
+            check_typescript(Path(tmp), args.database_url)
     print(f"clients check: OK in {time.monotonic() - started:.0f} s", flush=True)
 
 

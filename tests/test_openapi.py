@@ -185,3 +185,31 @@ def test_version_names_the_server_and_the_api(document: dict[str, Any]) -> None:
     assert result.stdout.strip() == (
         f"creditdesk {version('creditdesk')} (API v1, contract {document['info']['version']})"
     )
+
+
+def test_server_defaults_are_optional_in_requests_and_present_in_answers(
+    document: dict[str, Any],
+) -> None:
+    """openapi-typescript (defaults) makes a property with a `default` required: request
+    bodies must carry none (the default is in the description), answers must list their
+    defaulted properties as required (the server always sends them)."""
+    from app.kit.openapi import _object_schemas, _reachable
+
+    schemas = document["components"]["schemas"]
+    ops = [op for _, _, op in operations(document)]
+    requests = _reachable(schemas, [op.get("requestBody", {}) for op in ops])
+    answers = _reachable(
+        schemas, [r for op in ops for c, r in op["responses"].items() if c.startswith("2")]
+    )
+    assert {"CustomerCreate", "TicketCreate", "MessageCreate"} <= requests
+    for name in requests:
+        for owner in _object_schemas(schemas[name]):
+            defaulted = [k for k, v in owner["properties"].items() if "default" in v]
+            assert not defaulted, f"{name}: {defaulted} would be required in a request body"
+    ticket = schemas["TicketCreate"]["properties"]
+    assert "default `3`" in ticket["severity"]["description"]
+    assert "severity" not in schemas["TicketCreate"]["required"]
+    for name in answers - requests:
+        for owner in _object_schemas(schemas[name]):
+            defaulted = {k for k, v in owner["properties"].items() if "default" in v}
+            assert defaulted <= set(owner.get("required", [])), name

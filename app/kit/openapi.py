@@ -19,6 +19,8 @@ too):
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import re
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
@@ -105,6 +107,7 @@ def build(app: FastAPI) -> dict[str, Any]:
             operation = schema["paths"][mounted.path_format][method.lower()]
             _complete(operation, mounted, declared, method)
     _add_problem_schemas(schemas)
+    _mark_defaults_for_generators(schema)
     return schema
 
 
@@ -219,3 +222,75 @@ def _add_problem_schemas(schemas: dict[str, Any]) -> None:
     )
     for name, definition in definitions.get("$defs", {}).items():
         schemas.setdefault(name, definition)
+
+
+def _mark_defaults_for_generators(document: dict[str, Any]) -> None:
+    """What a server default means depends on the direction, and generators read `default`
+    as "always present" (openapi-typescript's `defaultNonNullable`, on by default, makes a
+    defaulted property of a component required, even in a request body). So:
+    - in a schema a request body uses, a defaulted property is optional: its default moves
+      from `default` into the description (a minimal `POST /v1/tickets` type-checks);
+    - in a schema only successful answers use, a defaulted property is `required`: the server
+      always sends it (Pydantic's serialization mode says the same). Problems are left as
+      they are: their optional members are omitted when unset."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    operations = [
+        op for item in document["paths"].values() for op in item.values() if "responses" in op
+    ]
+    requests = _reachable(schemas, [op.get("requestBody", {}) for op in operations])
+    answers = _reachable(
+        schemas,
+        [r for op in operations for code, r in op["responses"].items() if code.startswith("2")],
+    )
+    for name in requests:
+        _describe_defaults(schemas[name])
+    for name in answers - requests:
+        _require_defaults(schemas[name])
+
+
+def _refs(node: object) -> set[str]:
+    return set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(node)))
+
+
+def _reachable(schemas: dict[str, Any], roots: list[Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = [name for root in roots for name in _refs(root)]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_refs(schemas[name]))
+    return seen
+
+
+def _object_schemas(node: Any) -> Iterator[dict[str, Any]]:
+    """`node` and every inline schema within it that has `properties`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield node
+        for value in node.values():
+            yield from _object_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _object_schemas(value)
+
+
+def _describe_defaults(schema: dict[str, Any]) -> None:
+    for owner in _object_schemas(schema):
+        for prop in owner["properties"].values():
+            if isinstance(prop, dict) and "default" in prop:
+                value = prop.pop("default")
+                default = value if isinstance(value, str) else json.dumps(value)
+                text = prop.get("description", "")
+                prop["description"] = (
+                    f"{text}; default `{default}`" if text else f"default `{default}`"
+                )
+
+
+def _require_defaults(schema: dict[str, Any]) -> None:
+    for owner in _object_schemas(schema):
+        defaulted = [
+            k for k, v in owner["properties"].items() if isinstance(v, dict) and "default" in v
+        ]
+        required = owner.setdefault("required", [])
+        required.extend(k for k in defaulted if k not in required)
