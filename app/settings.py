@@ -135,7 +135,8 @@ class Settings(BaseSettings):
     email_default_line: Literal["customer_relations", "technical"] = "customer_relations"
     email_from_address: str = "support@creditdesk.localhost"
     email_follow_url: str | None = None
-    email_smtp_host: str = "127.0.0.1"
+    # None: no relay configured; outgoing mail is kept (pending) and not attempted
+    email_smtp_host: str | None = None
     email_smtp_port: int = Field(default=25, ge=1, le=65535)
     email_smtp_starttls: bool = False
     email_smtp_username: str | None = None
