@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     # VAT and the books (docs/exports.md): pack prices include VAT at `vat_rate`.
     vat_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, max_digits=6, decimal_places=4)
     books_timezone: str = "Europe/Berlin"
-    account_chart: Literal["generic", "skr03"] = "generic"
+    account_chart: Literal["generic", "skr03", "skr04"] = "generic"
     account_map_file: Path | None = None
     xero_tax_rate: str = Field(default="Tax Exempt", min_length=1, max_length=50)
     quickbooks_date_format: Literal["MM/DD/YYYY", "DD/MM/YYYY"] = "MM/DD/YYYY"
