@@ -217,7 +217,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = openapi.build(app)
+        schema = openapi.build(app, events=registry.event_objects(FEATURES))
         _declare_hardening_problems(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -213,3 +213,37 @@ def test_server_defaults_are_optional_in_requests_and_present_in_answers(
         for owner in _object_schemas(schemas[name]):
             defaulted = {k for k, v in owner["properties"].items() if "default" in v}
             assert defaulted <= set(owner.get("required", [])), name
+
+
+def test_webhooks_section_has_a_schema_per_event_type(document: dict[str, Any]) -> None:
+    from app.kit.events import EventType
+
+    assert document["openapi"].startswith("3.1")
+    assert set(document["webhooks"]) == {t.value for t in EventType}
+    schemas = document["components"]["schemas"]
+    for event_type, item in document["webhooks"].items():
+        ref = item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        event = schemas[ref.rsplit("/", 1)[-1]]
+        assert event["properties"]["type"]["const"] == event_type
+        assert event["properties"]["data"]["properties"]["object"]["$ref"].rsplit("/", 1)[-1] in (
+            schemas
+        )
+        headers = {p["name"] for p in item["post"]["parameters"]}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert schemas["EventRead"]["properties"]["type"]["$ref"].endswith("/EventType")
+
+
+def test_servers_license_and_file_answers_are_declared(document: dict[str, Any]) -> None:
+    assert document["servers"] and document["servers"][0]["url"].startswith("http")
+    assert document["info"]["license"]["name"]
+    receipt = document["paths"]["/v1/purchases/{purchase_id}/receipt.pdf"]["get"]["responses"]
+    assert receipt["200"]["content"]["application/pdf"]["schema"] == {
+        "type": "string",
+        "format": "binary",
+    }
+    for method, path, op in operations(document):
+        for status, response in op["responses"].items():
+            for media_type, media in response.get("content", {}).items():
+                assert media.get("schema"), (method, path, status, media_type)
+    code = document["components"]["schemas"]["Problem"]["properties"]["code"]
+    assert "docs/errors.md" in code["description"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -30,10 +30,13 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from app.kit import openapi_webhooks as webhooks
 from app.kit.auth import authenticate
 from app.kit.errors import DEFAULT_SCHEMAS, PROBLEM_JSON, Problem
+from app.kit.events import EventType
 from app.kit.idempotency import MAX_KEY_LENGTH
 from app.kit.routing import TransactionalRoute
 
@@ -41,6 +44,15 @@ API_VERSION = "1.0.0"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _REF = "#/components/schemas/"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+# CreditDesk runs where its operator runs it: the Quickstart's address, as an example.
+SERVERS = [
+    {
+        "url": "http://127.0.0.1:8000",
+        "description": "a local `creditdesk serve` (the Quickstart); use your deployment's URL",
+    }
+]
+LICENSE = {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
 
 TAG_DESCRIPTIONS = {
     "api keys": "Keys and their roles (admin).",
@@ -77,7 +89,11 @@ def _api_routes(app: FastAPI) -> Iterator[tuple[Any, APIRoute]]:
             yield mounted, declared
 
 
-def build(app: FastAPI) -> dict[str, Any]:
+def build(
+    app: FastAPI, events: Mapping[EventType, type[BaseModel]] | None = None
+) -> dict[str, Any]:
+    """The document; `events`: each event type the app writes → its `data.object` schema,
+    described in the `webhooks` section (OpenAPI 3.1)."""
     routes = list(_api_routes(app))
     ids = [operation_id(declared) for mounted, declared in routes for _ in mounted.methods]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -94,6 +110,8 @@ def build(app: FastAPI) -> dict[str, Any]:
         ),
         routes=app.routes,
         tags=[{"name": n, "description": d} for n, d in TAG_DESCRIPTIONS.items()],
+        servers=SERVERS,
+        license_info=LICENSE,
     )
     schema["info"]["x-server-version"] = server_version()
     components = schema.setdefault("components", {})
@@ -107,6 +125,8 @@ def build(app: FastAPI) -> dict[str, Any]:
             operation = schema["paths"][mounted.path_format][method.lower()]
             _complete(operation, mounted, declared, method)
     _add_problem_schemas(schemas)
+    if events:
+        webhooks.add(schema, events)
     _mark_defaults_for_generators(schema)
     return schema
 
@@ -144,6 +164,8 @@ def _complete(operation: dict[str, Any], route: Any, declared: APIRoute, method:
     for code, response in responses.items():
         if int(code) >= 400:
             _as_problem(int(code), response)
+        else:
+            _declare_file_schemas(response)
 
 
 def _as_problem(status: int, response: dict[str, Any]) -> None:
@@ -165,6 +187,17 @@ def _as_problem(status: int, response: dict[str, Any]) -> None:
             "description": "seconds to wait before retrying",
             "schema": {"type": "integer"},
         }
+
+
+def _declare_file_schemas(response: dict[str, Any]) -> None:
+    """A file answer (PDF, CSV, XLSX, ZIP) declared with no schema: generators skip it
+    (openapi-python-client dropped the receipt). Text is a string, the rest binary."""
+    for media_type, media in response.get("content", {}).items():
+        essence = media_type.split(";")[0].strip()
+        if essence.endswith("json") or media.get("schema"):
+            continue
+        text = essence.startswith("text/") or essence == "application/jsonl"
+        media["schema"] = {"type": "string"} if text else {"type": "string", "format": "binary"}
 
 
 def _declare_idempotency_key(parameters: list[dict[str, Any]]) -> None:
