@@ -4,11 +4,12 @@
    with `mypy --strict`;
 2. serve the API (`creditdesk serve`, free port, throw-away SQLite database) and run the
    partner flow (clients/python/partner_flow.py) with the generated client;
-3. generate TypeScript types with openapi-typescript (its default options), build
+3. lint the document with Redocly CLI (its recommended rules; 0 errors);
+4. generate TypeScript types with openapi-typescript (its default options), build
    clients/typescript/partner.ts and flow.ts with `tsc --strict` (`npm ci` first) and run
    the flow (openapi-fetch, minimal request bodies) against a live server.
 
-Usage: .venv/bin/python clients/check.py [--only python|typescript]
+Usage: .venv/bin/python clients/check.py [--only python|typescript|redocly]
 Exit 0 when every step passed. Run by tests/test_clients.py (and so by `.ci/run`)."""
 
 from __future__ import annotations
@@ -162,9 +163,22 @@ def check_typescript(work: Path, database_url: str | None) -> None:
         )  # fmt: skip
 
 
+def check_redocly() -> None:
+    """Redocly CLI's `lint` with its recommended rules: 0 errors (warnings are printed)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("npm is not installed (apt-get install -y nodejs npm)")
+    here = CLIENTS / "typescript"
+    run(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=here)
+    quiet = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    output = run(npm, "run", "--silent", "lint", cwd=here, env=quiet)
+    if "error" in output.lower().replace("errors: 0", ""):
+        raise SystemExit("redocly lint reported errors")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["python", "typescript"])
+    parser.add_argument("--only", choices=["python", "typescript", "redocly"])
     parser.add_argument(
         "--database-url", help="the live server's database (default: a new SQLite file)"
     )
@@ -176,6 +190,8 @@ def main() -> None:
             generate_python_client(work)
             type_check_python(work)
             run_partner_flow(work, args.database_url)
+    if args.only in (None, "redocly"):
+        check_redocly()
     if args.only in (None, "typescript"):
         with tempfile.TemporaryDirectory(prefix="creditdesk-clients-ts-") as tmp:
             check_typescript(Path(tmp), args.database_url)

@@ -46,3 +46,11 @@ def test_generated_typescript_types_build_and_run_the_partner_flow(pg_database: 
     ) != "true":
         pytest.skip("node and npm are not installed (apt-get install -y nodejs npm); CI has them")
     run_check("typescript", "--database-url", pg_database)
+
+
+@pytest.mark.slow
+def test_redocly_lint_finds_no_error_in_the_document() -> None:
+    """Redocly CLI (`@redocly/cli`, pinned with the TypeScript tools): recommended rules."""
+    if shutil.which("npm") is None and os.environ.get("CI") != "true":
+        pytest.skip("npm is not installed (apt-get install -y nodejs npm); CI has it")
+    run_check("redocly")
