@@ -90,10 +90,13 @@ def _api_routes(app: FastAPI) -> Iterator[tuple[Any, APIRoute]]:
 
 
 def build(
-    app: FastAPI, events: Mapping[EventType, type[BaseModel]] | None = None
+    app: FastAPI,
+    events: Mapping[EventType, type[BaseModel]] | None = None,
+    examples: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The document; `events`: each event type the app writes → its `data.object` schema,
-    described in the `webhooks` section (OpenAPI 3.1)."""
+    described in the `webhooks` section (OpenAPI 3.1); `examples`: operationId → a
+    recorded request and answer (`app.api_examples`)."""
     routes = list(_api_routes(app))
     ids = [operation_id(declared) for mounted, declared in routes for _ in mounted.methods]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -124,6 +127,9 @@ def build(
         for method in mounted.methods:
             operation = schema["paths"][mounted.path_format][method.lower()]
             _complete(operation, mounted, declared, method)
+            example = (examples or {}).get(operation["operationId"])
+            if example is not None:
+                _show_example(operation, example)
     _add_problem_schemas(schemas)
     if events:
         webhooks.add(schema, events)
@@ -187,6 +193,27 @@ def _as_problem(status: int, response: dict[str, Any]) -> None:
             "description": "seconds to wait before retrying",
             "schema": {"type": "integer"},
         }
+
+
+def _show_example(operation: dict[str, Any], example: Mapping[str, Any]) -> None:
+    """A recorded request and answer, as the parameters', body's and answer's `example`."""
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] in example["parameters"]:
+            parameter["example"] = example["parameters"][parameter["name"]]
+    if example.get("body") is not None:
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            media["example"] = example["body"]
+    answer = operation["responses"].get(str(example["status"]), {})
+    recorded = example.get("answer")
+    if recorded is not None:  # text (CSV) for text media types, else JSON
+        for media_type, media in answer.get("content", {}).items():
+            essence = media_type.split(";")[0]
+            if (
+                essence.startswith("text/")
+                if isinstance(recorded, str)
+                else essence.endswith("json")
+            ):
+                media["example"] = recorded
 
 
 def _declare_file_schemas(response: dict[str, Any]) -> None:
