@@ -3,7 +3,8 @@ test sends the walk of tests/examples_scenario.py to the app (every operation at
 once), checks each answer's status and validates its body against the document's schema
 for it, and checks that the examples the document shows (app/api_examples/operations.json,
 ids and secrets replaced by stable stand-ins) are exactly these requests, with answers that
-validate too. `RECORD_EXAMPLES=1` rewrites the file from this run."""
+validate too; every event the walk wrote validates against its `webhooks` entry.
+`RECORD_EXAMPLES=1` rewrites the file from this run."""
 
 from __future__ import annotations
 
@@ -16,15 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.api_examples import EXAMPLES_FILE, load_examples
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
+from app.kit.events import Event
 from app.main import create_app
 from app.settings import Settings
+from app.webhooks.models import event_payload
 from tests.conftest import Api, admin_api
 from tests.examples_scenario import STEPS, TECH, R, Step
-from tests.schema_check import document, problems
+from tests.schema_check import document, event_problems, problems
 from tests.webhooks.conftest import deliver
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -180,6 +184,12 @@ async def test_every_operation_s_example_is_sent_and_its_answer_validates(
     walk_api: Api,
 ) -> None:
     recorded = await walk(walk_api)
+    # Every event the walk wrote is what the document's `webhooks` entry of its type says.
+    async with walk_api.db.unit_of_work() as session:
+        events = [event_payload(e) for e in (await session.execute(select(Event))).scalars()]
+    assert len({e["type"] for e in events}) >= 9, sorted({e["type"] for e in events})
+    for event in events:
+        assert not event_problems(event), (event["type"], event_problems(event))
     operations = {
         op["operationId"] for item in document()["paths"].values()
         for method, op in item.items() if method in METHODS
