@@ -144,9 +144,25 @@ def test_logs_are_json_with_utc_times_request_fields_and_no_ansi(
             headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Request-ID": "log-fields-1"},
         )
         assert answer.status_code == 200
-        key_id = http.get("/v1/api-keys", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()[
-            "data"
-        ][0]["id"]
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        key_id = http.get("/v1/api-keys", headers=admin).json()["data"][0]["id"]
+        # A submission (on PostgreSQL answered by the one-statement fast path, before
+        # routing) logs the key that sent it too.
+        customer = http.post(
+            "/v1/customers", json={"name": "Logged Ltd", "email": "log@acme.example"}, headers=admin
+        ).json()
+        issued = http.post(
+            "/v1/api-keys",
+            json={"role": "customer", "name": "cabinet", "customer_id": customer["id"]},
+            headers=admin,
+        ).json()
+        submitted = http.post(
+            "/v1/tickets",
+            json={"line": "customer_relations", "subject": "Renew the licence for 2027",
+                  "body": "Please send the invoice."},
+            headers={"Authorization": f"Bearer {issued['key']}", "X-Request-ID": "log-fields-2"},
+        )  # fmt: skip
+        assert submitted.status_code == 201, submitted.text
     text = log.read_text()
     assert "\x1b[" not in text and "color_message" not in text
     lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
@@ -164,3 +180,7 @@ def test_logs_are_json_with_utc_times_request_fields_and_no_ansi(
         "key_id": key_id,
     }
     assert isinstance(access["duration_ms"], float | int)
+    (submission,) = [line for line in lines if line.get("request_id") == "log-fields-2"]
+    assert (submission["method"], submission["status"], submission["key_id"]) == (
+        "POST", 201, issued["id"]
+    )  # fmt: skip
