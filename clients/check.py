@@ -171,9 +171,7 @@ def check_redocly() -> None:
     here = CLIENTS / "typescript"
     run(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", cwd=here)
     quiet = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
-    output = run(npm, "run", "--silent", "lint", cwd=here, env=quiet)
-    if "error" in output.lower().replace("errors: 0", ""):
-        raise SystemExit("redocly lint reported errors")
+    run(npm, "run", "--silent", "lint", cwd=here, env=quiet)  # exits non-zero on an error
 
 
 def main() -> None:
