@@ -12,6 +12,8 @@
 # must not all run migrations. Run them once as a one-off job before starting (and before
 # each rollout), with the same settings:
 #   docker run --rm -e CREDITDESK_DATABASE_URL=... creditdesk migrate
+# Production sets CREDITDESK_DATABASE_URL. Without it the image starts the embedded
+# PostgreSQL (app.kit.embedded) in the /data volume: for a try-out, never for real data.
 # Other commands run the same way: `docker run --rm -e ... creditdesk keys create --role admin --name ops`.
 #
 # Reproducible: the base image by exact tag, Python packages from constraints.txt, Debian
@@ -54,8 +56,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     CREDITDESK_ALEMBIC_DIR=/app/alembic \
-    CREDITDESK_DATABASE_URL=sqlite+aiosqlite:////data/creditdesk.db
-# Without CREDITDESK_DATABASE_URL pointing at PostgreSQL, the SQLite file lives here.
+    CREDITDESK_EMBEDDED_DIR=/data/postgres
+# Without CREDITDESK_DATABASE_URL, the embedded server's data lives here.
 VOLUME ["/data"]
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without the image's /etc/passwd.
 USER 10001:10001

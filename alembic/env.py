@@ -1,5 +1,6 @@
 """Async Alembic environment. The URL comes from the `sqlalchemy.url` option set by
-app.kit.migrations, or from CREDITDESK_DATABASE_URL when run as `alembic …`."""
+app.kit.migrations, or from CREDITDESK_DATABASE_URL (else the embedded server) when run as
+`alembic …`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from sqlalchemy.engine import Connection
 
 from alembic import context
+from app.kit import embedded
 from app.kit.db import build_engine
 from app.models import Base
 from app.settings import Settings
@@ -17,14 +19,13 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or Settings().database_url
+    return config.get_main_option("sqlalchemy.url") or embedded.url_of(Settings())
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
     with context.begin_transaction():

@@ -13,7 +13,7 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from app.features import FEATURES, wire_subscriptions
-from app.kit import migrations, registry, serving
+from app.kit import embedded, migrations, registry, serving
 from app.kit.cli import load_settings
 from app.kit.observability import MULTIPROC_ENV, prepare_multiprocess_dir
 from app.kit.protocol import PROTOCOL
@@ -22,7 +22,7 @@ from app.settings import Settings
 
 def _migrate(settings: Settings) -> None:
     try:
-        migrations.upgrade(settings.database_url)
+        migrations.upgrade(embedded.url_of(settings))
     except (DBAPIError, OSError) as exc:
         raise click.ClickException(
             f"migration failed: {getattr(exc, 'orig', None) or exc}"
@@ -66,6 +66,9 @@ def serve(host: str, port: int, workers: int, no_migrate: bool, metrics_dir: str
     import uvicorn
 
     settings = load_settings()
+    # The app factory, in this process or in each worker, connects where this process does
+    # (to the embedded server it started, when there is no CREDITDESK_DATABASE_URL).
+    os.environ["CREDITDESK_DATABASE_URL"] = embedded.url_of(settings)
     if not no_migrate:
         _migrate(settings)
     if workers > 1:  # one metrics view over all workers (prometheus-client multiprocess)
@@ -105,7 +108,8 @@ def openapi(output: str) -> None:
     """Write the OpenAPI document of the API."""
     from app.main import create_app
 
-    document = create_app(Settings(_env_file=None, periodic_tasks_enabled=False)).openapi()
+    settings = load_settings(needs_database=False, _env_file=None, periodic_tasks_enabled=False)
+    document = create_app(settings).openapi()
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if output == "-":
         sys.stdout.write(text)

@@ -8,6 +8,7 @@ first), lifespans are entered, jobs run and subscriptions are connected."""
 from __future__ import annotations
 
 from app.cabinet.feature import FEATURE as cabinet
+from app.console.feature import FEATURE as console
 from app.customers.feature import FEATURE as customers
 from app.desk.calls.feature import FEATURE as desk_calls
 from app.desk.changes.feature import FEATURE as desk_changes
@@ -40,6 +41,7 @@ FEATURES: tuple[Feature, ...] = (
     desk_plans,
     topups,
     cabinet,
+    console,
     webhooks,
     reports,
 )

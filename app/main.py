@@ -23,7 +23,7 @@ from app.customers import service as customers_service
 from app.email.models import OutboxEmail, OutboxStatus
 from app.features import FEATURES, wire_subscriptions
 from app.kit import openapi, registry
-from app.kit.clock import Clock
+from app.kit.clock import Clock, process_clock
 from app.kit.db import Database, PoolTimeout, is_unavailable
 from app.kit.errors import (
     AppError,
@@ -92,7 +92,7 @@ def create_app(
         openapi_url="/openapi.json" if settings.serves_docs else None,
     )
     app.state.settings = settings
-    app.state.clock = clock or Clock()
+    app.state.clock = clock or process_clock(settings.clock_start)
     app.state.metrics = metrics
     install_error_handlers(app)
     _install_database_error_handlers(app)

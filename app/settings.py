@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     Field,
     SecretStr,
@@ -17,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo", "test"}
@@ -46,6 +51,47 @@ DEFAULT_MEANINGLESS_SUBJECTS = [
 ]  # fmt: skip
 
 
+# The engine the service runs on, by SQLAlchemy driver name: PostgreSQL through asyncpg.
+DATABASE_DRIVERS = ("postgresql+asyncpg",)
+
+
+def check_database_url(value: str) -> str:
+    """`value` if it is a database URL the service can use, else ValueError with the reason:
+    parseable, a supported async driver, a port in range. Said at load, as one line, rather
+    than as a trace from deep inside the first connection. The message never repeats the
+    URL (it may carry a password)."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL (expected postgresql+asyncpg://user@host:port/name)"
+        ) from None
+    except ValueError:  # SQLAlchemy's int() of the port
+        raise ValueError("the port is not a number") from None
+    if url.drivername not in DATABASE_DRIVERS:
+        raise ValueError(
+            f"the driver {url.drivername!r} is not supported; use "
+            + " or ".join(f"{name}://" for name in DATABASE_DRIVERS)
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"the port {url.port} is out of range (1-65535)")
+    if url.drivername == "postgresql+asyncpg":
+        _check_asyncpg_parameters(url.query)
+    return value
+
+
+def _check_asyncpg_parameters(query: Mapping[str, object]) -> None:
+    """URL parameters become asyncpg.connect's keywords; libpq's own (`sslmode`, copied
+    from a psql DSN) would fail every connection with a TypeError."""
+    import asyncpg  # only here: settings load without the driver's import otherwise
+
+    takes = set(inspect.signature(asyncpg.connect).parameters) | {"prepared_statement_cache_size"}
+    for name in query:
+        if name not in takes:
+            hint = " (for TLS: ssl=require)" if name == "sslmode" else ""
+            raise ValueError(f"the URL parameter {name!r} is not one asyncpg takes{hint}")
+
+
 class Settings(BaseSettings):
     """Every setting of the service. See README, "Configuration"."""
 
@@ -54,7 +100,11 @@ class Settings(BaseSettings):
     )
 
     env: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite+aiosqlite:///./creditdesk.db"
+    # Tests only (env=test): the process's clock runs from this moment (app.kit.clock).
+    clock_start: AwareDatetime | None = None
+    # None: the embedded PostgreSQL in `embedded_dir` (app.kit.embedded), started on demand
+    database_url: str | None = None
+    embedded_dir: Path = Path(".creditdesk/postgres")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # Connections opened beyond the pool under load (closed when returned); None: as many
     # again as the pool. 0 makes the pool a fixed size: requests queue for a connection.
@@ -108,8 +158,8 @@ class Settings(BaseSettings):
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
 
     duplicate_window_minutes: int = Field(default=10, ge=0)
-    # PostgreSQL: a submission's common case in one statement (app.desk.fast_submit); off,
-    # every submission takes the general path (as on SQLite). Same answers either way.
+    # A submission's common case in one statement (app.desk.fast_submit); off, every
+    # submission takes the general path. Same answers either way.
     fast_submit: bool = True
     reopen_window_days: int = Field(default=14, ge=0)
     sla_compensation_enabled: bool = False  # a missed first response refunds the credit
@@ -179,6 +229,7 @@ class Settings(BaseSettings):
 
     # The cabinet and portal sessions (docs/cabinet.md).
     portal_session_minutes: int = Field(default=60, ge=1, le=1440)
+    console_session_minutes: int = Field(default=480, ge=1, le=1440)  # docs/console.md
     cabinet_url: str | None = None  # where portal-session links point; default: this server
     cors_origins: list[str] = Field(default_factory=list)
     stripe_publishable_key: str | None = None
@@ -210,11 +261,23 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _clock_start_only_in_tests(self) -> Settings:
+        if self.clock_start is not None and self.env != "test":
+            raise ValueError("CREDITDESK_CLOCK_START is for tests: it needs CREDITDESK_ENV=test")
+        return self
+
     @property
     def webhooks_may_reach_private(self) -> bool:
         if self.webhook_allow_private is not None:
             return self.webhook_allow_private
         return self.env != "production"
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        # None: the embedded server (app.kit.embedded)
+        return None if value is None else check_database_url(value)
 
     @field_validator("read_replica_url")
     @classmethod
@@ -223,14 +286,6 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// URL")
         return value
-
-    @model_validator(mode="after")
-    def _replica_needs_postgres(self) -> Settings:
-        if self.read_replica_url is not None and self.is_sqlite:
-            raise ValueError(
-                "CREDITDESK_READ_REPLICA_URL needs a PostgreSQL CREDITDESK_DATABASE_URL"
-            )
-        return self
 
     @model_validator(mode="after")
     def _unique_pack_codes(self) -> Settings:
@@ -265,10 +320,6 @@ class Settings(BaseSettings):
             return self.rate_limit_enabled
         return self.env != "test"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _is_placeholder(value: str) -> bool:
     lowered = value.strip().lower()
@@ -281,11 +332,11 @@ class ConfigurationError(ValueError):
     check that input is every setting, passwords included)."""
 
 
-def settings_from_env() -> Settings:
+def settings_from_env(**overrides: Any) -> Settings:
     """`Settings()` from the environment, or ConfigurationError without the values (and
     without the original exception chained, so no traceback shows them either)."""
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):

@@ -16,15 +16,12 @@ a job runs either:
   throughput: the e-mail outbox, auto top-ups, receipt mails.
 
 The webhook sender is not a periodic job: it is its own loop in every process
-(`app.webhooks.feature`), and splits deliveries by the same leases.
-
-On SQLite (one host) every job runs, as before."""
+(`app.webhooks.feature`), and splits deliveries by the same leases."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import timedelta
 
 from app.email.tasks import send_outbox
@@ -50,7 +47,7 @@ async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings)
 
 
 async def purge_rate_limits(db: Database, clock: Clock, settings: Settings) -> None:
-    await ratelimit.purge(db, time.time(), settings.rate_limit_window_seconds)
+    await ratelimit.purge(db, clock.now().timestamp(), settings.rate_limit_window_seconds)
 
 
 # Every job is independent of the others; the kit's own purge runs after the features'.

@@ -1,10 +1,8 @@
 """Benchmark (not a test): webhook deliveries per second to a local receiver.
 
-    .venv/bin/python bench/webhooks_bench.py [--events 3000] [--engine sqlite,postgresql]
-                                             [--concurrency 16] [--batch 200]
+    .venv/bin/python bench/webhooks_bench.py [--events 3000] [--concurrency 16] [--batch 200]
 
-For each engine: a scratch database (PostgreSQL: `creditdesk_bench_<random>`, dropped
-after; SQLite: a temporary file), migrated; one webhook endpoint (`events: ["*"]`) pointing
+A scratch PostgreSQL database (`creditdesk_bench_<random>`, dropped after), migrated; one webhook endpoint (`events: ["*"]`) pointing
 at a receiver in a separate process (a bare ASGI app under uvicorn answering 200 and
 counting `webhook-id`s); `--events` events written with `record_event`, 500 per transaction. Then the
 clock starts and the server's own code runs until the receiver holds every event: the
@@ -23,7 +21,6 @@ import platform
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -147,7 +144,6 @@ async def raw_rate(port: int, n: int, concurrency: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=3000)
-    parser.add_argument("--engine", default="sqlite,postgresql")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
@@ -157,23 +153,14 @@ def main() -> None:
     try:
         time.sleep(1.0)
         raw = asyncio.run(raw_rate(port, 500, args.concurrency))
-        for engine in args.engine.split(","):
-            if engine == "sqlite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-                    migrations.upgrade(url)
-                    rows.append((engine, asyncio.run(run(url, args, port))))
-            else:
-                name = f"creditdesk_bench_{uuid.uuid4().hex[:8]}"
-                asyncio.run(pg_scratch("create", name))
-                try:
-                    url = (
-                        make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-                    )
-                    migrations.upgrade(url)
-                    rows.append((engine, asyncio.run(run(url, args, port))))
-                finally:
-                    asyncio.run(pg_scratch("drop", name))
+        name = f"creditdesk_bench_{uuid.uuid4().hex[:8]}"
+        asyncio.run(pg_scratch("create", name))
+        try:
+            url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+            migrations.upgrade(url)
+            rows.append(("postgresql", asyncio.run(run(url, args, port))))
+        finally:
+            asyncio.run(pg_scratch("drop", name))
     finally:
         receiver.terminate()
         receiver.wait()

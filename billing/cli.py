@@ -9,7 +9,7 @@ from datetime import timedelta
 import click
 
 from app.kit.cli import load_settings, with_db
-from app.kit.clock import Clock
+from app.kit.clock import process_clock
 from app.kit.db import Database
 
 
@@ -30,7 +30,7 @@ def sync_payments(max_age_days: int, limit: int) -> None:
         gateway = build_gateway(settings)
         try:
             report = await run_sync(
-                db, gateway, settings, Clock().now(),
+                db, gateway, settings, process_clock(settings.clock_start).now(),
                 max_age=timedelta(days=max_age_days), limit=limit,
             )  # fmt: skip
             return report.as_dict()

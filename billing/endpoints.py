@@ -6,15 +6,17 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.routing import APIRoute
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse, Response
 
 from app.kit import idempotency
+from app.kit.access import CustomerInReach, authenticate_apart, customer_guard, owned_guard
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute, claim_idempotency_key
@@ -31,11 +33,21 @@ logger = logging.getLogger("creditdesk.billing")
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["payments"])
 
 # Buying a pack calls Stripe between two short transactions, so its route manages its own
-# (a TransactionalRoute would hold the request's transaction, and on SQLite the database's
-# write lock, across the network call).
+# (a TransactionalRoute would hold the request's transaction across the network call).
 purchase_router = APIRouter(route_class=APIRoute, tags=["payments"])
 
-PurchaseId = Annotated[str, Path(max_length=40, description="`pur_…`")]
+PurchaseInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(Purchase.customer_id).where(Purchase.id == bindparam("purchase_id")),
+            {"purchase_id": "`pur_…`"},
+            noun="purchase",
+        )
+    ),
+]
+# The purchase route runs its own transactions: its caller is checked in one of its own.
+BuyerInReach = Annotated[str, Depends(customer_guard(authenticate_apart))]
 
 
 @purchase_router.post(
@@ -47,8 +59,9 @@ PurchaseId = Annotated[str, Path(max_length=40, description="`pur_…`")]
 async def create_purchase(
     body: PurchaseCreate,
     request: Request,
-    customer_id: CustomerId,
+    customer_id: BuyerInReach,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+    principal: Principal = Depends(authenticate_apart),
     settings: Settings = Depends(get_settings),
     gateway: StripeGateway | None = Depends(get_gateway),
 ) -> JSONResponse:
@@ -58,11 +71,9 @@ async def create_purchase(
     if idempotency_key is not None:
         idempotency.validate_key(idempotency_key)
     db: Database = request.app.state.db
+    if not principal.is_customer:
+        principal.require(Role.admin)
     async with db.unit_of_work() as session:
-        principal = await authenticate(request, session)
-        principal.check_customer(customer_id)
-        if not principal.is_customer:
-            principal.require(Role.admin)
         purchase, replayed = await _open_once(
             session, request, idempotency_key, customer_id, body.pack, settings, body.metadata
         )
@@ -146,17 +157,14 @@ router.include_router(purchase_router)
     "/purchases/{purchase_id}", response_model=PurchaseRead, responses=problem_responses(401, 404)
 )
 async def get_purchase(
-    purchase_id: PurchaseId,
+    purchase_id: PurchaseInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> PurchaseRead:
     """A purchase: its status, and while unpaid the `client_secret` to pay it with."""
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
-    purchase = await service.get_purchase(session, purchase_id)
-    if principal.is_customer and purchase.customer_id != principal.customer_id:
-        raise NotFound("No such purchase.")
-    return purchase_read(purchase)
+    return purchase_read(await service.get_purchase(session, purchase_id))
 
 
 @router.get(
@@ -168,7 +176,7 @@ async def get_purchase(
     },
 )
 async def get_receipt(
-    purchase_id: PurchaseId,
+    purchase_id: PurchaseInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -177,8 +185,7 @@ async def get_receipt(
     while the purchase is not paid. A customer reads its own."""
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
-    purchase = await session.get(Purchase, purchase_id)
-    if purchase is None or not principal.sees(purchase.customer_id):
+    if await session.get(Purchase, purchase_id) is None:
         raise NotFound("No such purchase.")
     receipt = await receipts.for_purchase(session, purchase_id)
     if receipt is None:
@@ -197,14 +204,13 @@ async def get_receipt(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_purchases(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> Page[PurchaseRead]:
     """The customer's purchases, newest first (staff and back office; a customer: its own)."""
-    principal.check_customer(customer_id)
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
     await service.require_customer(session, customer_id)
@@ -226,6 +232,6 @@ async def stripe_webhook(
     """Stripe events, authenticated by their `Stripe-Signature` (no API key). Each event
     is stored once and applied in the same transaction; 400 and nothing changed when the
     signature is missing, wrong or stale."""
-    event = events.verify_stripe_event(await request.body(), stripe_signature, settings)
+    event = events.verify_stripe_event(await request.body(), stripe_signature, settings, now)
     _, outcome = await events.receive(session, event, settings=settings, now=now)
     return WebhookAck(event_id=event.id, outcome=outcome)

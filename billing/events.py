@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import datetime
 
 import stripe
@@ -34,17 +33,17 @@ class InvalidEvent(AppError):
     status, code = 400, "invalid_event"
 
 
-def verify_stripe_event(payload: bytes, signature: str | None, settings: Settings) -> Event:
-    """The event, once the SDK has checked `Stripe-Signature` (HMAC and timestamp)."""
+def verify_stripe_event(
+    payload: bytes, signature: str | None, settings: Settings, now: datetime
+) -> Event:
+    """The event, once the SDK has checked `Stripe-Signature`'s HMAC and its timestamp is
+    within the tolerance of `now` (the clock's; the SDK would read the wall clock)."""
     secret = settings.stripe_webhook_secret
     if secret is None:
         raise InvalidSignature("Webhooks are not configured: no CREDITDESK_STRIPE_WEBHOOK_SECRET.")
     try:
-        stripe.WebhookSignature.verify_header(
-            payload, signature, secret.get_secret_value(),
-            tolerance=settings.stripe_webhook_tolerance_seconds,
-        )  # fmt: skip
-        _refuse_future(signature, settings.stripe_webhook_tolerance_seconds)
+        stripe.WebhookSignature.verify_header(payload, signature, secret.get_secret_value())
+        _within_tolerance(signature, settings.stripe_webhook_tolerance_seconds, now)
         event = json.loads(payload)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
@@ -56,17 +55,19 @@ def verify_stripe_event(payload: bytes, signature: str | None, settings: Setting
     return parsed
 
 
-def _refuse_future(signature: str | None, tolerance: int) -> None:
-    """The SDK refuses a timestamp older than the tolerance but not one in the future; a
-    signature dated ahead of now (beyond the same tolerance, for clock skew) is refused
-    too, so a captured future-dated signature cannot be replayed for years."""
+def _within_tolerance(signature: str | None, tolerance: int, now: datetime) -> None:
+    """A signature older than the tolerance is refused (a replay), and so is one dated
+    ahead of `now` beyond the same tolerance (clock skew), so that a captured
+    future-dated signature cannot be replayed for years."""
     parts = [part.strip() for part in (signature or "").split(",")]
     stamps = [part[2:] for part in parts if part.startswith("t=")]
     try:
         stamp = int(stamps[0].strip())
     except (IndexError, ValueError):
         raise InvalidSignature("The Stripe-Signature header has no timestamp.") from None
-    if stamp > time.time() + tolerance:
+    if stamp < now.timestamp() - tolerance:
+        raise InvalidSignature("The Stripe-Signature timestamp is too old.")
+    if stamp > now.timestamp() + tolerance:
         raise InvalidSignature("The Stripe-Signature timestamp is in the future.")
 
 

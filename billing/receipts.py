@@ -9,10 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import String, column, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.db import is_postgres
 from app.kit.ids import new_id
 from app.settings import Settings
 from billing.models import Purchase, Receipt, ReceiptCounter
@@ -25,8 +23,9 @@ _customers = table(
 
 async def next_number(session: AsyncSession, year: int) -> int:
     """The year's next receipt number, holding its counter row until the transaction ends."""
-    insert = pg_insert if is_postgres(session) else sqlite_insert
-    await session.execute(insert(ReceiptCounter).values(year=year, last=0).on_conflict_do_nothing())
+    await session.execute(
+        pg_insert(ReceiptCounter).values(year=year, last=0).on_conflict_do_nothing()
+    )
     counter = (
         await session.execute(
             select(ReceiptCounter)

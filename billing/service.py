@@ -21,11 +21,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from app.kit.errors import NotFound, ValidationFailed
+from app.kit.errors import NotFound
 from app.kit.events import EventType, record_event
 from app.kit.ids import new_id
 from app.kit.observability import REFUNDS
-from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Page, cursor_instant_id, encode_cursor
 from app.settings import Settings
 from billing import receipts
 from billing.hooks import FIND_CUSTOMER, CustomerByExternalRef
@@ -106,16 +106,13 @@ async def list_purchases(
         .order_by(Purchase.created_at.desc(), Purchase.id.desc())
         .limit(limit + 1)
     )
-    position = decode_cursor(cursor, "before", "id")
+    position = cursor_instant_id(cursor, "before", "id")
     if position is not None:
-        try:
-            before = datetime.fromisoformat(position["before"])
-        except (TypeError, ValueError) as exc:
-            raise ValidationFailed("The cursor is not one this API issued.") from exc
+        before, before_id = position
         stmt = stmt.where(
             or_(
                 Purchase.created_at < before,
-                and_(Purchase.created_at == before, Purchase.id < str(position["id"])),
+                and_(Purchase.created_at == before, Purchase.id < before_id),
             )
         )
     rows = list((await session.execute(stmt)).scalars())

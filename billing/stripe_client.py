@@ -2,7 +2,7 @@
 lifespan (or by a CLI command), never at import.
 
 Every call is made outside any database transaction: a slow or failing Stripe must never
-hold a row lock, nor SQLite's write lock."""
+hold a row lock."""
 
 from __future__ import annotations
 

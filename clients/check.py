@@ -2,7 +2,8 @@
 
 1. generate a Python client with openapi-python-client, type-check it and the partner flow
    with `mypy --strict`;
-2. serve the API (`creditdesk serve`, free port, throw-away SQLite database) and run the
+2. serve the API (`creditdesk serve`, free port, a throw-away embedded PostgreSQL in a
+   temporary folder unless `--database-url` names one) and run the
    partner flow (clients/python/partner_flow.py) with the generated client;
 3. lint the document with Redocly CLI (its recommended rules; 0 errors);
 4. generate TypeScript types with openapi-typescript (its default options), build
@@ -94,8 +95,9 @@ def free_port() -> int:
 def live_server(work: Path, admin_key: str, database_url: str | None) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")}
+    if database_url is not None:  # else `serve` starts an embedded server in `work`
+        env["CREDITDESK_DATABASE_URL"] = database_url
     env |= {  # no Stripe key: purchases use the offline provider, which pays at once
-        "CREDITDESK_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{work / 'clients.db'}",
         "CREDITDESK_BOOTSTRAP_ADMIN_KEY": admin_key,
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         "CREDITDESK_LOG_LEVEL": "WARNING",
@@ -178,7 +180,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["python", "typescript", "redocly"])
     parser.add_argument(
-        "--database-url", help="the live server's database (default: a new SQLite file)"
+        "--database-url",
+        help="the live server's database (default: a new embedded PostgreSQL)",
     )
     args = parser.parse_args()
     started = time.monotonic()

@@ -7,7 +7,7 @@ import sys
 import click
 
 from app.kit.cli import load_settings, with_db
-from app.kit.clock import Clock
+from app.kit.clock import process_clock
 from app.kit.db import Database
 
 
@@ -31,7 +31,9 @@ def expire() -> None:
     """Write off credits whose lots have lapsed (idempotent)."""
     from credits.tasks import sweep_expired
 
-    expired = with_db(load_settings(), lambda db: sweep_expired(db, Clock().now()))
+    settings = load_settings()
+    now = process_clock(settings.clock_start).now()
+    expired = with_db(settings, lambda db: sweep_expired(db, now))
     click.echo(f"expired {expired} credit(s)")
 
 

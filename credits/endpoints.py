@@ -5,8 +5,9 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.access import CustomerInReach
 from app.kit.auth import BACK_OFFICE, STAFF, Admin, IntegrationOrAdmin, Principal, authenticate
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
@@ -28,8 +29,7 @@ from credits.schemas import (
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["credits"])
 
 
-def _reader(principal: Principal, customer_id: str) -> None:
-    principal.check_customer(customer_id)
+def _reader(principal: Principal) -> None:
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
 
@@ -58,7 +58,7 @@ async def list_packs(
     responses=problem_responses(401, 403, 404),
 )
 async def get_balance(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -66,7 +66,7 @@ async def get_balance(
 ) -> BalanceRead:
     """Credits available and frozen, the lots they sit in, and progress to the next free
     credit."""
-    _reader(principal, customer_id)
+    _reader(principal)
     result = await queries.balance(
         session,
         customer_id,
@@ -84,14 +84,14 @@ async def get_balance(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_entries(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> Page[EntryRead]:
     """The customer's credit statement, newest first, with the balance after each entry."""
-    _reader(principal, customer_id)
+    _reader(principal)
     return await queries.entries(session, customer_id, limit=limit, cursor=cursor)
 
 
@@ -103,8 +103,8 @@ async def list_entries(
 )
 async def report_spend(
     body: SpendCreate,
-    customer_id: CustomerId,
     _: IntegrationOrAdmin,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -142,8 +142,8 @@ async def report_spend(
 )
 async def create_adjustment(
     body: AdjustmentCreate,
-    customer_id: CustomerId,
     principal: Admin,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),

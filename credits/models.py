@@ -25,9 +25,8 @@ from app.kit.types import BigIntPK, UTCDateTime
 def _present(column: str) -> dict[str, Any]:
     """Options of a partial index over the rows where `column` is set: for a column that
     is mostly NULL and only ever compared with a value (`col = :x` implies it is not NULL,
-    so both engines use the index), the NULL rows cost no index entry."""
-    condition = f"{column} IS NOT NULL"
-    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+    so PostgreSQL uses the index), the NULL rows cost no index entry."""
+    return {"postgresql_where": text(f"{column} IS NOT NULL")}
 
 
 class Wallet(Base):

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from app.kit.inputs import Instant
 from credits.models import JournalTransaction
 
 MAX_AMOUNT = 10**10
@@ -122,7 +123,7 @@ class SpendCreate(BaseModel):
         description="`{amount, currency}`; a bare integer of cents is still accepted (deprecated)"
     )
     reference: str = Field(min_length=1, max_length=255)
-    occurred_at: datetime | None = None
+    occurred_at: Instant | None = None
 
     @field_validator("amount", mode="before")
     @classmethod

@@ -1,7 +1,6 @@
 """The ledger's operations. Each one takes the customer's lock first (`lock_customer`: the
-wallet row, Postgres `FOR UPDATE`; on SQLite the transaction already holds the write
-lock), changes lots and the stored balance, and posts one balanced journal transaction,
-all in the caller's transaction. Nothing here commits."""
+wallet row, `FOR UPDATE`), changes lots and the stored balance, and posts one balanced
+journal transaction, all in the caller's transaction. Nothing here commits."""
 
 from __future__ import annotations
 
@@ -87,9 +86,7 @@ _LOCK_WALLET = (
 
 async def lock_customer(session: AsyncSession, customer_id: str) -> Wallet:
     """The customer's lock, held to the end of the caller's transaction: their wallet row,
-    `SELECT … FOR UPDATE` on PostgreSQL (on SQLite the write transaction, begun with
-    `BEGIN IMMEDIATE`, already holds the database's lock). Every ledger operation takes
-    it, and so does anything that must be decided once per customer (a duplicate
+    `SELECT … FOR UPDATE`. Every ledger operation takes it, and so does anything that must be decided once per customer (a duplicate
     submission, the naming of an urgent ticket). Lock order: ticket rows (in id order)
     first, then the customer; several customers in id order (`lock_customers`). Returns
     the locked wallet, fresh from the database; NotFound when the customer has none."""
@@ -438,7 +435,7 @@ async def _return_to_lot(
     gift does not come back through a refund of a charge it paid for."""
     cid = wallet.customer_id
     if await refund_outstanding(session, lot) > 0 or (
-        lot.amount == 0 and await _revoked_credits(session, lot.id) > 0
+        lot.amount == 0 and await _was_revoked(session, lot.id)
     ):
         lines = _credit_move(cid, lot.id, credits, debit=acc.REVOKED, credit=acc.CONSUMED)
         lines += _money_move(
@@ -480,14 +477,23 @@ async def refund_outstanding(session: AsyncSession, lot: Lot) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def _revoked_credits(session: AsyncSession, lot_id: str) -> int:
-    """Credits of this lot posted to `credits:revoked`."""
-    stmt = select(func.coalesce(func.sum(JournalLine.amount), 0)).where(
-        JournalLine.account == acc.REVOKED,
-        JournalLine.unit == acc.CREDIT,
-        JournalLine.lot_id == lot_id,
+async def _was_revoked(session: AsyncSession, lot_id: str) -> bool:
+    """Whether the lot was withdrawn (`revoke_lot`, a purchase refund: a `revoke`
+    transaction took credits of it). An admin's negative adjustment also posts to
+    `credits:revoked`, but it only removed credits that were there in consumption order;
+    it does not withdraw the lot, so a credit refunded to that lot later comes back."""
+    stmt = (
+        select(JournalLine.transaction_seq)
+        .join(JournalTransaction, JournalTransaction.seq == JournalLine.transaction_seq)
+        .where(
+            JournalTransaction.kind == "revoke",
+            JournalLine.account == acc.REVOKED,
+            JournalLine.unit == acc.CREDIT,
+            JournalLine.lot_id == lot_id,
+        )
+        .limit(1)
     )
-    return int((await session.execute(stmt)).scalar_one())
+    return (await session.execute(stmt)).first() is not None
 
 
 def _refund_lot(expired: Lot, credits: int, value: int, now: datetime) -> Lot:

@@ -1,10 +1,13 @@
-"""Shared fixtures. Every database test runs twice: on SQLite (a copy of a migrated
-template file) and on PostgreSQL (a database made for this run, truncated between tests).
+"""Shared fixtures. Database tests run on PostgreSQL: each pytest-xdist worker makes a
+database of its own for the run (migrated once, emptied between tests) and drops it at the
+end.
 
-PostgreSQL: CREDITDESK_TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres,
-used only to create and drop the run's database). With CI=true (or
-CREDITDESK_TEST_REQUIRE_POSTGRES=1) an unreachable server fails the run instead of skipping,
-and the run fails if no PostgreSQL test passed."""
+The server: CREDITDESK_TEST_POSTGRES_URL (a superuser's URL, used only to create and drop
+those databases), or else an embedded server (app.kit.embedded) that the controlling
+process starts once for the run in a temporary folder, hands to its workers through that
+same variable, and stops and deletes at the end. With CI=true (or
+CREDITDESK_TEST_REQUIRE_POSTGRES=1) a server that cannot be had fails the run instead of
+skipping the database tests, and the run fails if no database test passed."""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -25,6 +28,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 import uvicorn
 from fastapi.dependencies import models as fastapi_dependency_models
@@ -32,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.features import wire_subscriptions
-from app.kit import migrations
+from app.kit import embedded, migrations
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
 from app.kit.db import Database
@@ -40,18 +44,25 @@ from app.kit.protocol import PROTOCOL
 from app.main import create_app
 from app.settings import Settings
 from credits.reconcile import reconcile
+from tests.waiting import DEADLINE, wait_until
+
+# No Hypothesis example fails by taking long: a loaded machine makes any of them slow.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 # Tests call services without an app too: wire the features' subscriptions as create_app does.
 wire_subscriptions()
 
-PG_ADMIN_URL = os.environ.get(
-    "CREDITDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
+TEST_URL_ENV = "CREDITDESK_TEST_POSTGRES_URL"
+# Why the run's embedded server could not start (set by the controller for its workers).
+EMBEDDED_ERROR_ENV = "CREDITDESK_TEST_EMBEDDED_ERROR"
+# The server's URL: set at import when given (and in xdist workers, by their controller);
+# else by pytest_configure once the embedded server is up.
+PG_ADMIN_URL = os.environ.get(TEST_URL_ENV, "")
 REQUIRE_POSTGRES = (
     os.environ.get("CI", "").lower() == "true"
     or os.environ.get("CREDITDESK_TEST_REQUIRE_POSTGRES") == "1"
 )
-ENGINES = ["sqlite", "postgresql"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 
@@ -72,14 +83,13 @@ def served_in_thread(app: Any, **options: Any) -> Iterator[int]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for readiness, not waiting out a race
+    wait_until(lambda: server.started or not thread.is_alive(), "uvicorn to start", every=0.05)
+    assert server.started, "uvicorn stopped in its thread before serving"
     try:
         yield port
     finally:
         server.should_exit = True
-        thread.join(timeout=30)
+        thread.join(timeout=DEADLINE)
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:
@@ -89,8 +99,8 @@ def _asyncpg_dsn(url: str, database: str | None = None) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=5)
+async def _pg_admin(sql: str, url: str | None = None) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url or PG_ADMIN_URL), timeout=5)
     try:
         await conn.execute(sql)
     finally:
@@ -98,11 +108,60 @@ async def _pg_admin(sql: str) -> None:
 
 
 def _postgres_reason() -> str | None:
+    if not PG_ADMIN_URL:
+        return os.environ.get(EMBEDDED_ERROR_ENV) or "no PostgreSQL server for this run"
     try:
         asyncio.run(_pg_admin("SELECT 1"))
     except Exception as exc:
         return f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} does not answer: {exc}"
     return None
+
+
+@dataclass
+class EmbeddedRun:
+    """The run's own embedded server, when no CREDITDESK_TEST_POSTGRES_URL is given."""
+
+    folder: Path | None = None
+
+
+EMBEDDED_RUN = EmbeddedRun()
+
+# The run's server never needs to survive a crash: no flush to disk on commit.
+_TEST_SERVER_SETTINGS = ("fsync = off", "synchronous_commit = off", "full_page_writes = off")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controlling process only, once per run: the embedded server, whose URL the
+    xdist workers (started after this) inherit through the environment."""
+    global PG_ADMIN_URL
+    if _is_xdist_worker(config) or PG_ADMIN_URL or config.option.collectonly:
+        return
+    folder = None
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="creditdesk-test-postgres-"))
+        url = embedded.database_url(folder / "data", database="postgres")
+        for setting in _TEST_SERVER_SETTINGS:
+            asyncio.run(_pg_admin(f"ALTER SYSTEM SET {setting}", url))
+        asyncio.run(_pg_admin("SELECT pg_reload_conf()", url))
+    except Exception as exc:
+        os.environ[EMBEDDED_ERROR_ENV] = (
+            str(exc)
+            if isinstance(exc, embedded.EmbeddedError)
+            else f"the embedded PostgreSQL did not start: {exc}"
+        )
+        if folder is not None:
+            embedded.stop(folder / "data")  # if it did start
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    EMBEDDED_RUN.folder = folder
+    PG_ADMIN_URL = os.environ[TEST_URL_ENV] = url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if EMBEDDED_RUN.folder is not None:
+        embedded.stop(EMBEDDED_RUN.folder / "data")
+        shutil.rmtree(EMBEDDED_RUN.folder, ignore_errors=True)
+        EMBEDDED_RUN.folder = None
 
 
 @dataclass
@@ -122,8 +181,18 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the run's server, directly or through another fixture
+    (`database_url`, `db`, `api`, …), carries the `postgres` mark that the counts below
+    go by."""
+    for item in items:
+        if "pg_database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "[postgresql" not in report.nodeid and "postgres" not in report.keywords:
+    """Counts the tests that ran on the database (the `postgres` mark)."""
+    if "postgres" not in report.keywords:
         return
     if report.when == "call" and report.passed:
         PG_STATS.passed += 1
@@ -136,9 +205,15 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _is_xdist_worker(terminalreporter.config):
         return
+    if EMBEDDED_RUN.folder is not None:
+        server = "the embedded server started for this run"
+    elif PG_ADMIN_URL:
+        server = make_url(PG_ADMIN_URL).render_as_string()  # the password hidden
+    else:
+        server = os.environ.get(EMBEDDED_ERROR_ENV, "none")
     terminalreporter.write_line(
         f"PostgreSQL tests: {PG_STATS.passed} passed, {PG_STATS.failed} failed, "
-        f"{len(PG_STATS.skipped)} skipped"
+        f"{len(PG_STATS.skipped)} skipped (server: {server})"
     )
 
 
@@ -196,21 +271,21 @@ def pg_database_name(prefix: str) -> str:
 def migrated_pg_database(prefix: str) -> Iterator[str]:
     """A new database `pg_database_name(prefix)` on the test server, migrated; dropped
     afterwards."""
+    with empty_pg_database(prefix) as url:
+        migrations.upgrade(url)
+        yield url
+
+
+@contextmanager
+def empty_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty database `pg_database_name(prefix)` on the test server; dropped
+    afterwards."""
     name = pg_database_name(prefix)
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        migrations.upgrade(url)
-        yield url
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
 
 
 TABLES_SQL = """
@@ -259,22 +334,24 @@ async def _truncate_pg(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=ENGINES)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        request.applymarker(pytest.mark.postgres)
-        url: str = request.getfixturevalue("pg_database")
-        asyncio.run(_truncate_pg(url))
-        return url
-    template: Path = request.getfixturevalue("sqlite_template")
-    path = tmp_path / "creditdesk.db"
-    shutil.copyfile(template, path)
-    return f"sqlite+aiosqlite:///{path}"
+@pytest.fixture
+def database_url(pg_database: str) -> str:
+    """The worker's database, emptied: every test starts from the migrated, empty state."""
+    asyncio.run(_truncate_pg(pg_database))
+    return pg_database
 
 
 @pytest.fixture
-def engine_name(database_url: str) -> str:
-    return make_url(database_url).get_backend_name()
+def home_folder() -> Iterator[Path]:
+    """A new, empty folder outside pytest's own temporary root, for a test that starts an
+    embedded server from scratch in it: run as root, the server runs as a user of its own
+    that must reach the folder, and any pytest run that starts meanwhile (another session
+    on the machine) sets pytest's root back to owner-only."""
+    folder = Path(tempfile.mkdtemp(prefix="creditdesk-home-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

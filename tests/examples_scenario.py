@@ -148,6 +148,8 @@ STEPS: tuple[Step, ...] = (
          }),
     Step("list_calls", "GET", "/v1/customers/{customer_id}/calls", key="cr_agent",
          params={"customer_id": CID}),
+    Step("read_call_allowance", "GET", "/v1/customers/{customer_id}/call-allowance",
+         key="cr_agent", params={"customer_id": CID}),
     Step("confirm_bug", "POST", "/v1/tickets/{ticket_id}/bug-confirmation", key="engineer",
          params={"ticket_id": TID}, body={"bug_reference": "BUG-1042"}),
     Step("submit_ticket", "POST", "/v1/tickets", key="customer", status=201, save="accepted",
@@ -235,6 +237,14 @@ STEPS: tuple[Step, ...] = (
          status=201, save="portal2", params={"customer_id": CID}),
     Step("revoke_portal_session", "DELETE", "/v1/portal-sessions/{session_id}", status=204,
          params={"session_id": R("portal2.id")}),
+    # the staff console: a session for a staff key, its queue
+    Step("create_console_session", "POST", "/v1/console-sessions", key="cr_agent", status=201,
+         save="console"),
+    Step("read_console_session", "GET", "/v1/console-sessions/current", key="console"),
+    Step("read_queue", "GET", "/v1/queue", key="console",
+         params={"line": "technical", "limit": 2}),
+    Step("end_console_session", "DELETE", "/v1/console-sessions/current", key="console",
+         status=204),
     # webhooks and events
     Step("create_endpoint", "POST", "/v1/webhook-endpoints", status=201, save="endpoint", body={
         "url": "http://127.0.0.1:9/creditdesk-hooks", "events": ["ticket.created"],

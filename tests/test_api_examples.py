@@ -159,7 +159,7 @@ async def walk(api: Api) -> dict[str, dict[str, Any]]:
             saved[step.save] = answer.json()
             if "key" in saved[step.save] or "token" in saved[step.save]:
                 secret = saved[step.save].get("key") or saved[step.save]["token"]
-                keys[{"customer_key": "customer", "portal": "portal"}.get(step.save, step.save)] = {
+                keys[{"customer_key": "customer"}.get(step.save, step.save)] = {
                     "Authorization": f"Bearer {secret}"
                 }
         if step.operation in recorded:

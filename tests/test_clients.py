@@ -32,7 +32,7 @@ def run_check(part: str, *extra: str) -> None:
 
 @pytest.mark.slow
 def test_generated_python_client_type_checks_and_runs_the_partner_flow(database_url: str) -> None:
-    """On both engines: on PostgreSQL the flow's submissions meet the one-statement path."""
+    """On the worker's database; the flow's submissions meet the one-statement path."""
     run_check("python", "--database-url", database_url)
 
 

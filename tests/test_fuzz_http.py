@@ -1,23 +1,32 @@
 """Property-based fuzzing of the whole HTTP surface with schemathesis, against the app's
-own OpenAPI document, over real HTTP (uvicorn on a free port), on both engines, with an
-admin key and a customer key (issue 12).
+own OpenAPI document, over real HTTP (uvicorn on a free port), as every
+kind of caller (issues 12, 25): an admin key, a customer key, a partner's scoped
+integration key (`integration` bound to a `partner: true` customer) and a cabinet portal
+session (the `cdp_…` token of `POST /v1/customers/{id}/portal-sessions`).
 
-Every answer must be below 500 and conform to the declared responses: status code,
-content type and body schema, every status included (422s are declared as problem+json
-`ValidationProblem` since issue 18).
+Every answer must be below 500 (or a declared 503: Stripe is not configured here) and
+conform to the declared responses: status code, content type and body schema, every
+status included (422s are declared as problem+json `ValidationProblem` since issue 18).
+Random ids only ever find 404s, so every other request names the caller's own customer
+in `{customer_id}` (the admin's: the fuzz customer), and the handlers behind the 404 are
+fuzzed too.
 
-Derandomized (hypothesis `derandomize=True`), `MAX_EXAMPLES` per operation and key, so
-the run is the same every time and stays within about a minute per engine."""
+Per caller, the requests sent, the 5xx answers and the schema violations are printed when
+the run ends (`-s`) and kept in pytest's cache under `creditdesk/fuzz_figures/postgresql`
+(`.pytest_cache/v/creditdesk/fuzz_figures/`).
+
+Derandomized (hypothesis `derandomize=True`), `MAX_EXAMPLES` per operation and caller, so
+the run is the same every time and stays within about a minute."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import hypothesis
 import pytest
 import schemathesis
@@ -33,14 +42,32 @@ from app.kit.db import Database
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import _truncate_pg, served_in_thread
+from tests.waiting import REQUEST_TIMEOUT
 
-MAX_EXAMPLES = 5
-FIGURES: Counter[str] = Counter()
+MAX_EXAMPLES = 3
+CALLERS = ["admin", "customer", "partner", "cabinet"]
+ENGINE = "postgresql"  # the figures' key (the runs once had an SQLite twin)
+FIGURES: dict[str, dict[str, Counter[str]]] = {}  # engine -> caller -> figures
+
+
+@dataclass(frozen=True)
+class Caller:
+    headers: dict[str, str]
+    customer_id: str  # put in `{customer_id}` on every other request
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    engine: str
+    callers: dict[str, Caller]
+
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(_env_file=None)).openapi())  # type: ignore[call-arg]
 
 
-async def _keys(database_url: str) -> dict[str, dict[str, str]]:
+async def _keys(database_url: str) -> dict[str, Caller]:
+    """Admin, customer and partner-integration keys, minted in the database."""
     from app.customers import service
     from app.customers.schemas import CustomerCreate
     from app.kit.clock import Clock
@@ -51,34 +78,51 @@ async def _keys(database_url: str) -> dict[str, dict[str, str]]:
             now = Clock().now()
             data = CustomerCreate(name="Fuzz Hosting", email="fuzz@acme.example")
             customer = await service.create_customer(session, data, now)
-            _, admin = await service.create_api_key(
-                session, role=Role.admin, name="fuzz admin", customer_id=None, now=now
-            )
-            _, own = await service.create_api_key(
-                session, role=Role.customer, name="fuzz customer", customer_id=customer.id,
-                now=now,
-            )  # fmt: skip
+            data = CustomerCreate(name="Fuzz Reseller", email="fuzz@reseller.example", partner=True)
+            partner = await service.create_customer(session, data, now)
+            minted = {}
+            for name, role, bound in [
+                ("admin", Role.admin, None), ("customer", Role.customer, customer.id),
+                ("partner", Role.integration, partner.id),
+            ]:  # fmt: skip
+                _, secret = await service.create_api_key(
+                    session, role=role, name=f"fuzz {name}", customer_id=bound, now=now
+                )
+                minted[name] = Caller({"Authorization": f"Bearer {secret}"}, bound or customer.id)
     finally:
         await db.dispose()
-    return {
-        "admin": {"Authorization": f"Bearer {admin}"},
-        "customer": {"Authorization": f"Bearer {own}"},
-    }
+    return minted
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def served(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("pg_database")
-        asyncio.run(_truncate_pg(url))
-    else:
-        template: Path = request.getfixturevalue("sqlite_template")
-        copy = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-        shutil.copy(template, copy)
-        url = f"sqlite+aiosqlite:///{copy}"
-    keys = asyncio.run(_keys(url))
+def _portal_session(base_url: str, admin: Caller) -> Caller:
+    """The cabinet's credential, minted as a partner's back end would, over HTTP."""
+    minted = httpx.post(
+        f"{base_url}/v1/customers/{admin.customer_id}/portal-sessions",
+        headers=admin.headers, timeout=30,
+    )  # fmt: skip
+    assert minted.status_code == 201, minted.text
+    token = minted.json()["token"]
+    assert token.startswith("cdp_")
+    return Caller({"Authorization": f"Bearer {token}"}, admin.customer_id)
+
+
+def _report(engine: str, cache: Any) -> None:
+    figures = {caller: dict(counts) for caller, counts in FIGURES.get(engine, {}).items()}
+    for caller, counts in figures.items():
+        print(
+            f"fuzz [{engine}] {caller}: {counts.get('requests', 0)} requests, "
+            f"{counts.get('5xx', 0)} 5xx (besides {counts.get('503', 0)} declared 503), "
+            f"{counts.get('violations', 0)} schema violations"
+        )
+    if cache is not None:
+        cache.set(f"creditdesk/fuzz_figures/{engine}", figures)
+
+
+@pytest.fixture(scope="module")
+def served(request: pytest.FixtureRequest, pg_database: str) -> Iterator[Served]:
+    url = pg_database
+    asyncio.run(_truncate_pg(url))
+    callers = asyncio.run(_keys(url))
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         env="test", database_url=url, periodic_tasks_enabled=False, log_json=False,
@@ -86,10 +130,12 @@ def served(
     )  # fmt: skip
     app = create_app(settings)
     with served_in_thread(app, log_level="critical", access_log=False) as port:
+        base_url = f"http://127.0.0.1:{port}"
+        callers["cabinet"] = _portal_session(base_url, callers["admin"])
         try:
-            yield f"http://127.0.0.1:{port}", keys
+            yield Served(base_url, ENGINE, callers)
         finally:
-            print(f"\nfuzz figures [{request.param}]: {dict(FIGURES)}")
+            _report(ENGINE, getattr(request.config, "cache", None))  # None: -p no:cacheprovider
 
 
 @schemathesis.serializer("message/rfc822")
@@ -98,12 +144,7 @@ def _raw_mail(ctx: Any, value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("utf-8", "replace")
 
 
-SCHEMA_CHECKS = (
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-)
+CONFORMANCE = (status_code_conformance, content_type_conformance, response_schema_conformance)
 
 
 @schema.parametrize()
@@ -115,17 +156,21 @@ SCHEMA_CHECKS = (
     suppress_health_check=list(hypothesis.HealthCheck),
     phases=[hypothesis.Phase.generate],  # no shrinking, no coverage phase: CI time
 )
-@pytest.mark.parametrize("role", ["admin", "customer"])
-def test_the_http_surface(
-    case: Any, role: str, served: tuple[str, dict[str, dict[str, str]]]
-) -> None:
-    base_url, keys = served
-    response = case.call(base_url=base_url, headers=keys[role], timeout=30)
-    FIGURES["cases"] += 1
-    if response.status_code >= 500:
-        FIGURES["5xx"] += 1
+@pytest.mark.parametrize("role", CALLERS)
+def test_the_http_surface(case: Any, role: str, served: Served) -> None:
+    caller = served.callers[role]
+    figures = FIGURES.setdefault(served.engine, {}).setdefault(role, Counter())
+    if "customer_id" in (case.path_parameters or {}) and figures["requests"] % 2:
+        case.path_parameters["customer_id"] = caller.customer_id
+    response = case.call(base_url=served.base_url, headers=caller.headers, timeout=REQUEST_TIMEOUT)
+    figures["requests"] += 1
+    if response.status_code == 503:
+        figures["503"] += 1  # declared: no Stripe here, or the database is busy
+    elif response.status_code >= 500:
+        figures["5xx"] += 1
+        case.validate_response(response, checks=(not_a_server_error,))  # fails, with a curl
     try:
-        case.validate_response(response, checks=SCHEMA_CHECKS)
+        case.validate_response(response, checks=CONFORMANCE)
     except Exception:
-        FIGURES["violations"] += 1
+        figures["violations"] += 1
         raise

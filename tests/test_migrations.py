@@ -1,19 +1,18 @@
 """The migrations are the schema: `upgrade head` on a fresh database matches the models
-(no autogenerate drift), and `downgrade base` then `upgrade head` works, on both engines."""
+(no autogenerate drift, partial indexes with the same conditions), and `downgrade base`
+then `upgrade head` works."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from app.kit import migrations
@@ -22,12 +21,9 @@ from app.models import Base
 from tests.conftest import PG_ADMIN_URL, _pg_admin, _postgres_reason
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def fresh_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """An empty database of its own: `downgrade base` must not touch the shared one."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
     request.applymarker(pytest.mark.postgres)
     request.getfixturevalue("pg_database")  # skips (or fails under CI) like every PG test
     assert _postgres_reason() is None
@@ -55,15 +51,28 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
-def _normal(condition: str) -> str:
-    return re.sub(r"\s+", " ", condition.replace("(", "").replace(")", "")).strip().lower()
+_PREDICATE = text(
+    "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i"
+    " JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :name"
+)
+
+
+def _as_postgres_writes_it(connection: Connection, table: str, condition: str) -> str:
+    """`condition` as PostgreSQL stores an index predicate (casts, parentheses), from a
+    probe index made and undone in a savepoint."""
+    with connection.begin_nested() as probe:
+        connection.execute(
+            text(f"CREATE INDEX _probe_predicate ON {table} ((1)) WHERE {condition}")
+        )
+        written = connection.execute(_PREDICATE, {"name": "_probe_predicate"}).scalar_one()
+        probe.rollback()
+    return str(written)
 
 
 def _predicate_diff(connection: Connection) -> list[str]:
     """Partial indexes, which Alembic's comparison does not look at: an index partial in
-    the models must be partial in the database, with the same condition, and the other
-    way round. SQLite keeps the condition as the migration wrote it, so the text is
-    compared; PostgreSQL rewrites it (casts, parentheses), so there only partial or not."""
+    the models must be partial in the database, with the same condition (compared as
+    PostgreSQL writes both), and the other way round."""
     dialect = connection.dialect.name
     inspector = inspect(connection)
     differences = []
@@ -74,15 +83,17 @@ def _predicate_diff(connection: Connection) -> list[str]:
         wanted = {}
         for index in table.indexes:
             where = index.dialect_options[dialect].get("where")
-            wanted[index.name] = None if where is None else _normal(str(where))
+            wanted[index.name] = (
+                None
+                if where is None
+                else _as_postgres_writes_it(connection, table.name, str(where))
+            )
         for found in inspector.get_indexes(table.name):
             name = found["name"]
             if name not in wanted:
                 continue  # not an index of the models: compare_metadata reports it
             where = found.get("dialect_options", {}).get(f"{dialect}_where")
-            have = None if where is None else _normal(str(where))
-            if dialect != "sqlite" and None not in (have, wanted[name]):
-                continue  # both partial; PostgreSQL's text of the condition is its own
+            have = None if where is None else str(where)
             if have != wanted[name]:
                 differences.append(
                     f"{table.name}.{name}: {have!r} in the database, models {wanted[name]!r}"

@@ -10,8 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from app.settings import Settings
 from tests.conftest import free_port
+from tests.waiting import DEADLINE, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -88,7 +87,8 @@ def clean_env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def quickstart_server(folder: Path) -> Iterator[str]:
-    """`creditdesk serve` as the Quickstart runs it: the default SQLite file in `folder`."""
+    """`creditdesk serve` as the Quickstart runs it: the embedded PostgreSQL
+    started in `folder` (no CREDITDESK_DATABASE_URL)."""
     port = free_port()
     env = clean_env() | {"CREDITDESK_PERIODIC_TASKS_ENABLED": "false"}
     log = (folder / "server.log").open("w")
@@ -98,25 +98,16 @@ def quickstart_server(folder: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (folder / "server.log").read_text()
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    break
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.3)
+        wait_until_serving(server, f"{url}/readyz", "creditdesk serve", folder / "server.log")
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=DEADLINE)
         log.close()
 
 
-def test_walk_through_runs_verbatim(tmp_path: Path) -> None:
+def test_walk_through_runs_verbatim(home_folder: Path) -> None:
+    tmp_path = home_folder  # the Quickstart's folder, where its embedded server starts
     missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
     if missing and os.environ.get("CI") != "true":
         pytest.skip(f"the walk-through needs {', '.join(missing)} (apt-get install -y curl jq)")

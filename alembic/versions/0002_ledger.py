@@ -111,7 +111,7 @@ def upgrade() -> None:
         "journal_transactions",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -170,7 +170,7 @@ def upgrade() -> None:
         "journal_lines",
         sa.Column(
             "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -202,7 +202,7 @@ def upgrade() -> None:
         "spend_records",
         sa.Column(
             "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -221,15 +221,13 @@ def upgrade() -> None:
         ),
     )
 
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in JOURNAL_TRIGGERS:
-            op.execute(statement)
+    for statement in JOURNAL_TRIGGERS:
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in DROP_JOURNAL_TRIGGERS:
-            op.execute(statement)
+    for statement in DROP_JOURNAL_TRIGGERS:
+        op.execute(statement)
     op.drop_table("spend_records")
     op.drop_table("journal_lines")
     op.drop_table("journal_transactions")

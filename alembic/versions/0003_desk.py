@@ -15,8 +15,8 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Ticket numbers on PostgreSQL: a real sequence, owned by the column (so that
-# `TRUNCATE … RESTART IDENTITY` resets it too). SQLite computes max + 1 under its write lock.
+# Ticket numbers: a real sequence, owned by the column (so that `TRUNCATE … RESTART
+# IDENTITY` resets it too).
 TICKET_NUMBER_SEQUENCE = "ticket_number_seq"
 
 
@@ -62,7 +62,7 @@ def upgrade() -> None:
         "ticket_messages",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -87,7 +87,7 @@ def upgrade() -> None:
         "ticket_charges",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -113,13 +113,11 @@ def upgrade() -> None:
         "ix_ticket_charges_ticket_seq", "ticket_charges", ["ticket_id", "seq"], unique=False
     )
 
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE SEQUENCE {TICKET_NUMBER_SEQUENCE} OWNED BY tickets.number")
+    op.execute(f"CREATE SEQUENCE {TICKET_NUMBER_SEQUENCE} OWNED BY tickets.number")
 
 
 def downgrade() -> None:
     op.drop_table("ticket_charges")
     op.drop_table("ticket_messages")
     op.drop_table("tickets")  # drops the sequence it owns
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP SEQUENCE IF EXISTS {TICKET_NUMBER_SEQUENCE}")
+    op.execute(f"DROP SEQUENCE IF EXISTS {TICKET_NUMBER_SEQUENCE}")

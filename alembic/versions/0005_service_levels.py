@@ -15,7 +15,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+SEQ = sa.BigInteger()
 WHEN = sa.DateTime(timezone=True)
 
 

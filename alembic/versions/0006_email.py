@@ -42,7 +42,7 @@ def upgrade() -> None:
         "email_inbound",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -74,7 +74,7 @@ def upgrade() -> None:
         "email_attachments",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -108,7 +108,7 @@ def upgrade() -> None:
         "email_outbox",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),

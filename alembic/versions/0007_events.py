@@ -21,7 +21,7 @@ def upgrade() -> None:
         "events",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -41,7 +41,6 @@ def upgrade() -> None:
         "events",
         ["seq"],
         postgresql_where=sa.text("dispatched_at IS NULL"),
-        sqlite_where=sa.text("dispatched_at IS NULL"),
     )
 
 

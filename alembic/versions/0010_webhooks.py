@@ -71,7 +71,7 @@ def upgrade() -> None:
         "webhook_deliveries",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -106,7 +106,6 @@ def upgrade() -> None:
         "webhook_deliveries",
         ["next_attempt_at"],
         postgresql_where=sa.text("status = 'pending'"),
-        sqlite_where=sa.text("status = 'pending'"),
     )
     op.create_index(
         "ix_webhook_deliveries_endpoint_seq", "webhook_deliveries", ["endpoint_id", "seq"]

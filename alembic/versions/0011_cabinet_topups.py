@@ -64,7 +64,6 @@ def upgrade() -> None:
         "top_ups",
         ["created_at"],
         postgresql_where=sa.text("status IN ('pending', 'charging')"),
-        sqlite_where=sa.text("status IN ('pending', 'charging')"),
     )
 
     with op.batch_alter_table("purchases") as batch:

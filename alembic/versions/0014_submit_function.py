@@ -34,8 +34,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_config_versions")),
     )
     op.execute("INSERT INTO config_versions (name, version) VALUES ('desk', 1)")
-    if op.get_bind().dialect.name != "postgresql":
-        return  # SQLite runs the general path only, and caches nothing
     op.execute(BUMP_CONFIG_FUNCTION)
     for table in CONFIG_TABLES:
         op.execute(
@@ -46,9 +44,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP_SUBMIT_TICKET_V1)
-        for table in CONFIG_TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_bump_desk_config ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS desk_config_bump()")
+    op.execute(DROP_SUBMIT_TICKET_V1)
+    for table in CONFIG_TABLES:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_bump_desk_config ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS desk_config_bump()")
     op.drop_table("config_versions")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cabinet import service
 from app.cabinet.schemas import PortalSessionCreated
-from app.kit.auth import Principal, Role, authenticate, require_roles
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.access import CustomerInReach, owned_guard
+from app.kit.auth import ApiKey, Principal, Role, authenticate, require_roles
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import NotFound, problem_responses
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
@@ -29,6 +32,23 @@ MEDIA_TYPES = {
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["cabinet"])
 # Who mints portal sessions (create_portal_session) and may end them.
 MINTERS = (Role.admin, Role.cr_agent, Role.integration)
+SessionMinter = Annotated[Principal, Depends(require_roles(*MINTERS))]
+SessionEnder = Annotated[Principal, Depends(require_roles(*MINTERS, Role.customer))]
+# A portal session exists for a caller that reaches its customer (a long-lived key is none).
+PortalSessionInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(ApiKey.customer_id).where(
+                ApiKey.id == bindparam("session_id"),
+                ApiKey.prefix.startswith(service.PORTAL_PREFIX),
+                ApiKey.expires_at.is_not(None),
+            ),
+            {"session_id": "`key_…` of a portal session"},
+            noun="portal session",
+        )
+    ),
+]
 
 
 @router.post(
@@ -39,8 +59,8 @@ MINTERS = (Role.admin, Role.cr_agent, Role.integration)
 )
 async def create_portal_session(
     request: Request,
-    customer_id: CustomerId,
-    principal: Principal = Depends(require_roles(Role.admin, Role.cr_agent, Role.integration)),
+    principal: SessionMinter,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -93,16 +113,14 @@ async def end_current_portal_session(
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_portal_session(
-    session_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*MINTERS, Role.customer)),
+    principal: SessionEnder,
+    session_id: PortalSessionInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> Response:
     """End a portal session early: a customer's key ends its own customer's sessions (any
     other customer's are 404), staff who mint sessions end any. Ending it again: 204."""
     key = await service.get_portal_session(session, session_id)
-    if not principal.sees(key.customer_id):
-        raise NotFound("No such portal session.")
     await service.revoke_portal_session(session, key, now=now)
     return Response(status_code=204)
 

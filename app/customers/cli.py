@@ -10,7 +10,7 @@ import click
 
 from app.kit.auth import Role
 from app.kit.cli import load_settings, with_db
-from app.kit.clock import Clock
+from app.kit.clock import process_clock
 from app.kit.db import Database
 
 
@@ -28,16 +28,19 @@ def keys_create(role: str, name: str, customer_id: str | None) -> None:
     from app.customers import service
     from app.kit.errors import AppError
 
+    settings = load_settings()
+    clock = process_clock(settings.clock_start)
+
     async def work(db: Database) -> str:
         async with db.unit_of_work() as session:
             key, secret = await service.create_api_key(
-                session, role=Role(role), name=name, customer_id=customer_id, now=Clock().now()
+                session, role=Role(role), name=name, customer_id=customer_id, now=clock.now()
             )
             click.echo(f"created {key.id} ({role}, {name!r}); the key is shown only now:", err=True)
             return secret
 
     try:
-        secret = with_db(load_settings(), work)
+        secret = with_db(settings, work)
     except AppError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(secret)
@@ -70,13 +73,16 @@ def keys_revoke(key_id: str) -> None:
     from app.customers import service
     from app.kit.errors import AppError
 
+    settings = load_settings()
+    clock = process_clock(settings.clock_start)
+
     async def work(db: Database) -> None:
         async with db.unit_of_work() as session:
             key = await service.get_api_key(session, key_id)
-            key.revoked_at = key.revoked_at or Clock().now()
+            key.revoked_at = key.revoked_at or clock.now()
 
     try:
-        with_db(load_settings(), work)
+        with_db(settings, work)
     except AppError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"revoked {key_id}", err=True)

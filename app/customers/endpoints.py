@@ -17,6 +17,7 @@ from app.customers.schemas import (
     VerifyCallerIn,
     VerifyCallerOut,
 )
+from app.kit.access import CallerScope, CustomerInReach, body_customer_guard
 from app.kit.auth import (
     STAFF,
     Admin,
@@ -27,8 +28,9 @@ from app.kit.auth import (
     authenticate,
     require_roles,
 )
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import Forbidden, problem_responses
+from app.kit.inputs import Instant
 from app.kit.pagination import Cursor, Limit, Page, cursor_text, keyset_page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
@@ -39,6 +41,9 @@ AdminOrCrAgent = Annotated[Principal, Depends(require_roles(Role.admin, Role.cr_
 AdminCrAgentOrPartner = Annotated[
     Principal, Depends(require_roles(Role.admin, Role.cr_agent, Role.integration))
 ]
+
+# The customer a new key is bound to, if the caller reaches it (an admin reaches all).
+KeyCustomer = Annotated[str | None, Depends(body_customer_guard(ApiKeyCreate))]
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
 CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
@@ -81,15 +86,16 @@ async def list_customers(
     cursor: Cursor = None,
     email: str | None = None,
     external_ref: str | None = None,
-    updated_gte: datetime | None = None,
+    updated_gte: Instant | None = None,
     principal: StaffOrBackOffice,
+    scope: CallerScope,
     session: AsyncSession = Depends(get_session),
 ) -> Page[CustomerRead]:
     """List customers, oldest first, optionally by e-mail, external reference or last
     change. A partner's scoped key lists the partner and its end customers."""
     rows = await repository.list_customers(
         session, after=cursor_text(cursor, "after"), limit=limit + 1,
-        email=email, external_ref=external_ref, partner_id=principal.partner_id,
+        email=email, external_ref=external_ref, partner_id=scope.partner_id,
         updated_gte=updated_gte,
     )  # fmt: skip
     return keyset_page(rows, limit, key="after", position=lambda c: c.id, read=service.to_read)
@@ -102,12 +108,11 @@ async def list_customers(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerRead:
     """Read a customer. A customer key reads only its own."""
-    principal.check_customer(customer_id)
     return service.to_read(await service.get_customer(session, customer_id))
 
 
@@ -119,7 +124,7 @@ async def get_customer(
 )
 async def update_customer(
     body: CustomerUpdate,
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -127,7 +132,6 @@ async def update_customer(
     """Change a customer. A customer key may change only its own `auto_accept_transfers`
     and `low_balance_threshold`; a partner's scoped key its own end customers (not
     `partner`)."""
-    principal.check_customer(customer_id)
     if principal.is_customer:
         if set(body.model_fields_set) - CUSTOMER_EDITABLE:
             raise Forbidden(
@@ -151,8 +155,8 @@ async def update_customer(
 )
 async def verify_caller(
     body: VerifyCallerIn,
-    customer_id: CustomerId,
     _: Staff,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
     settings: Settings = Depends(get_settings),
@@ -180,6 +184,7 @@ async def create_api_key(
     body: ApiKeyCreate,
     request: Request,
     _: Admin,
+    customer_id: KeyCustomer,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyCreated:
@@ -187,7 +192,7 @@ async def create_api_key(
     # The secret is stored nowhere, not even for an idempotent replay (which answers null).
     redact_from_idempotency_record(request, "key")
     key, secret = await service.create_api_key(
-        session, role=body.role, name=body.name, customer_id=body.customer_id, now=now
+        session, role=body.role, name=body.name, customer_id=customer_id, now=now
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from app.kit.cli import load_settings, with_db
-from app.kit.clock import Clock
+from app.kit.clock import process_clock
 
 
 @click.command()
@@ -15,7 +15,9 @@ def escalate() -> None:
     from app.desk.sla_sweep import sweep
 
     settings = load_settings()
-    result = with_db(settings, lambda db: sweep(db, Clock().now(), settings))
+    result = with_db(
+        settings, lambda db: sweep(db, process_clock(settings.clock_start).now(), settings)
+    )
     click.echo(result.render())
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk import service
+from app.desk.access import TicketInReach
 from app.desk.errors import DuplicateTicket
 from app.desk.models import Line, Status
 from app.desk.schemas import (
@@ -22,9 +23,11 @@ from app.desk.schemas import (
     TicketRead,
     TransferCreate,
 )
+from app.kit.access import ListScope, body_customer_guard
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, Staff, require_roles
-from app.kit.deps import TicketId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import ValidationFailed, problem_responses
+from app.kit.inputs import INT32_MAX, Instant
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -46,6 +49,8 @@ TicketWriter = Annotated[Principal, Depends(require_roles(*WRITERS))]
 Transferrer = Annotated[Principal, Depends(require_roles(*TRANSFERRERS))]
 Consenter = Annotated[Principal, Depends(require_roles(*CONSENTERS))]
 Engineer = Annotated[Principal, Depends(require_roles(*ENGINEERS))]
+# The body's `customer_id` (staff and partners name the customer), if in reach.
+NamedCustomer = Annotated[str | None, Depends(body_customer_guard(TicketCreate))]
 
 
 @router.post(
@@ -57,6 +62,7 @@ Engineer = Annotated[Principal, Depends(require_roles(*ENGINEERS))]
 async def submit_ticket(
     body: TicketCreate,
     principal: Submitter,
+    named: NamedCustomer,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -67,13 +73,11 @@ async def submit_ticket(
     # (app.desk.fast_submit, declared in app.desk.feature): this is the general path.
     if principal.is_customer:
         assert principal.customer_id is not None
-        principal.check_customer(body.customer_id or principal.customer_id)
-        customer_id = principal.customer_id
-    elif body.customer_id is None:
+        customer_id = principal.customer_id  # `named` is None or this one
+    elif named is None:
         raise ValidationFailed("Staff must name the customer: `customer_id`.", field="customer_id")
     else:
-        principal.check_customer(body.customer_id)  # a partner's key: its own customers
-        customer_id = body.customer_id
+        customer_id = named
     return await service.submit_and_read(
         session, body, customer_id=customer_id, author=principal, settings=settings, now=now
     )
@@ -86,24 +90,21 @@ async def list_tickets(
     *,
     limit: Limit = 50,
     cursor: Cursor = None,
-    customer_id: str | None = None,
+    scope: ListScope,
     line: Line | None = None,
     status: Status | None = None,
-    number: int | None = Query(default=None, ge=1, description="the ticket's number"),
-    updated_gte: datetime | None = None,
+    number: int | None = Query(default=None, ge=1, le=INT32_MAX, description="the ticket's number"),
+    updated_gte: Instant | None = None,
     principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> Page[TicketRead]:
     """List tickets, newest first, by customer, line, status, number or last change. A
     customer key lists its own only; a partner's key its own and its end customers'."""
-    if customer_id is not None:
-        principal.check_customer(customer_id)
-    if principal.is_customer:
-        customer_id = principal.customer_id
     return await service.list_tickets(
-        session, limit=limit, cursor=cursor, customer_id=customer_id, line=line, status=status,
-        now=now, partner_id=principal.partner_id, number=number, updated_gte=updated_gte,
+        session, limit=limit, cursor=cursor, customer_id=scope.customer_id, line=line,
+        status=status, now=now, partner_id=scope.partner_id, number=number,
+        updated_gte=updated_gte,
     )  # fmt: skip
 
 
@@ -111,7 +112,7 @@ async def list_tickets(
     "/tickets/{ticket_id}", response_model=TicketRead, responses=problem_responses(401, 403, 404)
 )
 async def get_ticket(
-    ticket_id: TicketId,
+    ticket_id: TicketInReach,
     principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -129,8 +130,8 @@ async def get_ticket(
 )
 async def add_message(
     body: MessageCreate,
-    ticket_id: TicketId,
     principal: TicketWriter,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -150,7 +151,7 @@ async def add_message(
 )
 async def list_messages(
     *,
-    ticket_id: TicketId,
+    ticket_id: TicketInReach,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: TicketReader,
@@ -169,8 +170,8 @@ async def list_messages(
 )
 async def transfer(
     body: TransferCreate,
-    ticket_id: TicketId,
     principal: Transferrer,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -200,8 +201,8 @@ async def _answer(
     responses=problem_responses(401, 402, 403, 404, 409),
 )
 async def accept_transfer(
-    ticket_id: TicketId,
     principal: Consenter,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -216,8 +217,8 @@ async def accept_transfer(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def decline_transfer(
-    ticket_id: TicketId,
     principal: Consenter,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -233,8 +234,8 @@ async def decline_transfer(
 )
 async def merge(
     body: MergeCreate,
-    ticket_id: TicketId,
     principal: Staff,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -251,8 +252,8 @@ async def merge(
 )
 async def out_of_scope(
     body: OutOfScopeCreate,
-    ticket_id: TicketId,
     principal: Engineer,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -270,8 +271,8 @@ async def out_of_scope(
 )
 async def confirm_bug(
     body: BugConfirmationCreate,
-    ticket_id: TicketId,
     principal: Engineer,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -289,8 +290,8 @@ async def confirm_bug(
 )
 async def change_status(
     body: StatusChange,
-    ticket_id: TicketId,
     principal: TicketWriter,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),

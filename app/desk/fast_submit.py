@@ -1,9 +1,9 @@
-"""`POST /v1/tickets` in one round trip on PostgreSQL (issue 19).
+"""`POST /v1/tickets` in one round trip (issue 19).
 
 `try_submit` is the desk's fast path (app.kit.fastpath): it runs before routing, and
 answers only when it can answer exactly as the route (`app.desk.endpoints.submit_ticket`,
 the general path) would: it returns None — and the route runs — for anything off
-the common path (SQLite, bad input, an unknown key, a role that may not submit, a refused
+the common path (bad input, an unknown key, a role that may not submit, a refused
 subject, an unsupported version, and whatever `desk_submit_ticket_v1` refuses: see
 `app.desk.submit_sql`). So every error answer, every replay, every 402 comes from one
 place, the ordinary handler, and the common case costs one statement.
@@ -182,7 +182,7 @@ async def try_submit(request: Request) -> Response | None:
     """The submission in one call, or None: the ordinary handler answers (module docstring)."""
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
-    if db.dialect != "postgresql" or not settings.fast_submit:
+    if not settings.fast_submit:
         return None
     token = bearer_token(request)
     if token is None:

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.kit.db import Base
 from app.kit.types import BigIntPK, UTCDateTime
 
-# On PostgreSQL ticket numbers come from this sequence (created by the migration, owned by
-# tickets.number); on SQLite every transaction holds the write lock, so max + 1 is safe.
+# Ticket numbers come from this sequence (created by the migration, owned by tickets.number).
 TICKET_NUMBER_SEQUENCE = "ticket_number_seq"
 
 
@@ -107,7 +106,6 @@ class TicketCharge(Base):
             "refund_transaction_id",
             unique=True,
             postgresql_where=text("refund_transaction_id IS NOT NULL"),
-            sqlite_where=text("refund_transaction_id IS NOT NULL"),
         ),
     )
 

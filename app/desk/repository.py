@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.desk.models import TICKET_NUMBER_SEQUENCE, Ticket, TicketCharge, TicketMessage
-from app.kit.db import is_postgres
 
 _NEXT_NUMBER = text(f"SELECT nextval('{TICKET_NUMBER_SEQUENCE}')")
 # Built once (hot path of a submission): a statement object caches its compiled form.
@@ -26,12 +25,8 @@ _DUPLICATE = (
 
 
 async def next_number(session: AsyncSession) -> int:
-    """Unique and increasing under concurrency: a sequence on PostgreSQL; on SQLite the
-    transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
-    if is_postgres(session):
-        value = await session.scalar(_NEXT_NUMBER)
-    else:
-        value = await session.scalar(select(func.coalesce(func.max(Ticket.number), 0) + 1))
+    """Unique and increasing under concurrency: a sequence."""
+    value = await session.scalar(_NEXT_NUMBER)
     return int(value or 1)
 
 

@@ -1,11 +1,10 @@
 """The desk's rules (policy.md §1): submission and its charge, messages, the status
 machine, transfers with consent, merges, out-of-scope and bug refunds.
 
-Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE` on
-PostgreSQL; SQLite transactions hold the write lock), then the ledger takes the customer's
-lock (`credits.service.lock_customer`, the wallet row). A submission takes the customer's
-lock before looking for a duplicate. The order is always ticket(s) in id order, then the
-customer, so nothing deadlocks; and a charge's refund is
+Locks: every change to an existing ticket locks the ticket row first (`FOR UPDATE`), then
+the ledger takes the customer's lock (`credits.service.lock_customer`, the wallet row). A
+submission takes the customer's lock before looking for a duplicate. The order is always
+ticket(s) in id order, then the customer, so nothing deadlocks; and a charge's refund is
 decided under the ticket lock, so it happens at most once whatever races."""
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from app.desk.sla import service as sla
 from app.kit.auth import Principal
 from app.kit.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.ids import new_id
+from app.kit.inputs import INT32_MAX
 from app.kit.observability import TICKET_SUBMISSIONS
 from app.kit.pagination import Page, cursor_int, keyset_page
 from app.products import service as products
@@ -140,7 +140,7 @@ async def list_tickets(
     number: int | None = None,
     updated_gte: datetime | None = None,
 ) -> Page[TicketRead]:
-    before = cursor_int(cursor, "before", maximum=2**31 - 1)  # ticket numbers are INTEGER
+    before = cursor_int(cursor, "before", maximum=INT32_MAX)  # ticket numbers are INTEGER
     rows = await repo.list_tickets(
         session, limit=limit, before=before, customer_id=customer_id,
         line=line.value if line else None, status=status.value if status else None,

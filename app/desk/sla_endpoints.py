@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.desk import service as desk
+from app.desk.access import TicketInReach
 from app.desk.models import Line
 from app.desk.schemas import TicketRead
 from app.desk.sla import report, service
@@ -28,7 +29,7 @@ from app.desk.sla.schemas import (
 )
 from app.kit.auth import BACK_OFFICE, STAFF, Admin, Principal, Role, require_roles
 from app.kit.db import Database
-from app.kit.deps import TicketId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -114,8 +115,8 @@ async def put_target(
 )
 async def assign(
     body: AssignmentCreate,
-    ticket_id: TicketId,
     principal: Assigner,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
@@ -132,7 +133,7 @@ async def assign(
     responses=problem_responses(401, 403, 404),
 )
 async def sla_history(
-    ticket_id: TicketId,
+    ticket_id: TicketInReach,
     principal: TicketReader,
     session: AsyncSession = Depends(get_session),
 ) -> SlaHistory:
@@ -149,8 +150,8 @@ async def sla_history(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def name_urgent(
-    ticket_id: TicketId,
     principal: UrgentNamer,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:

@@ -1,6 +1,6 @@
-"""The SQL of a ticket submission on PostgreSQL: one function call, one round trip.
+"""The SQL of a ticket submission: one function call, one round trip.
 
-`POST /v1/tickets` on PostgreSQL first tries `desk_submit_ticket_v1(...)` (installed by
+`POST /v1/tickets` first tries `desk_submit_ticket_v1(...)` (installed by
 migration 0014), sent as a single statement outside any explicit transaction: the call is
 its own transaction, so the whole submission is one round trip and the customer's wallet
 lock is held only inside it. Python prepares everything that does not need the database
@@ -10,15 +10,13 @@ rows and returns the finished response, which it also stores as the idempotent r
 
 The function handles the common case only. Whenever a rule needs more than the common case,
 it raises SQLSTATE `CDF01` with a reason, which rolls back everything it did, and the
-caller runs the general path (`app.desk.service.submit_and_read` through the ORM, the one
-SQLite always runs): a key that is revoked or expired, an `Idempotency-Key` seen before or
+caller runs the general path (`app.desk.service.submit_and_read` through the ORM): a key that is revoked or expired, an `Idempotency-Key` seen before or
 in flight, a customer that does not exist or that the partner key may not see, a stale
 configuration version, a duplicate within the window, no usable credit or a lapsed lot
 (402 and the expiry sweep), and a debit that crosses a low-balance or auto top-up threshold
 or empties the wallet (their events, mail and top-up claim belong to `app.topups`). The
-general path then answers exactly as before, so both paths behave as one; the tests run
-every submission test on both engines, and a differential test compares the rows the two
-write on PostgreSQL.
+general path then answers exactly as before, so both paths behave as one; a differential
+test compares the rows the two write.
 
 Step by step, in the order locks are taken (the same order as the general path, so the two
 can run side by side without deadlocks):

@@ -21,7 +21,7 @@ def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
     """Receive mail by SMTP into tickets (and send the outbox) until interrupted."""
     from app.email.outbox import send_due
     from app.email.smtp import start_listener
-    from app.kit.clock import Clock
+    from app.kit.clock import process_clock
     from app.kit.db import Database
     from app.kit.observability import configure_logging
 
@@ -32,7 +32,7 @@ def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
 
     async def run() -> None:
         db = Database.from_settings(settings)
-        clock = Clock()
+        clock = process_clock(settings.clock_start)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -62,14 +62,16 @@ def smtp(host: str | None, port: int | None, no_outbox: bool) -> None:
 def email_requeue() -> None:
     """Put outgoing mail that was given up (`dead`) back in the outbox queue."""
     from app.email.outbox import requeue_dead
-    from app.kit.clock import Clock
+    from app.kit.clock import process_clock
     from app.kit.db import Database
+
+    settings = load_settings()
 
     async def work(db: Database) -> int:
         async with db.unit_of_work() as session:
-            return await requeue_dead(session, Clock().now())
+            return await requeue_dead(session, process_clock(settings.clock_start).now())
 
-    click.echo(f"requeued {with_db(load_settings(), work)} mail(s)")
+    click.echo(f"requeued {with_db(settings, work)} mail(s)")
 
 
 COMMANDS: list[click.Command] = [smtp, email_requeue]

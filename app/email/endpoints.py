@@ -6,14 +6,23 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.desk import service as desk
+from app.desk.access import TicketInReach
+from app.desk.models import Ticket
 from app.email import contacts, repository, service
-from app.email.models import EmailAttachment, InboundEmail, OutboxEmail, OutboxStatus, Outcome
+from app.email.models import (
+    EmailAttachment,
+    EmailContact,
+    InboundEmail,
+    OutboxEmail,
+    OutboxStatus,
+    Outcome,
+)
 from app.email.schemas import (
     AttachmentList,
     AttachmentRead,
@@ -24,6 +33,7 @@ from app.email.schemas import (
     InboundResult,
     OutboxRead,
 )
+from app.kit.access import CustomerInReach, EveryCustomer, owned_guard
 from app.kit.auth import (
     BACK_OFFICE,
     STAFF,
@@ -45,6 +55,31 @@ router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["email"])
 READERS = (Role.customer, *STAFF, *BACK_OFFICE)
 
 MailReader = Annotated[Principal, Depends(require_roles(*READERS))]
+ContactInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(EmailContact.customer_id).where(
+                EmailContact.id == bindparam("contact_id"),
+                EmailContact.customer_id == bindparam("customer_id"),
+            ),
+            {"customer_id": "`cus_…`", "contact_id": "`ctc_…`"},
+            noun="contact",
+        )
+    ),
+]
+AttachmentInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(Ticket.customer_id)
+            .join(EmailAttachment, EmailAttachment.ticket_id == Ticket.id)
+            .where(EmailAttachment.id == bindparam("attachment_id")),
+            {"attachment_id": "`att_…`"},
+            noun="attachment",
+        )
+    ),
+]
 
 RAW_MESSAGE_BODY = {
     "requestBody": {
@@ -70,6 +105,7 @@ async def receive_email(
         default=None, max_length=320, description="envelope sender (MAIL FROM); empty = bounce"
     ),
     principal: IntegrationOrAdmin,
+    _relay: EveryCustomer,  # the sender picks the customer: not a partner's key
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -98,8 +134,8 @@ async def receive_email(
 async def add_contact(
     *,
     body: ContactCreate,
-    customer_id: str = Path(max_length=40),
     principal: Staff,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ContactRead:
@@ -116,8 +152,8 @@ async def add_contact(
 )
 async def list_contacts(
     *,
-    customer_id: str = Path(max_length=40),
     principal: Staff,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
 ) -> ContactList:
     """The extra contact addresses of a customer (its own e-mail is always allowed)."""
@@ -132,9 +168,9 @@ async def list_contacts(
 )
 async def remove_contact(
     *,
-    customer_id: str = Path(max_length=40),
-    contact_id: str = Path(max_length=40),
     principal: Staff,
+    customer_id: CustomerInReach,
+    contact_id: ContactInReach,
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Remove a contact address: its mail is refused from now on."""
@@ -149,7 +185,7 @@ async def remove_contact(
 )
 async def list_attachments(
     *,
-    ticket_id: str = Path(max_length=40),
+    ticket_id: TicketInReach,
     principal: MailReader,
     session: AsyncSession = Depends(get_session),
 ) -> AttachmentList:
@@ -173,7 +209,7 @@ async def list_attachments(
 )
 async def download_attachment(
     *,
-    attachment_id: str = Path(max_length=40),
+    attachment_id: AttachmentInReach,
     principal: MailReader,
     session: AsyncSession = Depends(get_session),
 ) -> Response:

@@ -7,8 +7,7 @@ between the relay's "250 OK" and that commit, the lease expires and the mail is 
 again: exactly-once is impossible without a transaction spanning SMTP and the database.
 The resend carries the same Message-ID (fixed when the row was written), so mail stores
 and clients that deduplicate on Message-ID show it once. A row marked `sent` is never
-claimed again, and two workers never hold the same row (row locks with SKIP LOCKED on
-PostgreSQL; SQLite's write lock), so a retry after a recorded success sends nothing."""
+claimed again, and two workers never hold the same row (row locks with SKIP LOCKED), so a retry after a recorded success sends nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.email.models import OutboxEmail, OutboxKind, OutboxStatus
-from app.kit.db import Database, is_postgres
+from app.kit.db import Database
 from app.kit.ids import new_id
 from app.settings import Settings
 
@@ -126,8 +125,7 @@ async def claim_due(db: Database, settings: Settings, now: datetime) -> list[Cla
             .order_by(OutboxEmail.next_attempt_at, OutboxEmail.seq)
             .limit(settings.email_outbox_batch)
         )
-        if is_postgres(session):
-            stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True)
         rows = list((await session.execute(stmt)).scalars())
         claimed = []
         for row in rows:

@@ -10,12 +10,14 @@ A request is also bounded by `CREDITDESK_MAX_BODY_BYTES` (413 before the app rea
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk import service as desk
+from app.desk.access import MessageInReach, TicketInReach
 from app.desk.errors import TicketClosed
 from app.desk.models import Status, Ticket, TicketMessage
 from app.email.models import EmailAttachment
@@ -30,6 +32,7 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["attachments"])
 UPLOADERS = (Role.customer, *STAFF)
+Uploader = Annotated[Principal, Depends(require_roles(*UPLOADERS))]
 Files = File(description="one or more files (`multipart/form-data`, field `files`)")
 
 
@@ -104,9 +107,9 @@ async def _store(
     responses=problem_responses(401, 403, 404, 409, 413, 422),
 )
 async def upload_to_ticket(
+    principal: Uploader,
+    ticket_id: TicketInReach,
     files: list[UploadFile] = Files,
-    ticket_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*UPLOADERS)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -132,10 +135,10 @@ async def upload_to_ticket(
     responses=problem_responses(401, 403, 404, 409, 413, 422),
 )
 async def upload_to_message(
+    principal: Uploader,
+    ticket_id: TicketInReach,
+    message_id: MessageInReach,
     files: list[UploadFile] = Files,
-    ticket_id: str = Path(max_length=40),
-    message_id: str = Path(max_length=40),
-    principal: Principal = Depends(require_roles(*UPLOADERS)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),

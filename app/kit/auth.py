@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
-from app.kit.errors import Forbidden, NotFound, Unauthenticated
+from app.kit.errors import Forbidden, Unauthenticated
 from app.kit.session import get_session
 from app.kit.types import UTCDateTime
 
@@ -76,7 +76,15 @@ class Principal:
         """The partner a scoped integration key acts for."""
         return self.customer_id if self.role is Role.integration else None
 
+    @property
+    def reaches_all(self) -> bool:
+        """Every customer is in reach (what it may do with them is its role's matter)."""
+        return not self.is_customer and self.scope is None
+
     def sees(self, customer_id: str | None) -> bool:
+        """THE reach rule: a customer key (or cabinet session) reaches its own customer
+        only, a partner's scoped key the partner and its end customers, any other key
+        every customer. Routes apply it through `app.kit.access`, never by hand."""
         if self.is_customer:
             return customer_id == self.customer_id
         if self.scope is not None:
@@ -86,11 +94,6 @@ class Principal:
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(f"The {self.role.value} role may not do this.")
-
-    def check_customer(self, customer_id: str) -> None:
-        """A customer key sees only its own customer; anything else does not exist for it."""
-        if not self.sees(customer_id):
-            raise NotFound("No such customer.")
 
 
 def generate_secret() -> str:

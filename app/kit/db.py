@@ -3,10 +3,8 @@
 One transaction per request (see `app.kit.routing`) or per job (`Database.unit_of_work`).
 Services and repositories `flush()`; only these boundaries commit.
 
-SQLite runs in WAL mode and every transaction starts with `BEGIN IMMEDIATE`, which takes
-the database's write lock up front: two writers queue (busy timeout) instead of one failing
-half-way, and a read-then-write never races another writer. PostgreSQL runs READ COMMITTED
-and the services lock the rows they change (`SELECT … FOR UPDATE`).
+PostgreSQL runs READ COMMITTED and the services lock the rows they change
+(`SELECT … FOR UPDATE`).
 
 PostgreSQL connections are not pinged on checkout (a pre-ping costs three round trips per
 request: BEGIN, `;`, ROLLBACK). Instead a pooled connection is recycled after
@@ -26,7 +24,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from sqlalchemy import MetaData, event, text
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -37,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from app.kit import embedded
 from app.settings import Settings
 
 NAMING_CONVENTION = {
@@ -50,26 +49,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Hand transaction control to SQLAlchemy (pysqlite's own BEGIN handling is off).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 POOL_RECYCLE_SECONDS = 1800
@@ -155,17 +134,9 @@ def build_engine(
     echo: bool = False,
     read_only: bool = False,
 ) -> AsyncEngine:
-    """`read_only` (PostgreSQL only): every transaction is `BEGIN … READ ONLY`, so a write
-    sent there by mistake fails instead of landing (on a hot standby it would fail anyway,
-    later and less clearly)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(
-            url, echo=echo, hide_parameters=True,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-        )  # fmt: skip
-        _configure_sqlite(engine)
-        return engine
+    """`read_only`: every transaction is `BEGIN … READ ONLY`, so a write sent there by
+    mistake fails instead of landing (on a hot standby it would fail anyway, later and less
+    clearly)."""
     engine = create_async_engine(
         url,
         echo=echo,
@@ -226,9 +197,10 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         """The service's database as its settings describe it (URL, pool, replica): what
-        `creditdesk serve` and the mail listener run on."""
+        `creditdesk serve` and the mail listener run on. Without a URL, the embedded
+        server (app.kit.embedded)."""
         return cls(
-            settings.database_url,
+            embedded.url_of(settings),
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             pool_timeout=settings.database_pool_timeout,
@@ -244,17 +216,12 @@ class Database:
     @asynccontextmanager
     async def read_session(self, current: AsyncSession) -> AsyncIterator[AsyncSession]:
         """A session for a lag-tolerant read inside a request: a read-only transaction of
-        its own on the replica if there is one, else the request's own session `current`
-        (a second transaction beside it would queue behind its write lock on SQLite)."""
+        its own on the replica if there is one, else the request's own session `current`."""
         if self.replica is None:
             yield current
             return
         async with self.replica.sessionmaker() as session, session.begin():
             yield session
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
@@ -297,7 +264,3 @@ class Database:
         await self.engine.dispose()
         if self.replica is not None:
             await self.replica.dispose()
-
-
-def is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"

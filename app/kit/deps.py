@@ -15,7 +15,6 @@ from app.settings import Settings
 
 # Path ids, declared once: `customer_id: CustomerId`.
 CustomerId = Annotated[str, Path(max_length=40, description="`cus_…`")]
-TicketId = Annotated[str, Path(max_length=40, description="`tkt_…`")]
 
 
 async def get_settings(request: Request) -> Settings:

@@ -69,7 +69,6 @@ class Event(Base):
             "ix_events_undispatched",
             "seq",
             postgresql_where=text("dispatched_at IS NULL"),
-            sqlite_where=text("dispatched_at IS NULL"),
         ),
     )
 
@@ -81,9 +80,8 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON())
     previous: Mapped[dict[str, Any] | None] = mapped_column(JSON())
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # PostgreSQL: the writing transaction's id (`pg_current_xact_id()`), so that readers
-    # list only events no running transaction can still precede (GET /v1/events). NULL on
-    # SQLite, whose single writer commits in `seq` order.
+    # The writing transaction's id (`pg_current_xact_id()`), so that readers list only
+    # events no running transaction can still precede (GET /v1/events).
     txid: Mapped[int | None] = mapped_column(BigInteger())
 
 
@@ -118,7 +116,6 @@ def record_event(
         data={"object": _jsonable(obj)},
         previous=dict(previous) if previous is not None else None,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        event.txid = _CURRENT_TXID  # type: ignore[assignment]
+    event.txid = _CURRENT_TXID  # type: ignore[assignment]
     session.add(event)
     return event

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 from starlette.responses import Response
 
-from app.kit.db import Base, is_postgres
+from app.kit.db import Base
 from app.kit.errors import AppError, Conflict, ValidationFailed
 from app.kit.types import UTCDateTime
 
@@ -92,25 +92,12 @@ async def claim(
 ) -> IdempotencyRecord | Response:
     """Reserve `key` for this request, or return the stored response to replay.
 
-    SQLite serialises whole transactions (`BEGIN IMMEDIATE`), so there a duplicate is never
-    in flight: a lookup and an insert suffice. PostgreSQL takes the key with one
-    `INSERT … ON CONFLICT DO NOTHING`; a concurrent duplicate blocks on the key's unique
-    index until the first request commits or rolls back (bounded by `IN_FLIGHT_WAIT`)."""
-    if is_postgres(session):
-        return await _claim_postgres(
-            session, scope=scope, key=key, fingerprint=fingerprint, now=now, retention=retention
-        )
-    found = await _load(session, scope, key)
-    if found is not None and found.created_at < now - retention:
-        await session.delete(found)
-        await session.flush()
-        found = None
-    if found is not None:
-        return _answer(found, fingerprint)
-    record = IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, created_at=now)
-    session.add(record)
-    await session.flush()
-    return record
+    The key is taken with one `INSERT … ON CONFLICT DO NOTHING`; a concurrent duplicate
+    blocks on the key's unique index until the first request commits or rolls back
+    (bounded by `IN_FLIGHT_WAIT`)."""
+    return await _claim_postgres(
+        session, scope=scope, key=key, fingerprint=fingerprint, now=now, retention=retention
+    )
 
 
 _WAIT_IN_FLIGHT = text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'")

@@ -1,18 +1,54 @@
-"""Text PostgreSQL cannot store, refused at one place for every request (issue 12).
+"""Inputs the database or Python cannot hold, refused at the edge with a 422.
+
+Integers: `INT32_MAX`/`INT64_MAX` bound every integer query or body field that meets an
+INTEGER or BIGINT column (`le=INT32_MAX`). Times: `Instant` is the one type of every
+timestamp a client sends (query or body): RFC 3339 with a zone, as api.md says, and
+convertible to UTC with a day to spare either side, so neither the database's conversion
+nor a service's `astimezone`/`+ timedelta` can overflow (issue 25).
+
+Text PostgreSQL cannot store is refused at one place for every request (issue 12).
 
 A `text`/`varchar` column cannot hold U+0000, and a lone UTF-16 surrogate (which JSON can
 spell as `"\\ud800"`) cannot be encoded as UTF-8 at all. Rather than every schema and
 every path or query parameter guarding against them, the body-limit middleware calls
 `unstorable()` on the path, the query string, the headers and a JSON body before the app
-sees the request, and answers 422 `validation_error` naming the field, on both engines."""
+sees the request, and answers 422 `validation_error` naming the field."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+from pydantic import AfterValidator, AwareDatetime
 from starlette.types import Scope
+
+INT32_MAX = 2**31 - 1  # an INTEGER column (a ticket's number)
+INT64_MAX = 2**63 - 1  # a BIGINT column
+
+EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def utc_instant(moment: datetime) -> datetime:
+    """`moment` in UTC. ValueError (a 422 through pydantic) when it has no zone or lies
+    outside `[EARLIEST, LATEST]`: `0001-01-01T00:00:00+14:00` is before year 1 in UTC."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a time needs a zone (RFC 3339), e.g. 2026-11-22T10:00:00Z")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise ValueError(
+            f"a time must lie from {EARLIEST.date().isoformat()} to "
+            f"{LATEST.date().isoformat()} in UTC"
+        )
+    return utc
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 
 
 def bad_text(value: str) -> bool:

@@ -26,8 +26,7 @@ If the lock's connection dies while the job still runs (a network cut, a server-
 jobs stay idempotent for that reason, the lock only saves the duplicate work.
 
 Advisory locks are per database, so two deployments on one PostgreSQL server, each with
-its own database, do not exclude each other. SQLite is one host by definition (its write
-lock already serialises every transaction): there every job simply runs.
+its own database, do not exclude each other.
 """
 
 from __future__ import annotations
@@ -54,12 +53,8 @@ def lock_key(name: str) -> int:
 
 @contextlib.asynccontextmanager
 async def exclusive(db: Database, name: str) -> AsyncIterator[bool]:
-    """Yields True if this process holds the job `name`'s lock for the block (always on
-    SQLite), False if another process holds it; the lock is released when the block
-    ends."""
-    if db.dialect != "postgresql":
-        yield True
-        return
+    """Yields True if this process holds the job `name`'s lock for the block, False if
+    another process holds it; the lock is released when the block ends."""
     key = lock_key(name)
     async with db.engine.connect() as pooled:
         conn = await pooled.execution_options(isolation_level="AUTOCOMMIT")

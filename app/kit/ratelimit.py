@@ -5,24 +5,34 @@
 Fixed windows of `window` seconds. Each limited request costs **one statement**: a
 multi-row upsert into `rate_limits` that adds 1 to its address's and its API key's
 counters (and 0 to the address's failed-authentication counter, to read it), starting a
-new window when the stored one is over, and returns the counts. PostgreSQL and SQLite
-both run it (`INSERT … ON CONFLICT DO UPDATE … RETURNING`). Over a limit answers 429
+new window when the stored one is over, and returns the counts
+(`INSERT … ON CONFLICT DO UPDATE … RETURNING`). Over a limit answers 429
 `rate_limited` with `Retry-After` (the rest of the window). A 401 adds 1 to the address's
 failure counter in a second statement (off the successful path). The statement runs in
 its own short transaction, so a request that rolls back is still counted; if the
-database cannot be reached the request goes on (and meets the same database)."""
+database cannot be reached the request goes on (and meets the same database).
+
+Past its failure threshold an address is locked to guessing, not to its valid callers
+(issue 25): one misconfigured client behind a NAT or a partner's egress must not lock out
+everyone there, and keys are 256-bit secrets, so serving a valid one teaches a guesser
+nothing. A locked address's request is served only when it carries a usable API key,
+looked up by its hash (a second statement, on a locked address only); unknown, revoked
+and expired keys and requests without one get 429 before reaching the app. The per-key
+and per-address limits apply as before."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, String, text
+from sqlalchemy import BigInteger, Integer, String, bindparam, select, text
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kit.auth import ApiKey, bearer_token, hash_secret
+from app.kit.clock import Clock
 from app.kit.db import Base, Database
 from app.kit.errors import problem
 
@@ -80,6 +90,21 @@ async def purge(db: Database, now: float, window: int) -> None:
         )
 
 
+_KEY_BY_HASH = select(ApiKey).where(ApiKey.secret_hash == bindparam("secret_hash"))
+
+
+async def holds_usable_key(db: Database, scope: Scope, clock: Clock) -> bool:
+    """Whether the request carries a usable API key, as `authenticate` would judge it (the
+    same header parsing, hash and `ApiKey.usable`): what lets it past a locked address."""
+    token = bearer_token(Request(scope))
+    if token is None:
+        return False
+    async with db.sessionmaker() as session:
+        found = await session.execute(_KEY_BY_HASH, {"secret_hash": hash_secret(token)})
+        key = found.scalar_one_or_none()
+    return key is not None and key.usable(clock.now())
+
+
 def _token_key(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value[:7].lower() == b"bearer ":
@@ -104,7 +129,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limits = self.limits
-        now = time.time()
+        now = scope["app"].state.clock.now().timestamp()
         start = int(now) - int(now) % limits.window
         address = "ip:" + ((scope.get("client") or ("unknown", 0))[0])[:60]
         failures = "fail:" + address[3:]
@@ -118,11 +143,11 @@ class RateLimitMiddleware:
             logger.warning("rate limiter unavailable", exc_info=True)
             counts = {}
         retry_after = str(max(start + limits.window - int(now), 1))
-        over = (
-            counts.get(address, 0) > limits.per_address
-            or counts.get(failures, 0) >= limits.auth_failures
-            or (token is not None and counts.get(token, 0) > limits.per_key)
+        over = counts.get(address, 0) > limits.per_address or (
+            token is not None and counts.get(token, 0) > limits.per_key
         )
+        if not over and counts.get(failures, 0) >= limits.auth_failures:
+            over = not await self._passes_lock(db, scope, scope["app"].state.clock)
         if over:
             response = problem(
                 429, "rate_limited", "Too many requests; retry after the given seconds.",
@@ -144,3 +169,13 @@ class RateLimitMiddleware:
                 await count(db, {failures: 1}, start)
             except Exception:
                 logger.warning("rate limiter unavailable", exc_info=True)
+
+    @staticmethod
+    async def _passes_lock(db: Database, scope: Scope, clock: Clock) -> bool:
+        """A request from an address past its failure threshold goes on with a usable key
+        only; when the key cannot be looked up, `authenticate` meets the same database."""
+        try:
+            return await holds_usable_key(db, scope, clock)
+        except Exception:
+            logger.warning("rate limiter unavailable", exc_info=True)
+            return True

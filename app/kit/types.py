@@ -1,20 +1,20 @@
-"""Portable column types."""
+"""Column types shared by the models."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-# SQLite only auto-increments an INTEGER PRIMARY KEY; Postgres gets a BIGINT identity.
-BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+# A BIGINT primary key the database numbers (bigserial).
+BigIntPK = BigInteger()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in Python on every engine (SQLite stores naive UTC text)."""
+    """`timestamptz`, as timezone-aware UTC in Python; a naive datetime is refused."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -24,8 +24,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.routing import APIRoute
@@ -10,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.kit import idempotency
+from app.kit.access import CustomerInReach, authenticate_apart, customer_guard
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, authenticate
 from app.kit.db import Database
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import AppError, NotFound, problem_responses
 from app.kit.routing import TransactionalRoute
 from app.kit.session import get_session
@@ -34,8 +36,11 @@ router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["auto top
 stripe_router = APIRouter(route_class=APIRoute, tags=["auto top-up"])
 
 
-def _owner_or_admin(principal: Principal, customer_id: str) -> None:
-    principal.check_customer(customer_id)
+# Saving a card runs its own transactions: its caller is checked in one of its own.
+CardOwnerInReach = Annotated[str, Depends(customer_guard(authenticate_apart))]
+
+
+def _owner_or_admin(principal: Principal) -> None:
     if not principal.is_customer:
         principal.require(Role.admin)
 
@@ -46,12 +51,11 @@ def _owner_or_admin(principal: Principal, customer_id: str) -> None:
     responses=problem_responses(401, 403, 404),
 )
 async def get_auto_top_up(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
 ) -> AutoTopUpRead:
     """The customer's auto top-up: pack, threshold, saved card, failures in a row."""
-    principal.check_customer(customer_id)
     if not principal.is_customer:
         principal.require(*STAFF, *BACK_OFFICE)
     return service.to_read(await service.get_config(session, customer_id))
@@ -64,7 +68,7 @@ async def get_auto_top_up(
 )
 async def put_auto_top_up(
     body: AutoTopUpUpdate,
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     principal: Principal = Depends(authenticate),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
@@ -72,7 +76,7 @@ async def put_auto_top_up(
 ) -> AutoTopUpRead:
     """Turn auto top-up on or off: when available credits fall to `threshold`, `pack` is
     bought once with the saved card (422 `payment_method_required` without one)."""
-    _owner_or_admin(principal, customer_id)
+    _owner_or_admin(principal)
     find_pack(settings, body.pack)
     config = await service.get_config(session, customer_id, lock=True, now=now)
     if body.enabled and config.payment_method_id is None:
@@ -97,8 +101,9 @@ async def setup_payment_method(
     *,
     request: Request,
     body: SetupCreate | None = None,
-    customer_id: CustomerId,
+    customer_id: CardOwnerInReach,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+    principal: Principal = Depends(authenticate_apart),
     settings: Settings = Depends(get_settings),
     gateway: StripeGateway | None = Depends(get_gateway),
 ) -> SetupCreated:
@@ -111,9 +116,8 @@ async def setup_payment_method(
         idempotency.validate_key(idempotency_key)
     db: Database = request.app.state.db
     now = request.app.state.clock.now()
+    _owner_or_admin(principal)
     async with db.unit_of_work() as session:
-        principal = await authenticate(request, session)
-        _owner_or_admin(principal, customer_id)
         customer = await session.get(Customer, customer_id)
         if customer is None:
             raise NotFound("No such customer.")
@@ -156,8 +160,9 @@ class SetupNotConfirmed(AppError):
 async def complete_setup(
     body: SetupComplete,
     request: Request,
-    customer_id: CustomerId,
+    customer_id: CardOwnerInReach,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+    principal: Principal = Depends(authenticate_apart),
     gateway: StripeGateway | None = Depends(get_gateway),
 ) -> AutoTopUpRead:
     """Record the card a confirmed SetupIntent saved (asked of Stripe, never taken from
@@ -166,9 +171,8 @@ async def complete_setup(
     if idempotency_key is not None:
         idempotency.validate_key(idempotency_key)
     db: Database = request.app.state.db
+    _owner_or_admin(principal)
     async with db.unit_of_work() as session:
-        principal = await authenticate(request, session)
-        _owner_or_admin(principal, customer_id)
         config = await service.get_config(session, customer_id)
         stripe_customer = config.provider_customer_id
     if gateway is None:

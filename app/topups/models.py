@@ -54,7 +54,6 @@ class TopUp(Base):
             "ix_top_ups_open",
             "created_at",
             postgresql_where=text("status IN ('pending', 'charging')"),
-            sqlite_where=text("status IN ('pending', 'charging')"),
         ),
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.email import outbox
 from app.email.models import OutboxKind
-from app.kit.db import Database, is_postgres
+from app.kit.db import Database
 from app.settings import Settings
 from billing.models import Receipt
 
@@ -47,10 +47,8 @@ async def mail_receipts(
             .where(Receipt.mailed_at.is_(None))
             .order_by(Receipt.issued_at)
             .limit(batch)
-            .with_for_update()
+            .with_for_update(skip_locked=True)
         )
-        if is_postgres(session):
-            stmt = stmt.with_for_update(skip_locked=True)
         rows = list((await session.execute(stmt)).scalars())
         for receipt in rows:
             await outbox.enqueue(

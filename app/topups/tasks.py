@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.db import Database, is_postgres
+from app.kit.db import Database
 from app.settings import Settings
 from app.topups import service
 from app.topups.models import AutoTopUp, TopUp, TopUpStatus
@@ -94,9 +94,8 @@ async def _process(
     db: Database, gateway: StripeGateway | None, settings: Settings, now: datetime, top_up_id: str
 ) -> int:
     async with db.unit_of_work() as session:
-        stmt = select(TopUp).where(TopUp.id == top_up_id).with_for_update()
-        if is_postgres(session):
-            stmt = stmt.with_for_update(skip_locked=True)  # another worker has it
+        # skip_locked: another worker has it
+        stmt = select(TopUp).where(TopUp.id == top_up_id).with_for_update(skip_locked=True)
         top_up = (await session.execute(stmt)).scalar_one_or_none()
         if top_up is None or not _due(top_up, now):
             return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from app.kit.cli import load_settings, with_db
-from app.kit.clock import Clock
+from app.kit.clock import process_clock
 
 
 @click.command("webhooks-send")
@@ -15,10 +15,11 @@ def webhooks_send(loop: bool) -> None:
     from app.webhooks import tasks
 
     settings = load_settings()
+    clock = process_clock(settings.clock_start)
     if loop:
-        with_db(settings, lambda db: tasks.run_sender(db, Clock(), settings))
+        with_db(settings, lambda db: tasks.run_sender(db, clock, settings))
         return
-    sent = with_db(settings, lambda db: tasks.deliver_round(db, Clock(), settings))
+    sent = with_db(settings, lambda db: tasks.deliver_round(db, clock, settings))
     click.echo(f"attempted {sent} deliver{'y' if sent == 1 else 'ies'}")
 
 

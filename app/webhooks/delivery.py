@@ -3,10 +3,10 @@
 1. `fan_out` turns events not yet dispatched into one `webhook_deliveries` row per
    enabled endpoint that wants them (type filter, partner scope), in one transaction
    with marking the events dispatched. Rows are unique per (endpoint, event): a second
-   fan-out of the same event (two processes) adds nothing. On PostgreSQL the events are
-   claimed with `FOR UPDATE SKIP LOCKED`, so fan-outs in many processes split the work.
-2. `send_due` claims due deliveries in a short transaction (`FOR UPDATE SKIP LOCKED` on
-   PostgreSQL; SQLite's `BEGIN IMMEDIATE` write lock): each gets a lease token and its
+   fan-out of the same event (two processes) adds nothing. The events are claimed with
+   `FOR UPDATE SKIP LOCKED`, so fan-outs in many processes split the work.
+2. `send_due` claims due deliveries in a short transaction (`FOR UPDATE SKIP LOCKED`):
+   each gets a lease token and its
    `next_attempt_at` moves to the lease's end, so nobody else takes it meanwhile. The
    POSTs happen after that commit, outside any transaction. Results are written in a
    second transaction, only where the lease token still matches.
@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import random
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,12 +37,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
 from app.customers.models import Customer
-from app.kit.db import Database, is_postgres
+from app.kit.clock import Clock
+from app.kit.db import Database
 from app.kit.events import Event
 from app.kit.ids import new_id
 from app.settings import Settings
@@ -77,10 +76,6 @@ def wants(endpoint: WebhookEndpoint, event: Event, parents: dict[str, str | None
     return cid is not None and (cid == scope or parents.get(cid) == scope)
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if is_postgres(session) else sqlite_insert
-
-
 async def fan_out(db: Database, now: datetime, settings: Settings) -> int:
     """Dispatches every undispatched event; returns how many events it dispatched."""
     total = 0
@@ -93,9 +88,13 @@ async def fan_out(db: Database, now: datetime, settings: Settings) -> int:
 
 
 async def _fan_out_batch(session: AsyncSession, now: datetime, limit: int) -> int:
-    stmt = select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.seq).limit(limit)
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
+    stmt = (
+        select(Event)
+        .where(Event.dispatched_at.is_(None))
+        .order_by(Event.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     events = list((await session.execute(stmt)).scalars())
     if not events:
         return 0
@@ -129,7 +128,7 @@ async def _fan_out_batch(session: AsyncSession, now: datetime, limit: int) -> in
                 }
             )  # fmt: skip
     if values:
-        insert = _insert(session)(WebhookDelivery).on_conflict_do_nothing(
+        insert = pg_insert(WebhookDelivery).on_conflict_do_nothing(
             index_elements=["endpoint_id", "event_id"]
         )
         await session.execute(insert, values)
@@ -185,19 +184,22 @@ def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
 
 
 async def send_due(
-    db: Database, now: datetime, settings: Settings, client: httpx.AsyncClient | None = None
+    db: Database, clock: Clock, settings: Settings, client: httpx.AsyncClient | None = None
 ) -> int:
-    """Claims and sends due deliveries until none is due; returns how many were attempted."""
+    """Claims and sends due deliveries until none is due; returns how many were attempted.
+    The clock is read for each batch: a long backlog's later leases and signatures are not
+    dated when the round began."""
     own = client is None
     client = client or new_client(settings)
     total = 0
     try:
         while True:
+            now = clock.now()
             async with db.unit_of_work() as session:
                 claimed, token = await _claim(session, now, settings)
             if not claimed:
                 return total
-            results = await _send_all(client, claimed, settings)
+            results = await _send_all(client, claimed, settings, clock)
             async with db.unit_of_work() as session:
                 await _record(session, results, token, now, settings)
             total += len(claimed)
@@ -221,9 +223,8 @@ async def _claim(
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.seq)
         .limit(settings.webhook_batch)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
     )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
     rows = (await session.execute(stmt)).all()
     token = new_id("lse")
     if not rows:
@@ -248,26 +249,29 @@ async def _claim(
 
 
 async def _send_all(
-    client: httpx.AsyncClient, claimed: list[Claimed], settings: Settings
+    client: httpx.AsyncClient, claimed: list[Claimed], settings: Settings, clock: Clock
 ) -> list[Result]:
     gate = asyncio.Semaphore(settings.webhook_concurrency)
 
     async def one(c: Claimed) -> Result:
         async with gate:
-            return await send_one(client, c, settings)
+            return await send_one(client, c, settings, clock)
 
     return list(await asyncio.gather(*(one(c) for c in claimed)))
 
 
-async def send_one(client: httpx.AsyncClient, c: Claimed, settings: Settings) -> Result:
-    """One POST; never raises (a failure is a result). The timestamp is the wall clock's:
-    receivers compare it with theirs to refuse replays."""
+async def send_one(
+    client: httpx.AsyncClient, c: Claimed, settings: Settings, clock: Clock
+) -> Result:
+    """One POST; never raises (a failure is a result). The timestamp is the clock's at
+    sending (the wall clock in service): receivers compare it with theirs to refuse
+    replays."""
     allow = settings.webhooks_may_reach_private
     try:
         target = await ssrf.resolve(c.url, allow_private=allow)
     except ssrf.Refused as exc:
         return Result(c, None, f"refused: {exc}")
-    timestamp = int(time.time())
+    timestamp = int(clock.now().timestamp())
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,

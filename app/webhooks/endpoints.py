@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.access import ListScope, owned_guard
 from app.kit.auth import Principal, Role, require_roles
 from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.events import EventType
+from app.kit.inputs import Instant
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute, redact_from_idempotency_record
 from app.kit.session import get_session
 from app.settings import Settings
 from app.webhooks import service
-from app.webhooks.models import DeliveryStatus
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import (
     DeliveryRead,
     EndpointCreate,
@@ -27,9 +31,40 @@ from app.webhooks.schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-EndpointId = Path(max_length=40, description="`whe_…`")
-DeliveryId = Path(max_length=40, description="`whd_…`")
 MANAGERS = (Role.admin, Role.integration)
+Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
+# An endpoint, and a delivery of one, exist only for the callers that manage the endpoint.
+EndpointInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(WebhookEndpoint.scope_customer_id).where(
+                WebhookEndpoint.id == bindparam("endpoint_id")
+            ),
+            {"endpoint_id": "`whe_…`"},
+            noun="webhook endpoint",
+            rule=service.manages,
+        )
+    ),
+]
+DeliveryInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(WebhookEndpoint.scope_customer_id)
+            .join(WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
+            .where(
+                WebhookEndpoint.id == bindparam("endpoint_id"),
+                WebhookDelivery.id == bindparam("delivery_id"),
+            ),
+            {"endpoint_id": "`whe_…`", "delivery_id": "`whd_…`"},
+            noun="delivery",
+            rule=service.manages,
+        )
+    ),
+]
+# staff too: the console refreshes its queue from them (docs/console.md)
+EVENT_READERS = (Role.admin, Role.integration, Role.customer, Role.cr_agent, Role.engineer)
 
 
 @router.get(
@@ -39,18 +74,18 @@ MANAGERS = (Role.admin, Role.integration)
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_events(
+    scope: ListScope,
     type: EventType | None = None,
-    customer_id: str | None = None,
-    created_gte: datetime | None = None,
+    created_gte: Instant | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    principal: Principal = Depends(require_roles(Role.admin, Role.integration, Role.customer)),
+    principal: Principal = Depends(require_roles(*EVENT_READERS)),
     session: AsyncSession = Depends(get_session),
 ) -> Page[EventRead]:
     """Events, oldest first: catch up from your last cursor. A customer key reads its own;
     a partner's key its own and its end customers'. Kept at least 30 days."""
     return await service.list_events(
-        session, principal, type=type.value if type else None, customer_id=customer_id,
+        session, principal, type=type.value if type else None, customer_id=scope.customer_id,
         created_gte=created_gte, cursor=cursor, limit=limit,
     )  # fmt: skip
 
@@ -101,8 +136,8 @@ async def list_endpoints(
     responses=problem_responses(401, 403, 404),
 )
 async def get_endpoint(
-    endpoint_id: str = EndpointId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     session: AsyncSession = Depends(get_session),
 ) -> EndpointRead:
     """Read a webhook endpoint (never its secret)."""
@@ -117,8 +152,8 @@ async def get_endpoint(
 )
 async def update_endpoint(
     body: EndpointUpdate,
-    endpoint_id: str = EndpointId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -138,8 +173,8 @@ async def update_endpoint(
     responses=problem_responses(401, 403, 404),
 )
 async def delete_endpoint(
-    endpoint_id: str = EndpointId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     session: AsyncSession = Depends(get_session),
 ) -> Response:
     """Remove an endpoint and its delivery log; nothing more is sent to it."""
@@ -154,11 +189,11 @@ async def delete_endpoint(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_deliveries(
-    endpoint_id: str = EndpointId,
+    principal: Manager,
+    endpoint_id: EndpointInReach,
     status: DeliveryStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
     session: AsyncSession = Depends(get_session),
 ) -> Page[DeliveryRead]:
     """The endpoint's deliveries, newest first: attempts, last status code and error, next
@@ -175,9 +210,9 @@ async def list_deliveries(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def retry_delivery(
-    endpoint_id: str = EndpointId,
-    delivery_id: str = DeliveryId,
-    principal: Principal = Depends(require_roles(*MANAGERS)),
+    principal: Manager,
+    endpoint_id: EndpointInReach,
+    delivery_id: DeliveryInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> DeliveryRead:

@@ -59,7 +59,6 @@ class WebhookDelivery(Base):
             "ix_webhook_deliveries_due",
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
         ),
         Index("ix_webhook_deliveries_endpoint_seq", "endpoint_id", "seq"),
     )

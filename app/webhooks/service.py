@@ -12,20 +12,19 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, literal_column, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, delete, false, literal_column, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.kit.auth import Principal, Role
-from app.kit.db import is_postgres
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.events import Event
 from app.kit.ids import new_id
 from app.kit.pagination import (
     Page,
     cursor_int,
+    cursor_ints,
     cursor_text,
-    decode_cursor,
     encode_cursor,
     keyset_page,
 )
@@ -65,15 +64,13 @@ async def list_events(
     cursor: str | None,
     limit: int,
 ) -> Page[EventRead]:
-    """Oldest first. On PostgreSQL the keyset is (writing transaction id, seq) and only
-    events of transactions older than every running one are listed (`pg_current_snapshot`):
-    a transaction still open may yet commit an event with a lower `seq`, and a consumer
-    paging past it would never see it. Such events show up moments later, after the
-    cursor, never before it. SQLite commits one writer at a time, in `seq` order."""
-    if customer_id is not None:
-        principal.check_customer(customer_id)
-    position = decode_cursor(cursor, "after")
-    pg = is_postgres(session)
+    """Oldest first; `customer_id` is a filter already resolved through the access rule
+    (`app.kit.access.ListScope`), the rows are the caller's reach besides. The keyset is
+    (writing transaction id, seq) and only events of transactions older than every running
+    one are listed (`pg_current_snapshot`): a transaction still open may yet commit an event
+    with a lower `seq`, and a consumer paging past it would never see it. Such events show
+    up moments later, after the cursor, never before it."""
+    after = cursor_ints(cursor, "after", 2)
     stmt = select(Event).where(_scope_filter(principal, Event.customer_id)).limit(limit + 1)
     if type is not None:
         stmt = stmt.where(Event.type == type)
@@ -81,16 +78,10 @@ async def list_events(
         stmt = stmt.where(Event.customer_id == customer_id)
     if created_gte is not None:
         stmt = stmt.where(Event.created_at >= created_gte)
-    after = _after(position)
-    if pg:
-        horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
-        stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
-        if after is not None:
-            stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
-    else:
-        stmt = stmt.order_by(Event.seq)
-        if after is not None:
-            stmt = stmt.where(Event.seq > after[1])
+    horizon: Any = literal_column(HORIZON)  # the oldest transaction still running
+    stmt = stmt.where(Event.txid < horizon).order_by(Event.txid, Event.seq)
+    if after is not None:
+        stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*after))
     rows = list((await session.execute(stmt)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -98,22 +89,6 @@ async def list_events(
         data=[event_read(e) for e in rows],
         next_cursor=encode_cursor({"after": [rows[-1].txid or 0, rows[-1].seq]}) if more else None,
     )
-
-
-_BIGINT_MAX = 2**63 - 1  # past it, no position this API issued (and PostgreSQL would fail)
-
-
-def _after(position: dict[str, Any] | None) -> tuple[int, int] | None:
-    if position is None:
-        return None
-    value = position["after"]
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(type(v) is int and 0 <= v <= _BIGINT_MAX for v in value)
-    ):
-        raise ValidationFailed("The cursor is not one this API issued.", field="cursor")
-    return value[0], value[1]
 
 
 def event_read(event: Event) -> EventRead:
@@ -139,9 +114,21 @@ def endpoint_read(endpoint: WebhookEndpoint) -> EndpointRead:
     )  # fmt: skip
 
 
+def manages(principal: Principal, owner: str | None) -> bool:
+    """Whose a webhook endpoint is (`owner`: the partner whose scoped key made it, or None,
+    the service's own): an admin manages every one, an integration key its partner's (or,
+    unscoped, the service's own). Another caller's endpoint does not exist for it."""
+    if principal.role is Role.admin:
+        return True
+    return principal.role is Role.integration and owner == principal.partner_id
+
+
 def _endpoint_filter(principal: Principal) -> ColumnElement[bool]:
+    """`manages` as SQL."""
     if principal.role is Role.admin:
         return true()
+    if principal.role is not Role.integration:
+        return false()
     return WebhookEndpoint.scope_customer_id == principal.partner_id if principal.partner_id \
         else WebhookEndpoint.scope_customer_id.is_(None)  # fmt: skip
 

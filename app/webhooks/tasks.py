@@ -23,7 +23,7 @@ async def deliver_round(
 ) -> int:
     """One fan-out and sending round; returns the deliveries attempted."""
     await delivery.fan_out(db, clock.now(), settings)
-    return await delivery.send_due(db, clock.now(), settings, client)  # type: ignore[arg-type]
+    return await delivery.send_due(db, clock, settings, client)  # type: ignore[arg-type]
 
 
 async def run_sender(db: Database, clock: Clock, settings: Settings) -> None:

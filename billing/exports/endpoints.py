@@ -20,10 +20,11 @@ from typing import IO, Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from app.kit.auth import STAFF, Principal, Role, authenticate
+from app.kit.access import authenticate_apart, customer_guard
+from app.kit.auth import STAFF, Principal, Role
 from app.kit.clock import Clock
 from app.kit.db import Database
-from app.kit.deps import CustomerId, get_settings
+from app.kit.deps import get_settings
 from app.kit.errors import NotFound, ValidationFailed, problem_responses
 from app.settings import Settings
 from billing.exports import service
@@ -57,10 +58,9 @@ def get_reader(request: Request) -> Database:
     return db.reader
 
 
-async def export_principal(request: Request, db: Database = Depends(get_db)) -> Principal:
-    """The caller's key, checked in a short transaction of its own."""
-    async with db.sessionmaker() as session, session.begin():
-        return await authenticate(request, session)
+# The caller's key, checked in a short transaction of its own.
+export_principal = authenticate_apart
+StatementCustomer = Annotated[str, Depends(customer_guard(export_principal))]
 
 
 async def finance_principal(principal: Principal = Depends(export_principal)) -> Principal:
@@ -284,7 +284,7 @@ async def export_lot_aging(
     responses={**_file_response(CONTENT_TYPES["csv"]), **problem_responses(401, 403, 404, 422)},
 )
 async def export_statement(
-    customer_id: CustomerId,
+    customer_id: StatementCustomer,
     from_: From = None,
     to: To = None,
     principal: Principal = Depends(export_principal),
@@ -293,7 +293,6 @@ async def export_statement(
 ) -> Response:
     """The customer's credit statement as CSV, oldest first (the whole history unless
     `from` and `to` are given)."""
-    principal.check_customer(customer_id)
     if not principal.is_customer:
         principal.require(*STAFF, Role.finance)
     period = None

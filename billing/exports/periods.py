@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from app.kit.clock import rfc3339
 from app.kit.errors import ValidationFailed
+from app.kit.inputs import utc_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,18 +36,19 @@ class Period:
 
 def parse_moment(raw: str | None, field: str, zone: tzinfo = UTC) -> datetime:
     """`2026-11-01` (midnight in `zone`, UTC unless the books' zone is given) or
-    `2026-11-01T10:00:00Z` / with an offset. A timestamp without an offset is read as UTC."""
+    `2026-11-01T10:00:00Z` / with an offset. A timestamp without an offset is read as UTC.
+    Within `Instant`'s range (`utc_instant`), so no later arithmetic can overflow."""
     if raw is None or not raw.strip():
         raise ValidationFailed(f"`{field}` is required (a date or an RFC 3339 time).", field=field)
     text = raw.strip()
     try:
         if len(text) == 10:
             day = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=zone)
-            return day.astimezone(UTC)
+            return utc_instant(day)
         moment = datetime.fromisoformat(text.replace("z", "Z"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        return utc_instant(moment)
     except (ValueError, OverflowError):
         raise ValidationFailed(
             f"`{field}` must be a date (2026-11-01) or an RFC 3339 time "

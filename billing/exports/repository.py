@@ -1,10 +1,7 @@
 """All SQL of the finance exports. Read-only: the journal is never changed here.
 
-Long reads never hold a request transaction. On PostgreSQL the journal comes through one
-server-side cursor (`AsyncConnection.stream` with `yield_per`): one statement, one
-snapshot, memory bounded by the batch. On SQLite every transaction takes the write lock
-(`BEGIN IMMEDIATE`, see app.kit.db), so the export reads keyset pages, each in its own
-short transaction, and writers queue for a page at most, never for the whole export."""
+Long reads never hold a request transaction. The journal comes through one server-side
+cursor (`_journal_stream`): one statement, one snapshot, memory bounded by the batch."""
 
 from __future__ import annotations
 
@@ -62,36 +59,9 @@ async def journal_batches(
     fields: tuple[Any, ...] = JOURNAL_FIELDS,
     money_only: bool = False,
 ) -> AsyncIterator[Sequence[Any]]:
-    """Rows of `fields` (and, on SQLite, the keyset after them) in posting order."""
-    if db.dialect == "postgresql":
-        async for batch in _journal_stream(db, period, batch_size, fields, money_only):
-            yield batch
-        return
-    stmt = journal_select(period, fields, money_only=money_only)
-    after: tuple[Any, int, int] | None = None
-    while True:
-        page = stmt
-        if after is not None:
-            posted_at, seq, line_id = after
-            page = stmt.where(
-                T.posted_at >= posted_at,  # redundant, but lets SQLite start the index scan here
-                or_(
-                    T.posted_at > posted_at,
-                    and_(
-                        T.posted_at == posted_at,
-                        or_(T.seq > seq, and_(T.seq == seq, L.id > line_id)),
-                    ),
-                ),
-            )
-        async with db.engine.connect() as conn:
-            batch = (await conn.execute(page.limit(batch_size))).all()
-        if not batch:
-            return
+    """Rows of `fields` in posting order."""
+    async for batch in _journal_stream(db, period, batch_size, fields, money_only):
         yield batch
-        if len(batch) < batch_size:
-            return
-        last = batch[-1]
-        after = (last[-3], last[-2], last[-1])
 
 
 async def _journal_stream(
@@ -258,7 +228,7 @@ async def statement_batches(
     db: Database, customer_id: str, period: Period | None, batch_size: int = BATCH_SIZE
 ) -> AsyncIterator[Sequence[Any]]:
     """The customer's entries, oldest first, in keyset pages (a customer's history is
-    short next to the journal, and short transactions suit both engines)."""
+    short next to the journal)."""
     stmt = select(*STATEMENT_FIELDS, T.seq).where(T.customer_id == customer_id).order_by(T.seq)
     if period is not None:
         stmt = stmt.where(T.posted_at >= period.start, T.posted_at < period.end)

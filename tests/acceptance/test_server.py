@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from app.kit.auth import Role
 from tests.conftest import free_port
+from tests.waiting import DEADLINE, REQUEST_TIMEOUT, wait_until_serving
 
 ADMIN_KEY = "cdk_acceptance-bootstrap-0123456789abcdef"
 CREDITDESK = Path(sys.executable).with_name("creditdesk")
@@ -25,8 +25,6 @@ CREDITDESK = Path(sys.executable).with_name("creditdesk")
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Yields the base URL and the server's log file; stops the server with SIGTERM."""
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"  # fresh: serve migrates
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},
@@ -50,31 +48,20 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
+        code = process.wait(timeout=DEADLINE)
     # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is clean.
     assert code in (0, -signal.SIGTERM), f"the server exited with {code}:\n{log.read_text()}"
     assert "Application shutdown complete" in log.read_text()
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling for readiness, not waiting out a race
-    process.kill()
-    pytest.fail(f"the server did not become ready:\n{log.read_text()}")
+    wait_until_serving(process, f"{base}/readyz", "creditdesk serve", log)
 
 
 def test_served_api_over_http(server: tuple[str, Path]) -> None:
     base, log = server
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    with httpx.Client(base_url=base, timeout=10) as http:
+    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT) as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         assert http.get("/docs").status_code == 200
 

@@ -20,7 +20,8 @@ import stripe
 from app.kit.auth import Role
 from app.settings import Settings
 from billing.stripe_client import StripeGateway
-from tests.conftest import Api, free_port
+from tests.conftest import START, Api, free_port
+from tests.waiting import DEADLINE, wait_until_serving
 
 WEBHOOK_SECRET = "whsec_creditdesk_tests_0123456789"
 STRIPE_KEY = "sk_test_creditdesk_localstripe"
@@ -28,18 +29,11 @@ VISA_OK = "4242424242424242"
 VISA_DECLINED_ON_CHARGE = "4000000000000341"
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    """Waits for a child server to accept requests (or to die)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start within 30 s")
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], what: str, log: Path | None = None
+) -> None:
+    """Waits for a child server to answer 200 at `url` (or to die)."""
+    wait_until_serving(process, url, what, log)
 
 
 def _executable(name: str) -> str:
@@ -54,7 +48,8 @@ def _executable(name: str) -> str:
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`localstripe --port N` as a separate process; its base URL."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("localstripe") / "localstripe.log").open("wb")
+    log_path = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [_executable("localstripe"), "--port", str(port), "--from-scratch"],
         stdout=log,
@@ -62,11 +57,11 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/js.stripe.com/v3/", process, "localstripe")
+        wait_until_up(f"{url}/js.stripe.com/v3/", process, "localstripe", log_path)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=DEADLINE)
         log.close()
 
 
@@ -97,9 +92,11 @@ async def stripe_client(localstripe: str) -> AsyncIterator[stripe.StripeClient]:
 
 
 def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """A `Stripe-Signature` header, computed as Stripe does (via the SDK's helper)."""
+    """A `Stripe-Signature` header, computed as Stripe does (via the SDK's helper), dated
+    `timestamp`: by default the tests' clock's start (START), the moment the app under
+    test lives at; a server on the wall clock needs the wall clock's."""
     return stripe.WebhookSignature.generate_signature_header(
-        payload, secret, timestamp=timestamp or int(time.time())
+        payload, secret, timestamp=timestamp or int(START.timestamp())
     )
 
 

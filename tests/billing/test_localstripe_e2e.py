@@ -4,12 +4,10 @@ are registered), as Stripe would."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import subprocess
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from tests.billing.conftest import (
     wait_until_up,
 )
 from tests.billing.test_stripe_purchases import pay
+from tests.waiting import DEADLINE, REQUEST_TIMEOUT, until
 
 WEBHOOK_200 = re.compile(
     r'creditdesk_http_requests_total\{method="POST",route="/v1/webhooks/stripe",status="200"\} (\S+)'
@@ -55,20 +54,11 @@ def server(database_url: str, localstripe: str, tmp_path: Path) -> Iterator[tupl
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{url}/healthz", process, "creditdesk serve")
+            wait_until_up(f"{url}/healthz", process, "creditdesk serve", tmp_path / "server.log")
             yield url, admin_key
         finally:
             process.terminate()
-            process.wait(timeout=15)
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Waits for localstripe's asynchronous delivery (it sends 1 s after the event)."""
-    deadline = time.monotonic() + 30
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+            process.wait(timeout=DEADLINE)
 
 
 async def webhooks_answered(http: httpx.AsyncClient) -> float:
@@ -81,7 +71,7 @@ async def test_buy_pay_and_refund_through_localstripe(
 ) -> None:
     base, admin_key = server
     admin = {"Authorization": f"Bearer {admin_key}"}
-    async with httpx.AsyncClient(base_url=base, timeout=15) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT) as http:
         for hook_id in ("creditdesk-a", "creditdesk-b"):
             registered = await http.post(
                 f"{localstripe}/_config/webhooks/{hook_id}",
@@ -151,7 +141,10 @@ async def test_buy_pay_and_refund_through_localstripe(
         refunded = await http.post(
             "/v1/webhooks/stripe",
             content=payload.encode(),
-            headers={"Stripe-Signature": sign(payload), "Content-Type": "application/json"},
+            headers={
+                "Stripe-Signature": sign(payload, timestamp=int(Clock().now().timestamp())),
+                "Content-Type": "application/json",
+            },
         )
         assert refunded.json()["outcome"] == "processed", refunded.text
         assert await status(bought["id"]) == "refunded"

@@ -11,6 +11,7 @@ import stripe
 from click.testing import CliRunner
 
 from app.cli import main as cli
+from app.kit.clock import rfc3339
 from app.settings import Settings
 from billing.stripe_client import StripeGateway
 from billing.tasks import sync_payments
@@ -149,6 +150,9 @@ async def test_sync_payments_command(
         "CREDITDESK_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "CREDITDESK_STRIPE_API_BASE": localstripe,
         "CREDITDESK_ENV": "test",
+        # The command runs at the tests' moment, whatever today is: its 30-day window
+        # starts from the purchase's time, not from the wall clock's.
+        "CREDITDESK_CLOCK_START": rfc3339(api.clock.now()),
     }
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["sync-payments"], env=env)
     assert result.exit_code == 0, result.output

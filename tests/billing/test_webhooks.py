@@ -5,7 +5,6 @@ concurrent deliveries, bad signatures. PaymentIntents are the real ones localstr
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime
 from typing import Any
 
@@ -99,7 +98,7 @@ async def test_bad_signatures_are_refused_and_change_nothing(
 ) -> None:
     customer_id, purchase, intent = await stripe_purchase(api, stripe_client)
     payload = event("payment_intent.succeeded", succeeded(intent), event_id="evt_forged")
-    now = int(time.time())
+    now = int(api.clock.now().timestamp())
     tampered = payload.replace('"amount": 10000', '"amount": 10001')
     assert tampered != payload
     cases = {

@@ -1,28 +1,30 @@
 """The cabinet in a real browser: Debian's headless Chromium driven by Playwright for
-Python, against `creditdesk serve` on a free port with SQLite (offline payment provider).
-Every page is served under its Content-Security-Policy, and no test may see the browser
-refuse anything under it.
+Python, against `creditdesk serve` on a free port with a database of its own (offline payment
+provider). Every page is served under its Content-Security-Policy, and no test may see the
+browser refuse anything under it.
 
 Screenshots of every page go to `test-artefacts/cabinet/` (CREDITDESK_TEST_ARTEFACTS
 overrides the folder)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from tests.acceptance.test_server import _wait_until_ready
-from tests.conftest import free_port
+from tests.conftest import _asyncpg_dsn, free_port, migrated_pg_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,13 +58,16 @@ def _need_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`creditdesk serve` on SQLite; yields the base URL and the database file."""
-    tmp = tmp_path_factory.mktemp("cabinet")
-    database = tmp / "cabinet.db"
+def served(tmp_path_factory: pytest.TempPathFactory, pg_database: str) -> Iterator[tuple[str, str]]:
+    """`creditdesk serve` on a database of its own; yields the base URL and the database's."""
+    with migrated_pg_database("creditdesk_cabinet") as database:
+        yield from _serve(tmp_path_factory.mktemp("cabinet"), database)
+
+
+def _serve(tmp: Path, database: str) -> Iterator[tuple[str, str]]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CREDITDESK_")},
-        "CREDITDESK_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "CREDITDESK_DATABASE_URL": database,
         "CREDITDESK_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
         "CREDITDESK_PERIODIC_TASKS_ENABLED": "false",
         "CREDITDESK_ENV": "development",
@@ -155,7 +160,7 @@ def _session_token(page: Any) -> Any:
     return page.evaluate("sessionStorage.getItem('cabinet.token')")
 
 
-def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any) -> None:
+def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) -> None:
     base, _ = served
     staff = Staff(base)
     customer = staff.customer("Northwind Hosting", "it@northwind.example", credits=3)
@@ -309,7 +314,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, Path], browser: Any)
     assert refused == [], "the cabinet broke its own Content-Security-Policy"
 
 
-def test_expired_and_foreign_sessions_are_refused(served: tuple[str, Path], browser: Any) -> None:
+def test_expired_and_foreign_sessions_are_refused(served: tuple[str, str], browser: Any) -> None:
     base, database = served
     staff = Staff(base)
     mine = staff.customer("Contoso", "it@contoso.example", credits=1)
@@ -330,11 +335,7 @@ def test_expired_and_foreign_sessions_are_refused(served: tuple[str, Path], brow
     portal = staff.portal(mine["id"])
     page.goto(portal["url"])
     expect(page.get_by_test_id("balance")).to_contain_text("1")
-    with sqlite3.connect(database) as conn:
-        conn.execute(
-            "UPDATE api_keys SET expires_at = '2000-01-01 00:00:00.000000' WHERE id = ?",
-            (portal["id"],),
-        )
+    _sql(database, "UPDATE api_keys SET expires_at = '2000-01-01Z' WHERE id = $1", portal["id"])
     page.reload()
     expect(page.locator("[data-page=session-ended]")).to_contain_text("Your session has ended")
     assert page.evaluate("sessionStorage.getItem('cabinet.token')") is None
@@ -347,7 +348,7 @@ def test_expired_and_foreign_sessions_are_refused(served: tuple[str, Path], brow
     context.close()
 
 
-def test_signing_out_ends_the_session(served: tuple[str, Path], browser: Any) -> None:
+def test_signing_out_ends_the_session(served: tuple[str, str], browser: Any) -> None:
     base, _ = served
     staff = Staff(base)
     customer = staff.customer("Litware", "it@litware.example", credits=2)
@@ -388,7 +389,7 @@ def test_signing_out_ends_the_session(served: tuple[str, Path], browser: Any) ->
 
 
 def test_a_link_for_another_customer_asks_before_switching(
-    served: tuple[str, Path], browser: Any
+    served: tuple[str, str], browser: Any
 ) -> None:
     base, _ = served
     staff = Staff(base)
@@ -452,3 +453,18 @@ def test_a_link_for_another_customer_asks_before_switching(
     _shot(page, "17-switch-prompt-ru")
     context.close()
     assert refused == []
+
+
+def _sql(url: str, statement: str, *args: Any) -> None:
+    """One statement on a connection of its own, run in a thread: the sync Playwright API
+    keeps an event loop in this one."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        try:
+            await conn.execute(statement, *args)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()

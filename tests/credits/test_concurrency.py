@@ -19,12 +19,7 @@ POOL = 20  # up to 40 connections (pool + overflow): the server is shared with o
 
 
 @pytest.fixture
-async def pool(db: Database, engine_name: str) -> Database:
-    if engine_name != "postgresql":
-        pytest.skip(
-            "row-lock concurrency is PostgreSQL's: SQLite serialises every write "
-            "transaction with BEGIN IMMEDIATE, so there is no race to observe"
-        )
+async def pool(db: Database) -> Database:
     wide = Database(db.url, pool_size=POOL)
     yield wide  # type: ignore[misc]
     await wide.dispose()

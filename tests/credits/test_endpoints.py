@@ -1,4 +1,4 @@
-"""The credit endpoints of the contract, over HTTP, on SQLite and PostgreSQL."""
+"""The credit endpoints of the contract, over HTTP."""
 
 from __future__ import annotations
 

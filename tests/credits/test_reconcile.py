@@ -28,7 +28,7 @@ async def _cli(database_url: str, *args: str) -> Result:
 async def _sql(db: Database, sql: str, *, bypass_triggers: bool = False, **params: object) -> None:
     """Raw SQL on a connection of its own, as someone editing the database by hand."""
     async with db.engine.begin() as conn:
-        if bypass_triggers and db.dialect == "postgresql":
+        if bypass_triggers:
             await conn.execute(text("SET LOCAL session_replication_role = replica"))
         await conn.execute(text(sql), params)
 
@@ -86,7 +86,7 @@ async def test_reconcile_catches_a_corrupted_lot(ledger: Ledger, database_url: s
 
 
 async def test_reconcile_catches_a_corrupted_journal_line(
-    ledger: Ledger, database_url: str, engine_name: str
+    ledger: Ledger, database_url: str
 ) -> None:
     cid, _ = await _books(ledger)
     account = acc.available(cid)
@@ -94,11 +94,10 @@ async def test_reconcile_catches_a_corrupted_journal_line(
         "UPDATE journal_lines SET amount = amount + 1 "
         "WHERE id = (SELECT min(id) FROM journal_lines WHERE account = :a)"
     )
-    if engine_name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"):
-            await _sql(ledger.db, corrupt, a=account)
-        with pytest.raises(DBAPIError, match="append-only"):
-            await _sql(ledger.db, "DELETE FROM journal_lines WHERE account = :a", a=account)
+    with pytest.raises(DBAPIError, match="append-only"):
+        await _sql(ledger.db, corrupt, a=account)
+    with pytest.raises(DBAPIError, match="append-only"):
+        await _sql(ledger.db, "DELETE FROM journal_lines WHERE account = :a", a=account)
     await _sql(ledger.db, corrupt, bypass_triggers=True, a=account)
     result = await _cli(database_url, "reconcile")
     assert result.exit_code == 1
@@ -108,11 +107,7 @@ async def test_reconcile_catches_a_corrupted_journal_line(
     await _sql(ledger.db, corrupt.replace("+ 1", "- 1"), bypass_triggers=True, a=account)
 
 
-async def test_postgres_refuses_an_unbalanced_transaction_at_commit(
-    ledger: Ledger, engine_name: str
-) -> None:
-    if engine_name != "postgresql":
-        pytest.skip("the deferred balance trigger is PostgreSQL's; on SQLite the service checks")
+async def test_postgres_refuses_an_unbalanced_transaction_at_commit(ledger: Ledger) -> None:
     cid, lot_id = await _books(ledger)
     now = ledger.clock.now()
     with pytest.raises(IntegrityError, match="does not balance"):

@@ -1,4 +1,4 @@
-"""The ledger's rules at the service layer, on SQLite and PostgreSQL (the `db` fixture
+"""The ledger's rules at the service layer (the `db` fixture
 reconciles invariants 1–5 after every test)."""
 
 from __future__ import annotations

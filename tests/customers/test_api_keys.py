@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from app.cli import main as cli
 from app.kit.clock import FrozenClock
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import Api, started
+from tests.conftest import Api, empty_pg_database, started
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -181,10 +180,11 @@ async def test_bootstrap_admin_key_is_registered_at_start_once(
 
 
 def test_cli_on_an_unmigrated_or_unreachable_database_says_why_without_a_trace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CREDITDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-    unmigrated = CliRunner().invoke(cli, ["keys", "create", "--role", "admin", "--name", "x"])
+    with empty_pg_database("creditdesk_empty") as empty:
+        monkeypatch.setenv("CREDITDESK_DATABASE_URL", empty)
+        unmigrated = CliRunner().invoke(cli, ["keys", "create", "--role", "admin", "--name", "x"])
     assert unmigrated.exit_code == 1
     assert "has `creditdesk migrate` run?" in unmigrated.stderr
     assert "Traceback" not in unmigrated.output

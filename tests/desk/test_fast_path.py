@@ -1,5 +1,5 @@
 """The one-call submission (app.desk.fast_submit, app.desk.submit_sql) against the general
-path it stands in for, on PostgreSQL (SQLite has only the general path).
+path it stands in for.
 
 The differential test plays one scenario twice from the same moment, once with the fast
 path on and once off, for two customers set up alike, and compares everything the

@@ -1,7 +1,6 @@
 """Races through the ASGI app: every request has its own session and database connection,
-so on PostgreSQL these are real concurrent transactions (row locks, the ticket-number
-sequence, the idempotency key's unique index). On SQLite the same requests queue on the
-database write lock; they run there too and must give the same answers."""
+so these are real concurrent transactions (row locks, the ticket-number sequence, the
+idempotency key's unique index)."""
 
 from __future__ import annotations
 

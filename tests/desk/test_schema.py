@@ -1,5 +1,5 @@
-"""Migration 0003 matches the desk models on both engines, and numbers come from a real
-sequence on PostgreSQL. (Downgrade and upgrade of every migration: tests/test_migrations.py,
+"""Migration 0003 matches the desk models, and numbers come from a real sequence.
+(Downgrade and upgrade of every migration: tests/test_migrations.py,
 on a database of its own.)"""
 
 from __future__ import annotations
@@ -35,13 +35,9 @@ async def test_models_match_the_migration(database_url: str) -> None:
     assert await _differences(database_url) == []
 
 
-async def test_sequence_on_postgres_only(database_url: str, engine_name: str, run_sql: Any) -> None:
-    if engine_name == "postgresql":
-        rows = await run_sql(
-            "SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname = :name",
-            name=TICKET_NUMBER_SEQUENCE,
-        )
-        assert rows[0][0] == 1
-    else:
-        rows = await run_sql("SELECT count(*) FROM sqlite_master WHERE name LIKE 'ticket%'")
-        assert rows[0][0] >= 3
+async def test_ticket_numbers_have_their_sequence(database_url: str, run_sql: Any) -> None:
+    rows = await run_sql(
+        "SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname = :name",
+        name=TICKET_NUMBER_SEQUENCE,
+    )
+    assert rows[0][0] == 1

@@ -23,6 +23,7 @@ from app.email.smtp import start_listener
 from app.kit.auth import Role
 from app.settings import Settings
 from tests.conftest import Api, free_port
+from tests.waiting import REQUEST_TIMEOUT
 
 SUPPORT = "support@desk.test"
 TECH = "tech@desk.test"
@@ -148,7 +149,7 @@ class Mailbox:
             sender = str(message["From"]).split("<")[-1].rstrip(">")
 
         def send() -> None:
-            with smtplib.SMTP("127.0.0.1", self.listener_port, timeout=10) as client:
+            with smtplib.SMTP("127.0.0.1", self.listener_port, timeout=REQUEST_TIMEOUT) as client:
                 client.send_message(message, from_addr=sender, to_addrs=recipients)
 
         await asyncio.to_thread(send)

@@ -23,6 +23,7 @@ from app.desk.models import Ticket
 from app.kit.db import Database
 from tests.conftest import START
 from tests.email.conftest import TECH, Relay, mail
+from tests.waiting import DEADLINE, REQUEST_TIMEOUT, wait_until
 
 CREDITDESK = Path(sys.executable).with_name("creditdesk")
 
@@ -63,20 +64,20 @@ def process(database_url: str, relay_port: int, tmp_path: Path) -> Iterator[tupl
     finally:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-        code = child.wait(timeout=30)
+        code = child.wait(timeout=DEADLINE)
     assert code == 0, log.read_text()
     assert "stopped" in log.read_text()
 
 
 def _port(child: subprocess.Popen[bytes], log: Path) -> int:
-    for _ in range(600):  # reading the log until it says where it listens
+    def listening() -> str:  # reading the log until it says where it listens
         text = log.read_text()
-        if "listening for mail on" in text:
-            return int(text.split("listening for mail on ", 1)[1].split()[0].rsplit(":", 1)[1])
         if child.poll() is not None:
             pytest.fail(f"creditdesk smtp exited early:\n{text}")
-        threading.Event().wait(0.1)  # polling for readiness, not waiting out a race
-    pytest.fail(f"creditdesk smtp did not start:\n{log.read_text()}")
+        return text if "listening for mail on" in text else ""
+
+    text = wait_until(listening, "creditdesk smtp to listen")
+    return int(text.split("listening for mail on ", 1)[1].split()[0].rsplit(":", 1)[1])
 
 
 async def test_creditdesk_smtp_files_mail_and_sends_the_auto_reply(
@@ -91,10 +92,10 @@ async def test_creditdesk_smtp_files_mail_and_sends_the_auto_reply(
     relay.start()
     try:
         message = mail(to=TECH, subject="Cabinet shows an empty channel list")
-        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        with smtplib.SMTP("127.0.0.1", port, timeout=REQUEST_TIMEOUT) as client:
             refused = client.send_message(message, to_addrs=["support@desk.test"])
         assert refused == {}
-        assert relay.arrived.wait(timeout=30), log.read_text()
+        assert relay.arrived.wait(timeout=DEADLINE), log.read_text()
     finally:
         relay.stop()
     async with db.unit_of_work() as session:

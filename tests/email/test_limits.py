@@ -12,6 +12,7 @@ import pytest
 from app.email.parsing import MailLimits, parse
 from tests.email.bombs import deep_multipart, encoded_subject, many_headers
 from tests.email.conftest import TECH, Mailbox, mail
+from tests.waiting import REQUEST_TIMEOUT
 
 LIMITS = MailLimits()
 
@@ -94,7 +95,7 @@ async def test_bombs_over_smtp_are_refused_by_mail_or_552(listener: Mailbox) -> 
     await box.customer(credits=3)
 
     def send(raw: bytes) -> None:
-        with smtplib.SMTP("127.0.0.1", box.listener_port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", box.listener_port, timeout=REQUEST_TIMEOUT) as client:
             client.sendmail("ops@acme.example", [TECH], raw)
 
     await asyncio.to_thread(send, deep_multipart(300))

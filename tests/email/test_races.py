@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -73,14 +72,9 @@ async def test_mail_far_over_the_limit_is_refused_by_the_protocol(listener: Mail
 
 
 async def test_with_the_database_down_the_listener_defers_mail_with_451(
-    box: Mailbox, settings: Settings, engine_name: str, tmp_path: Path
+    box: Mailbox, settings: Settings
 ) -> None:
-    broken_url = (
-        f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db"
-        if engine_name == "sqlite"
-        else "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
-    )
-    broken = Database(broken_url, pool_size=1)
+    broken = Database("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere", pool_size=1)
     server = await start_listener(broken, box.api.clock, settings, host="127.0.0.1", port=0)
     box.listener_port = server.sockets[0].getsockname()[1]
     try:

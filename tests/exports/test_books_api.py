@@ -1,4 +1,4 @@
-"""The books' formats over HTTP (both engines): the account map, Xero, QuickBooks Online
+"""The books' formats over HTTP: the account map, Xero, QuickBooks Online
 and DATEV files of a known history, local booking dates, the Xero file limit, and an
 unmapped account."""
 

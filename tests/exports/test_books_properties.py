@@ -1,4 +1,4 @@
-"""Property tests of the books' formats on random ledger histories (both engines): each
+"""Property tests of the books' formats on random ledger histories: each
 file follows its published layout, balances to the cent per journal and per day or
 month, and sums per account code to the generic journal's money lines after the account
 map; Xero files never exceed their line limit; booking dates are local dates."""

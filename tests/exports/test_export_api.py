@@ -1,4 +1,4 @@
-"""The finance exports over HTTP (both engines): who may call them, bad periods, formats,
+"""The finance exports over HTTP: who may call them, bad periods, formats,
 the roll-forward of a known history, and customer statements."""
 
 from __future__ import annotations

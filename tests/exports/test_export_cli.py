@@ -1,4 +1,4 @@
-"""`creditdesk export …` against a real database (both engines)."""
+"""`creditdesk export …` against a real database."""
 
 from __future__ import annotations
 

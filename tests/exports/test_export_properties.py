@@ -1,4 +1,4 @@
-"""Property tests on random ledger histories (both engines): the exported journal balances,
+"""Property tests on random ledger histories: the exported journal balances,
 the CSV, JSON Lines and XLSX carry the same rows and tie out to the database, exports are
 byte-for-byte reproducible, and the deferred-revenue roll-forward chains and ties out to
 the lots at every cut-off."""

@@ -1,5 +1,5 @@
 """The roll-forward of a known history with every kind of event, figure by figure, and the
-period boundaries of the journal export (both engines)."""
+period boundaries of the journal export."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The lot-aging report over HTTP (both engines): a known history by age, source and
+"""The lot-aging report over HTTP: a known history by age, source and
 expiry, as JSON and CSV, at a past moment."""
 
 from __future__ import annotations

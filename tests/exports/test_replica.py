@@ -256,12 +256,12 @@ PASSWORD = "s3cr3t-replica-Passw0rd"
             "CREDITDESK_READ_REPLICA_URL",
         ),
         (
-            "sqlite+aiosqlite:///./creditdesk.db",
+            f"sqlite+aiosqlite:///./{PASSWORD}.db",
             f"postgresql+asyncpg://cd:{PASSWORD}@replica/cd",
-            "CREDITDESK_READ_REPLICA_URL",
+            "CREDITDESK_DATABASE_URL",
         ),
     ],
-    ids=["not-postgres", "sqlite-primary"],
+    ids=["not-postgres", "primary-not-postgres"],
 )
 def test_a_refused_replica_url_is_named_not_shown(
     monkeypatch: pytest.MonkeyPatch, primary: str, replica: str, named: str

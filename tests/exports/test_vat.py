@@ -1,4 +1,4 @@
-"""VAT on pack sales (both engines): prices include CREDITDESK_VAT_RATE; a sale posts the
+"""VAT on pack sales: prices include CREDITDESK_VAT_RATE; a sale posts the
 net to deferred revenue and the VAT to `vat:payable`; recognition moves only the net; a
 full refund reverses both exactly; refunds in parts reverse the VAT exactly too; the
 ledger reconciles and the roll-forward (net) ties out."""

@@ -1,5 +1,5 @@
 """Tampered cursors answer 422 `validation_error` with field `cursor` on every list, for
-customer and staff keys, on both engines — never a 500 (issue 12)."""
+customer and staff keys — never a 500 (issue 12)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,15 @@ the request after those must succeed on a fresh connection.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from tests.conftest import Api, _asyncpg_dsn
+from tests.waiting import until
 
 pytestmark = pytest.mark.postgres
 
@@ -38,15 +41,25 @@ async def test_requests_survive_terminated_backends(
     api: Api, database_url: str, settle: bool
 ) -> None:
     assert make_url(database_url).get_backend_name() == "postgresql"
+    # A fresh pool, and every asyncpg connection it opens (as app.kit.db, via `_connection`).
+    opened: list[Any] = []
+    await api.db.engine.dispose()
+    event.listen(
+        api.db.engine.sync_engine, "connect", lambda conn, _: opened.append(conn._connection)
+    )
     # Several connections in the pool: concurrent requests check out one each.
     first = await asyncio.gather(
         *(api.client.get("/v1/packs", headers=api.admin) for _ in range(4))
     )
-    assert [r.status_code for r in first] == [200] * 4
+    assert [r.status_code for r in first] == [200] * 4 and opened
 
     assert await _terminate_backends(database_url) >= 1
-    if settle:
-        await asyncio.sleep(0.5)  # the event loop reads the server's goodbye: seen as closed
+    if settle:  # the event loop reads each server's goodbye: every pooled socket seen closed
+
+        async def seen_closed() -> bool:
+            return all(conn.is_closed() for conn in opened)
+
+        await until(seen_closed, "the pool's terminated connections to be seen closed")
 
     after = await asyncio.gather(
         *(api.client.get("/v1/packs", headers=api.admin) for _ in range(4))

@@ -18,6 +18,7 @@ from app.kit import idempotency
 from app.kit.auth import ApiKey, Role
 from app.kit.idempotency import IdempotencyRecord
 from tests.conftest import Api, _asyncpg_dsn
+from tests.waiting import DEADLINE
 
 CUSTOMER = {"name": "Idem Hosting", "email": "idem@acme.example"}
 
@@ -158,7 +159,7 @@ async def _wait_for_waiters(dsn: str, expected: int) -> None:
     """Polls pg_locks until `expected` lock requests are queued (a condition, not a nap)."""
     conn = await asyncpg.connect(dsn)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         while True:
             waiting = await conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity"
@@ -191,11 +192,9 @@ def _assert_one_effect_all_equal(responses: list[httpx.Response]) -> None:
     assert len(replayed) == len(responses) - 1
 
 
-async def test_concurrent_requests_with_one_key_make_one_customer_postgres(
-    api: Api, engine_name: str, database_url: str
+async def test_concurrent_requests_with_one_key_make_one_customer(
+    api: Api, database_url: str
 ) -> None:
-    if engine_name != "postgresql":
-        pytest.skip("the lock-queue choreography needs PostgreSQL (SQLite variant below)")
     dsn = _asyncpg_dsn(database_url)
     blocker = await asyncpg.connect(dsn)
     try:
@@ -210,17 +209,6 @@ async def test_concurrent_requests_with_one_key_make_one_customer_postgres(
         responses = await posts
     finally:
         await blocker.close()
-    _assert_one_effect_all_equal(responses)
-    assert await count_customers(api, CUSTOMER["email"]) == 1
-
-
-async def test_concurrent_requests_with_one_key_make_one_customer_sqlite(
-    api: Api, engine_name: str
-) -> None:
-    if engine_name != "sqlite":
-        pytest.skip("the PostgreSQL variant above choreographs the race with row locks")
-    # SQLite serialises writers (BEGIN IMMEDIATE, busy timeout): none may fail or double.
-    responses = await _post_all(api, 20, "k-race")
     _assert_one_effect_all_equal(responses)
     assert await count_customers(api, CUSTOMER["email"]) == 1
 
@@ -249,10 +237,8 @@ async def test_api_key_secret_is_never_stored_for_replay(api: Api) -> None:
 
 
 async def test_a_duplicate_of_a_request_still_in_flight_gets_409_in_progress(
-    api: Api, engine_name: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine_name != "postgresql":
-        pytest.skip("SQLite serialises whole transactions: a duplicate is never in flight")
     monkeypatch.setattr(idempotency, "IN_FLIGHT_WAIT", "300ms")
     dsn = _asyncpg_dsn(database_url)
     blocker = await asyncpg.connect(dsn)

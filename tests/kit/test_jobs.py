@@ -25,6 +25,7 @@ from app.kit.clock import FrozenClock
 from app.kit.db import Database
 from app.settings import Settings
 from tests.conftest import START, _asyncpg_dsn, _truncate_pg
+from tests.waiting import until
 
 
 @dataclass
@@ -235,11 +236,10 @@ async def test_a_killed_process_frees_its_job_for_the_next_round(
 
     # PostgreSQL notices the closed socket and ends the backend, which drops its locks;
     # wait for that (bounded), then the next round takes the job.
-    for _ in range(600):
-        if not await _lock_holders(pg_database, name):
-            break
-        await asyncio.sleep(0.05)
-    assert await _lock_holders(pg_database, name) == []
+    async def released() -> bool:
+        return not await _lock_holders(pg_database, name)
+
+    await until(released, "PostgreSQL to end the killed holder's backend", every=0.05)
     assert await jobs.run_exclusive(second, name, _count) is True
 
 
@@ -258,25 +258,6 @@ async def test_a_round_skips_a_locked_job_and_runs_the_leased_ones(
         async with jobs.exclusive(first, tasks.job_name(send_outbox)):
             assert await tasks.run_job(send_outbox, second, clock, settings) is True
     assert await tasks.run_job(sweep, second, clock, settings) is True
-
-
-async def test_on_sqlite_every_runner_runs(tmp_path: Path) -> None:
-    """One host by definition: no lock, both runners run (SQLite's write lock orders the
-    jobs' transactions)."""
-    first = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
-    second = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
-    try:
-        name, body, other = _unique("sweep"), Gate(), Gate()
-        other.release.set()
-        running = asyncio.create_task(jobs.run_exclusive(first, name, body))
-        await body.inside.wait()
-        assert await jobs.run_exclusive(second, name, other) is True  # while the first runs
-        body.release.set()
-        assert await running is True
-        assert (body.runs, other.runs) == (1, 1)
-    finally:
-        await first.dispose()
-        await second.dispose()
 
 
 def test_every_job_has_a_lock_of_its_own() -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 
 from app.kit.auth import Role
+from app.kit.clock import FrozenClock
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import Api, started
+from tests.conftest import Api, served_in_thread, started
 
 
 @asynccontextmanager
@@ -66,8 +67,50 @@ async def test_failed_authentication_is_limited_per_address(api: Api, database_u
             for n in range(5)
         ]
         assert [r.status_code for r in wrong] == [401, 401, 401, 429, 429]
-        # even the right key is refused from that address until the window ends: a
-        # guessing address learns nothing more
-        assert (await client.get("/v1/packs", headers=api.admin)).status_code == 429
+        # a valid key is still served there (issue 25); guesses keep getting 429
+        assert (await client.get("/v1/packs", headers=api.admin)).status_code == 200
+        assert (
+            await client.get("/v1/packs", headers={"Authorization": "Bearer cdk_x"})
+        ).status_code == 429
     async with worker(database_url, "10.0.0.5", rate_limit_auth_failures=3) as client:
         assert (await client.get("/v1/packs", headers=api.admin)).status_code == 200
+
+
+def _served(database_url: str, clock: FrozenClock) -> Any:
+    """A worker over real HTTP on 127.0.0.1, with the default limits (20 failures)."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test", database_url=database_url, periodic_tasks_enabled=False, log_json=False,
+        rate_limit_enabled=True, rate_limit_window_seconds=3600,
+    )  # fmt: skip
+    return served_in_thread(create_app(settings, clock=clock))
+
+
+async def test_failures_from_an_address_do_not_lock_out_its_valid_keys(
+    api: Api, database_url: str, clock: FrozenClock
+) -> None:
+    """One misconfigured client behind a shared address (a NAT, a partner's egress) must
+    not lock out everyone else there: past the threshold its unknown and revoked keys get
+    429, a valid key is served, whichever worker counted the failures (issue 25)."""
+    valid = await api.key(Role.admin)
+    created = await api.client.post(
+        "/v1/api-keys", json={"name": "revoked", "role": "admin"}, headers=api.admin
+    )
+    revoked = {"Authorization": f"Bearer {created.json()['key']}"}
+    gone = await api.client.delete(f"/v1/api-keys/{created.json()['id']}", headers=api.admin)
+    assert gone.status_code == 200, gone.text
+    with _served(database_url, clock) as one, _served(database_url, clock) as two:
+        async with httpx.AsyncClient() as http:
+            wrong = [
+                (await http.get(f"http://127.0.0.1:{(one, two)[n % 2]}/v1/packs",
+                                headers={"Authorization": f"Bearer cdk_wrong{n}"})).status_code
+                for n in range(22)
+            ]  # fmt: skip
+            assert wrong == [401] * 20 + [429] * 2
+            for port in (one, two):
+                served = await http.get(f"http://127.0.0.1:{port}/v1/packs", headers=valid)
+                assert served.status_code == 200, served.text
+                for bad in ({"Authorization": "Bearer cdk_wrong"}, revoked, {}):
+                    refused = await http.get(f"http://127.0.0.1:{port}/v1/packs", headers=bad)
+                    assert refused.status_code == 429, (bad, refused.text)
+                    assert refused.json()["code"] == "rate_limited"

@@ -1,5 +1,5 @@
 """NUL and lone surrogates, which PostgreSQL text cannot store, answer 422 wherever they
-come in (JSON body, query, path), on both engines; and database errors never carry the
+come in (JSON body, query, path); and database errors never carry the
 statement's parameters into logs (issue 12)."""
 
 from __future__ import annotations

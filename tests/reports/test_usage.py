@@ -1,5 +1,5 @@
 """`GET /v1/reports/usage`: random desk histories (technical and free-line tickets, partner
-tickets, refunds by each reason) through the HTTP API on both engines; the report's totals
+tickets, refunds by each reason) through the HTTP API; the report's totals
 equal the journal's own sums for the period, and its rows add up to its totals."""
 
 from __future__ import annotations

@@ -85,9 +85,7 @@ async def test_waiting_on_the_customer_holds_escalation_and_resolved_tickets_sta
     assert (await sla.sla(resolved["id"]))["escalation_level"] == 0
 
 
-async def test_concurrent_sweeps_escalate_and_compensate_once(sla: Sla, engine_name: str) -> None:
-    if engine_name != "postgresql":
-        pytest.skip("concurrent sweeps need separate connections; SQLite serialises writers")
+async def test_concurrent_sweeps_escalate_and_compensate_once(sla: Sla) -> None:
     # One customer per ticket: a customer's last ticket is its most urgent by default
     # (seed 000) and would extend the others past their first-response target.
     people = [await sla.person(credits=1) for _ in range(3)]
@@ -177,9 +175,7 @@ async def test_creditdesk_escalate(sla: Sla, database_url: str) -> None:
     assert "escalated: none; compensated: none" in again.output
 
 
-async def test_compensation_racing_a_bug_refund_refunds_once(sla: Sla, engine_name: str) -> None:
-    if engine_name != "postgresql":
-        pytest.skip("a race needs separate connections; SQLite serialises writers")
+async def test_compensation_racing_a_bug_refund_refunds_once(sla: Sla) -> None:
     who = await sla.person(credits=1)
     engineer = await sla.staff("engineer")
     tid = (await sla.ticket(who))["id"]

@@ -143,9 +143,7 @@ async def test_declined_card_fails_mails_and_turns_off_after_three(api: Api, run
 
 
 @pytest.mark.slow
-async def test_fifty_concurrent_charges_make_one_top_up(
-    api: Api, run_sql: Any, engine_name: str
-) -> None:
+async def test_fifty_concurrent_charges_make_one_top_up(api: Api, run_sql: Any) -> None:
     customer = await api.customer()
     own = await api.key(Role.customer, customer["id"])
     await api.grant(customer["id"], 60)

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.kit.clock import FrozenClock
+from app.kit.clock import Clock, FrozenClock
 from app.settings import Settings
 from app.webhooks import delivery
 from tests.conftest import Api
+from tests.waiting import DEADLINE
+
+# How far a message's timestamp may be from the receiver's time: the `standardwebhooks`
+# package's tolerance.
+TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass
@@ -23,6 +33,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     path: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # by the receiver's clock
 
 
 @dataclass
@@ -34,6 +45,7 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     default: int = 200
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Clock = field(default_factory=Clock)  # the receiver's time: the sender's, in tests
 
     def answer(self, received: Received) -> int:
         with self.lock:
@@ -41,12 +53,27 @@ class Receiver:
             return self.script.pop(0) if self.script else self.default
 
     def verified(self, secret: str) -> list[dict[str, Any]]:
-        """Every body, verified with the `standardwebhooks` package (PyPI), not our code."""
+        """Every body, verified as `Webhook.verify` of the `standardwebhooks` package (PyPI)
+        verifies it, but at the moment it arrived by the receiver's clock: the package
+        compares the timestamp with the wall clock, which a test's clock is not. The
+        signature is the package's (`Webhook.sign`), not our code's."""
         hook = Webhook(secret)
-        return [hook.verify(r.body, r.headers) for r in self.requests]
+        return [_verify(hook, r) for r in self.requests]
 
     def ids(self) -> list[str]:
         return [r.headers["webhook-id"] for r in self.requests]
+
+
+def _verify(hook: Webhook, received: Received) -> dict[str, Any]:
+    headers = received.headers
+    stamp = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+    if abs(stamp - received.at) > TOLERANCE:
+        raise WebhookVerificationError(f"timestamp {stamp} is too far from {received.at}")
+    expected = hook.sign(headers["webhook-id"], stamp, received.body)
+    if not any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split()):
+        raise WebhookVerificationError("No matching signature found")
+    body: dict[str, Any] = json.loads(received.body)
+    return body
 
 
 def _serve(receiver: Receiver) -> Iterator[Receiver]:
@@ -55,7 +82,7 @@ def _serve(receiver: Receiver) -> Iterator[Receiver]:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status = receiver.answer(Received(headers, body, self.path))
+            status = receiver.answer(Received(headers, body, self.path, receiver.clock.now()))
             self.send_response(status)
             self.send_header("content-length", "2")
             self.end_headers()
@@ -82,13 +109,14 @@ def _serve(receiver: Receiver) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from _serve(Receiver())
+def receiver(clock: FrozenClock) -> Iterator[Receiver]:
+    """A receiver living at the tests' clock (the `api` fixture's)."""
+    yield from _serve(Receiver(clock=clock))
 
 
 @pytest.fixture
-def second_receiver() -> Iterator[Receiver]:
-    yield from _serve(Receiver())
+def second_receiver(clock: FrozenClock) -> Iterator[Receiver]:
+    yield from _serve(Receiver(clock=clock))
 
 
 async def endpoint(
@@ -109,7 +137,7 @@ async def deliver(api: Api, settings: Settings | None = None) -> int:
     settings = settings or api.app.state.settings
     clock: FrozenClock = api.clock
     await delivery.fan_out(api.db, clock.now(), settings)
-    return await delivery.send_due(api.db, clock.now(), settings)
+    return await delivery.send_due(api.db, clock, settings)
 
 
 async def list_all(
@@ -118,8 +146,9 @@ async def list_all(
     """Every event id `GET /v1/events` lists, page by page (limit 7). With `expected`, asks
     again until that many are listed: on PostgreSQL an event is listed once every older
     transaction of the cluster has ended (app.webhooks.service.list_events), and other
-    test runs share this server."""
-    for _ in range(600):
+    test runs share this server (what is listed by DEADLINE is returned)."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
         seen: list[str] = []
         cursor = None
         while True:
@@ -131,7 +160,6 @@ async def list_all(
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        if expected is None or len(seen) >= expected:
+        if expected is None or len(seen) >= expected or time.monotonic() > deadline:
             return seen
         await asyncio.sleep(0.1)
-    return seen

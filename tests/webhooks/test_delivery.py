@@ -162,7 +162,7 @@ async def test_ssrf_private_targets_refused_in_production(api: Api, receiver: Re
     hook = await endpoint(api, receiver.url.replace("127.0.0.1", "localhost"))
     await api.customer()
     await delivery.fan_out(api.db, api.clock.now(), production)
-    await delivery.send_due(api.db, api.clock.now(), production)
+    await delivery.send_due(api.db, api.clock, production)
     [row] = await _deliveries(api, hook["id"])
     assert row["last_error"].startswith("refused:") and receiver.requests == []
 

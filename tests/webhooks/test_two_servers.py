@@ -7,22 +7,29 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from tests.acceptance.test_server import CREDITDESK, _wait_until_ready
-from tests.conftest import _truncate_pg, free_port
-from tests.webhooks.conftest import Receiver
+from tests.conftest import _asyncpg_dsn, _truncate_pg, free_port
+from tests.waiting import DEADLINE, REQUEST_TIMEOUT, wait_until
+from tests.webhooks.conftest import Receiver, _serve
 
 ADMIN_KEY = "cdk_two-servers-bootstrap-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CUSTOMERS = 60  # each: customer.created and credits.granted
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """The servers run on the wall clock, and so does their receiver."""
+    yield from _serve(Receiver())
 
 
 @pytest.fixture
@@ -54,12 +61,24 @@ def servers(pg_database: str, tmp_path: Path) -> Iterator[list[str]]:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in processes:
-            process.wait(timeout=30)
+            process.wait(timeout=DEADLINE)
+
+
+async def _succeeded(url: str) -> int:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"
+            )
+        )
+    finally:
+        await conn.close()
 
 
 @pytest.mark.postgres
 def test_two_servers_deliver_each_event_once_per_endpoint(
-    servers: list[str], receiver: Receiver
+    servers: list[str], receiver: Receiver, pg_database: str
 ) -> None:
     hooks = []
     for name in ("a", "b"):
@@ -72,7 +91,7 @@ def test_two_servers_deliver_each_event_once_per_endpoint(
 
     def make(i: int) -> None:
         base = servers[i % 2]  # requests alternate between the two processes
-        with httpx.Client(base_url=base, headers=ADMIN, timeout=30) as client:
+        with httpx.Client(base_url=base, headers=ADMIN, timeout=REQUEST_TIMEOUT) as client:
             created = client.post(
                 "/v1/customers", json={"name": f"Load {i}", "email": f"load{i}@example.com"}
             )
@@ -87,10 +106,14 @@ def test_two_servers_deliver_each_event_once_per_endpoint(
         list(pool.map(make, range(CUSTOMERS)))
 
     expected = 2 * CUSTOMERS * len(hooks)
-    deadline = time.monotonic() + 120
-    while len(receiver.requests) < expected and time.monotonic() < deadline:
-        time.sleep(0.2)  # waiting for deliveries to arrive, not out a race
-    time.sleep(2)  # ten more sender rounds in each process: a duplicate would show now
+    # Every delivery recorded as succeeded: each POST was answered before its result was
+    # recorded, and a succeeded delivery is never sent again, so a duplicate has arrived
+    # by now (the lease outlasts the request timeout: no second claim while one is out).
+    wait_until(
+        lambda: asyncio.run(_succeeded(pg_database)) == expected,
+        f"all {expected} deliveries to be recorded as succeeded",
+        every=0.5,
+    )
 
     counts = Counter((r.path, r.headers["webhook-id"]) for r in receiver.requests)
     assert len(receiver.requests) == expected, f"{len(receiver.requests)} of {expected}"

@@ -4,14 +4,16 @@ customer (its own) list them."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.desk.calls import service
 from app.desk.calls.schemas import CallCreate, CallRead
+from app.kit.access import CustomerInReach
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute
@@ -21,6 +23,7 @@ from app.settings import Settings
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["calls"])
 LOGGERS = (Role.cr_agent, Role.engineer, Role.admin)
 READERS = (Role.customer, *STAFF, *BACK_OFFICE)
+Logger = Annotated[Principal, Depends(require_roles(*LOGGERS))]
 
 
 @router.post(
@@ -31,8 +34,8 @@ READERS = (Role.customer, *STAFF, *BACK_OFFICE)
 )
 async def log_call(
     body: CallCreate,
-    customer_id: CustomerId,
-    principal: Principal = Depends(require_roles(*LOGGERS)),
+    principal: Logger,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -51,12 +54,11 @@ async def log_call(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_calls(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     limit: Limit = 50,
     cursor: Cursor = None,
     principal: Principal = Depends(require_roles(*READERS)),
     session: AsyncSession = Depends(get_session),
 ) -> Page[CallRead]:
     """The customer's phone consultations, newest first (a customer key: its own)."""
-    principal.check_customer(customer_id)
     return await service.list_calls(session, customer_id, limit=limit, cursor=cursor)

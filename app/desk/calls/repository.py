@@ -23,12 +23,16 @@ async def count_on_day(session: AsyncSession, customer_id: str, day: date) -> in
 
 
 async def page(
-    session: AsyncSession, customer_id: str, *, limit: int, before: tuple[str, str] | None
+    session: AsyncSession,
+    customer_id: str,
+    *,
+    limit: int,
+    before: tuple[datetime, str] | None,
 ) -> list[CustomerCall]:
-    """Newest first, by (started_at, id)."""
+    """Newest first, by (started_at, id), after the position `before` if given."""
     stmt = select(CustomerCall).where(CustomerCall.customer_id == customer_id)
     if before is not None:
-        at, call_id = datetime.fromisoformat(before[0]), before[1]
+        at, call_id = before
         stmt = stmt.where(
             (CustomerCall.started_at < at)
             | ((CustomerCall.started_at == at) & (CustomerCall.id < call_id))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.kit.inputs import Instant
 
 
 class CallCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    started_at: AwareDatetime = Field(description="when the call began (with a time zone)")
+    started_at: Instant = Field(description="when the call began (with a time zone)")
     duration_minutes: int = Field(ge=1, le=1440, description="at most 15 (422 `call_too_long`)")
     topic: str = Field(min_length=1, max_length=500)
     ticket_id: str | None = Field(

@@ -27,7 +27,7 @@ from app.desk.sla.schemas import CallsSummary
 from app.kit.auth import Principal
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.ids import new_id
-from app.kit.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Page, cursor_instant_id, encode_cursor
 from app.settings import Settings
 from credits import service as ledger
 
@@ -93,8 +93,7 @@ async def list_calls(
     session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
 ) -> Page[CallRead]:
     await customers.get_customer(session, customer_id)
-    position = decode_cursor(cursor, "at", "id")
-    before = (str(position["at"]), str(position["id"])) if position else None
+    before = cursor_instant_id(cursor, "at", "id")
     rows = await repo.page(session, customer_id, limit=limit, before=before)
     more = len(rows) > limit
     rows = rows[:limit]

@@ -4,14 +4,17 @@ own allowance; the month's balance is in `GET /v1/customers/{id}/balance`."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.desk.access import TicketInReach
 from app.desk.changes import service
 from app.desk.changes.schemas import AllowanceWrite, WorkLogCreate, WorkLogCreated, WorkLogRead
+from app.kit.access import CustomerInReach
 from app.kit.auth import BACK_OFFICE, STAFF, Admin, Principal, Role, require_roles
-from app.kit.deps import CustomerId, get_now, get_settings
+from app.kit.deps import get_now, get_settings
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page
 from app.kit.routing import TransactionalRoute
@@ -20,7 +23,7 @@ from app.settings import Settings
 from credits.schemas import ChangeHoursRead
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["tickets"])
-TicketId = Path(max_length=40, description="`tkt_…`")
+WorkLogger = Annotated[Principal, Depends(require_roles(Role.engineer, Role.admin))]
 
 
 @router.post(
@@ -31,8 +34,8 @@ TicketId = Path(max_length=40, description="`tkt_…`")
 )
 async def log_work(
     body: WorkLogCreate,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(Role.engineer, Role.admin)),
+    principal: WorkLogger,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -50,7 +53,7 @@ async def log_work(
     responses=problem_responses(401, 403, 404),
 )
 async def list_work_logs(
-    ticket_id: str = TicketId,
+    ticket_id: TicketInReach,
     principal: Principal = Depends(require_roles(Role.customer, *STAFF, *BACK_OFFICE)),
     session: AsyncSession = Depends(get_session),
 ) -> Page[WorkLogRead]:
@@ -65,8 +68,8 @@ async def list_work_logs(
 )
 async def set_allowance(
     body: AllowanceWrite,
-    customer_id: CustomerId,
     _: Admin,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),

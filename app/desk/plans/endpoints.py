@@ -4,10 +4,12 @@ read it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.desk.access import TicketInReach
 from app.desk.plans import service
 from app.desk.plans.schemas import PlanRead, PlanWrite
 from app.kit.auth import BACK_OFFICE, STAFF, Principal, Role, require_roles
@@ -18,7 +20,7 @@ from app.kit.session import get_session
 from app.settings import Settings
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["service levels"])
-TicketId = Path(max_length=40, description="`tkt_…`")
+Planner = Annotated[Principal, Depends(require_roles(*STAFF))]
 
 
 @router.put(
@@ -28,8 +30,8 @@ TicketId = Path(max_length=40, description="`tkt_…`")
 )
 async def set_expected_completion(
     body: PlanWrite,
-    ticket_id: str = TicketId,
-    principal: Principal = Depends(require_roles(*STAFF)),
+    principal: Planner,
+    ticket_id: TicketInReach,
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
     now: datetime = Depends(get_now),
@@ -47,7 +49,7 @@ async def set_expected_completion(
     responses=problem_responses(401, 403, 404),
 )
 async def get_expected_completion(
-    ticket_id: str = TicketId,
+    ticket_id: TicketInReach,
     principal: Principal = Depends(require_roles(Role.customer, *STAFF, *BACK_OFFICE)),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),

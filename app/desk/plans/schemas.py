@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.kit.inputs import Instant
 
 
 class PlanWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    expected_completion_at: AwareDatetime = Field(description="when the task should be done")
+    expected_completion_at: Instant = Field(description="when the task should be done")
 
 
 class PlanRead(BaseModel):

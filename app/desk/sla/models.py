@@ -106,7 +106,6 @@ class SlaEvent(Base):
             "level",
             unique=True,
             postgresql_where=text("level IS NOT NULL"),
-            sqlite_where=text("level IS NOT NULL"),
         ),
     )
 

@@ -12,8 +12,9 @@ from starlette.responses import Response
 
 from app.desk.sla.levels import service
 from app.desk.sla.levels.schemas import CustomerLevelRead, LevelAssignment, LevelRead, LevelWrite
+from app.kit.access import CustomerInReach
 from app.kit.auth import BACK_OFFICE, STAFF, Admin, Principal, Role, require_roles
-from app.kit.deps import CustomerId, get_now
+from app.kit.deps import get_now
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page
 from app.kit.routing import TransactionalRoute
@@ -104,12 +105,11 @@ async def delete_level(
     responses=problem_responses(401, 403, 404),
 )
 async def get_customer_level(
-    customer_id: CustomerId,
+    customer_id: CustomerInReach,
     principal: Principal = Depends(require_roles(Role.customer, *READERS)),
     session: AsyncSession = Depends(get_session),
 ) -> CustomerLevelRead:
     """The customer's contract level (null: the line's targets). A customer: its own."""
-    principal.check_customer(customer_id)
     return await service.customer_level(session, customer_id)
 
 
@@ -120,8 +120,8 @@ async def get_customer_level(
 )
 async def assign_level(
     body: LevelAssignment,
-    customer_id: CustomerId,
     _: Admin,
+    customer_id: CustomerInReach,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerLevelRead:
