@@ -39,8 +39,7 @@ def test_generated_python_client_type_checks_and_runs_the_partner_flow(database_
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_generated_typescript_types_build_and_run_the_partner_flow(pg_database: str) -> None:
-    """openapi-typescript's defaults: minimal request bodies must type-check and be accepted
-    (PostgreSQL only: the engine-independent part is the Python flow's)."""
+    """openapi-typescript's defaults: minimal request bodies must type-check and be accepted."""
     if (shutil.which("node") is None or shutil.which("npm") is None) and os.environ.get(
         "CI"
     ) != "true":
