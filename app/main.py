@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.responses import JSONResponse, Response
 
 from app import docs, tasks
+from app.api_examples import load_examples
 from app.customers import service as customers_service
 from app.email.models import OutboxEmail, OutboxStatus
 from app.features import FEATURES, wire_subscriptions
@@ -217,7 +218,9 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = openapi.build(app)
+        schema = openapi.build(
+            app, events=registry.event_objects(FEATURES), examples=load_examples()
+        )
         _declare_hardening_problems(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # VAT and the books (docs/exports.md): pack prices include VAT at `vat_rate`.
     vat_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, max_digits=6, decimal_places=4)
     books_timezone: str = "Europe/Berlin"
-    account_chart: Literal["generic", "skr03"] = "generic"
+    account_chart: Literal["generic", "skr03", "skr04"] = "generic"
     account_map_file: Path | None = None
     xero_tax_rate: str = Field(default="Tax Exempt", min_length=1, max_length=50)
     quickbooks_date_format: Literal["MM/DD/YYYY", "DD/MM/YYYY"] = "MM/DD/YYYY"
@@ -185,7 +185,8 @@ class Settings(BaseSettings):
     email_default_line: Literal["customer_relations", "technical"] = "customer_relations"
     email_from_address: str = "support@creditdesk.localhost"
     email_follow_url: str | None = None
-    email_smtp_host: str = "127.0.0.1"
+    # None: no relay configured; outgoing mail is kept (pending) and not attempted
+    email_smtp_host: str | None = None
     email_smtp_port: int = Field(default=25, ge=1, le=65535)
     email_smtp_starttls: bool = False
     email_smtp_username: str | None = None

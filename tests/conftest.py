@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -257,9 +258,19 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
+def pg_database_name(prefix: str) -> str:
+    """`<CREDITDESK_TEST_DATABASE_PREFIX><prefix>_<random>`: a shared server's runs can be
+    told apart (and cleaned up) by their own prefix; letters, digits and `_` only."""
+    own = os.environ.get("CREDITDESK_TEST_DATABASE_PREFIX", "")
+    if not re.fullmatch(r"[A-Za-z0-9_]{0,24}", own):
+        raise pytest.UsageError("CREDITDESK_TEST_DATABASE_PREFIX: up to 24 of [A-Za-z0-9_]")
+    return f"{own}{prefix}_{uuid.uuid4().hex[:10]}"
+
+
 @contextmanager
 def migrated_pg_database(prefix: str) -> Iterator[str]:
-    """A new database `prefix_<random>` on the test server, migrated; dropped afterwards."""
+    """A new database `pg_database_name(prefix)` on the test server, migrated; dropped
+    afterwards."""
     with empty_pg_database(prefix) as url:
         migrations.upgrade(url)
         yield url
@@ -267,8 +278,9 @@ def migrated_pg_database(prefix: str) -> Iterator[str]:
 
 @contextmanager
 def empty_pg_database(prefix: str) -> Iterator[str]:
-    """A new, empty database `prefix_<random>` on the test server; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    """A new, empty database `pg_database_name(prefix)` on the test server; dropped
+    afterwards."""
+    name = pg_database_name(prefix)
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)

@@ -1,6 +1,6 @@
 """The generated-client check (clients/check.py): a partner's Python client and TypeScript
-types generated from openapi/openapi.json, type-checked strictly, and the Python one run
-against a live `creditdesk serve`."""
+types generated from openapi/openapi.json, type-checked strictly, and both run against a
+live `creditdesk serve`."""
 
 from __future__ import annotations
 
@@ -37,9 +37,19 @@ def test_generated_python_client_type_checks_and_runs_the_partner_flow(database_
 
 
 @pytest.mark.slow
-def test_generated_typescript_types_type_check() -> None:
+@pytest.mark.postgres
+def test_generated_typescript_types_build_and_run_the_partner_flow(pg_database: str) -> None:
+    """openapi-typescript's defaults: minimal request bodies must type-check and be accepted."""
     if (shutil.which("node") is None or shutil.which("npm") is None) and os.environ.get(
         "CI"
     ) != "true":
         pytest.skip("node and npm are not installed (apt-get install -y nodejs npm); CI has them")
-    run_check("typescript")
+    run_check("typescript", "--database-url", pg_database)
+
+
+@pytest.mark.slow
+def test_redocly_lint_finds_no_error_in_the_document() -> None:
+    """Redocly CLI (`@redocly/cli`, pinned with the TypeScript tools): recommended rules."""
+    if shutil.which("npm") is None and os.environ.get("CI") != "true":
+        pytest.skip("npm is not installed (apt-get install -y nodejs npm); CI has it")
+    run_check("redocly")

@@ -185,3 +185,65 @@ def test_version_names_the_server_and_the_api(document: dict[str, Any]) -> None:
     assert result.stdout.strip() == (
         f"creditdesk {version('creditdesk')} (API v1, contract {document['info']['version']})"
     )
+
+
+def test_server_defaults_are_optional_in_requests_and_present_in_answers(
+    document: dict[str, Any],
+) -> None:
+    """openapi-typescript (defaults) makes a property with a `default` required: request
+    bodies must carry none (the default is in the description), answers must list their
+    defaulted properties as required (the server always sends them)."""
+    from app.kit.openapi import _object_schemas, _reachable
+
+    schemas = document["components"]["schemas"]
+    ops = [op for _, _, op in operations(document)]
+    requests = _reachable(schemas, [op.get("requestBody", {}) for op in ops])
+    answers = _reachable(
+        schemas, [r for op in ops for c, r in op["responses"].items() if c.startswith("2")]
+    )
+    assert {"CustomerCreate", "TicketCreate", "MessageCreate"} <= requests
+    for name in requests:
+        for owner in _object_schemas(schemas[name]):
+            defaulted = [k for k, v in owner["properties"].items() if "default" in v]
+            assert not defaulted, f"{name}: {defaulted} would be required in a request body"
+    ticket = schemas["TicketCreate"]["properties"]
+    assert "default `3`" in ticket["severity"]["description"]
+    assert "severity" not in schemas["TicketCreate"]["required"]
+    for name in answers - requests:
+        for owner in _object_schemas(schemas[name]):
+            defaulted = {k for k, v in owner["properties"].items() if "default" in v}
+            assert defaulted <= set(owner.get("required", [])), name
+
+
+def test_webhooks_section_has_a_schema_per_event_type(document: dict[str, Any]) -> None:
+    from app.kit.events import EventType
+
+    assert document["openapi"].startswith("3.1")
+    assert set(document["webhooks"]) == {t.value for t in EventType}
+    schemas = document["components"]["schemas"]
+    for event_type, item in document["webhooks"].items():
+        ref = item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        event = schemas[ref.rsplit("/", 1)[-1]]
+        assert event["properties"]["type"]["const"] == event_type
+        assert event["properties"]["data"]["properties"]["object"]["$ref"].rsplit("/", 1)[-1] in (
+            schemas
+        )
+        headers = {p["name"] for p in item["post"]["parameters"]}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert schemas["EventRead"]["properties"]["type"]["$ref"].endswith("/EventType")
+
+
+def test_servers_license_and_file_answers_are_declared(document: dict[str, Any]) -> None:
+    assert document["servers"] and document["servers"][0]["url"].startswith("http")
+    assert document["info"]["license"]["name"]
+    receipt = document["paths"]["/v1/purchases/{purchase_id}/receipt.pdf"]["get"]["responses"]
+    assert receipt["200"]["content"]["application/pdf"]["schema"] == {
+        "type": "string",
+        "format": "binary",
+    }
+    for method, path, op in operations(document):
+        for status, response in op["responses"].items():
+            for media_type, media in response.get("content", {}).items():
+                assert media.get("schema"), (method, path, status, media_type)
+    code = document["components"]["schemas"]["Problem"]["properties"]["code"]
+    assert "docs/errors.md" in code["description"]

@@ -217,6 +217,8 @@ async def try_submit(request: Request) -> Response | None:
         return None
     TICKET_SUBMISSIONS.labels(data.line.value).inc()
     FAST_SUBMITS.labels("answered").inc()
+    if (cached := fast.keys.get(hash_secret(token))) is not None:
+        request.state.key_id = cached.id  # for the access log
     return Response(content=answer, status_code=201, media_type="application/json")
 
 

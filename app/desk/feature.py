@@ -7,13 +7,22 @@ from app.desk.endpoints import router
 from app.desk.events import record_sla
 from app.desk.fast_submit import lifespan as fast_submit_lifespan
 from app.desk.fast_submit import try_submit
+from app.desk.schemas import MessageRead, TicketRead
 from app.desk.sla import models as sla_models
 from app.desk.sla.hooks import SLA_CHANGED
 from app.desk.sla_endpoints import router as sla_router
 from app.desk.sla_sweep import escalate_tickets
+from app.kit.events import EventType
 from app.kit.fastpath import FastPath
 from app.kit.hooks import Subscription
 from app.kit.registry import Feature
+
+# ticket objects: `sla` is null in `ticket.*` events, set in `sla.*` events
+TICKET_EVENTS = (
+    EventType.ticket_created, EventType.ticket_status_changed,
+    EventType.ticket_transfer_requested, EventType.ticket_charged, EventType.ticket_refunded,
+    EventType.sla_breached, EventType.sla_escalated,
+)  # fmt: skip
 
 FEATURE = Feature(
     name="desk",
@@ -25,6 +34,10 @@ FEATURE = Feature(
     lifespan=fast_submit_lifespan,  # its per-process caches
     # the desk records the SLA's events with the ticket as the API shows it
     subscriptions=(Subscription(SLA_CHANGED, record_sla),),
+    events=(
+        *((t, TicketRead) for t in TICKET_EVENTS),
+        (EventType.ticket_message_added, MessageRead),
+    ),
 )
 
 # Service levels: targets, calendars, the periodic escalation sweep (`creditdesk escalate`

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -142,6 +143,7 @@ async def claim_due(db: Database, settings: Settings, now: datetime) -> list[Cla
 
 
 def _deliver(message: EmailMessage, settings: Settings) -> None:
+    assert settings.email_smtp_host is not None  # send_due attempts nothing without a relay
     with smtplib.SMTP(
         settings.email_smtp_host, settings.email_smtp_port,
         timeout=settings.email_smtp_timeout_seconds,
@@ -179,9 +181,40 @@ async def record(
             row.next_attempt_at = now + backoff(claimed.attempts, settings)
 
 
+# Per database (so per app or CLI process): how much mail was waiting at the last warning
+# that no relay is configured.
+_warned_at_count: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
+
+
+async def _keep_without_relay(db: Database) -> None:
+    """No relay configured (CREDITDESK_EMAIL_SMTP_HOST unset): nothing is attempted, so
+    no attempts are spent on a relay that does not exist and no row goes `dead`; the mail
+    stays `pending` (attempts 0), listed by `GET /v1/email/outbox` and counted by
+    `creditdesk_email_outbox_pending`, and is sent once a relay is set. One warning per
+    new count of waiting mail, not one per round."""
+    async with db.engine.connect() as conn:
+        waiting = int(
+            await conn.scalar(
+                select(func.count()).where(OutboxEmail.status == OutboxStatus.pending.value)
+            )
+            or 0
+        )
+    if waiting and waiting != _warned_at_count.get(db, 0):
+        logger.warning(
+            "no SMTP relay configured (CREDITDESK_EMAIL_SMTP_HOST): %d outgoing mail kept "
+            "pending, not sent",
+            waiting,
+            extra={"outbox_pending": waiting},
+        )
+    _warned_at_count[db] = waiting
+
+
 async def send_due(db: Database, settings: Settings, now: datetime) -> int:
     """Sends what is due; returns how many were sent. Failures are recorded on the row
-    and retried later with exponential backoff."""
+    and retried later with exponential backoff. Without a relay, sends and tries nothing."""
+    if settings.email_smtp_host is None:
+        await _keep_without_relay(db)
+        return 0
     sent = 0
     for claimed in await claim_due(db, settings, now):
         error: Exception | None = None

@@ -30,7 +30,7 @@ class Problem(BaseModel):
     title: str = Field(examples=["Not Found"])
     status: int = Field(examples=[404])
     detail: str = Field(description="for people; may change")
-    code: str = Field(description="stable; see the API contract for the list")
+    code: str = Field(description="stable; every code, its status and meaning: docs/errors.md")
 
 
 class FieldError(BaseModel):

@@ -35,7 +35,8 @@ from app.kit.types import BigIntPK, UTCDateTime
 
 
 class EventType(StrEnum):
-    """Every event type CreditDesk emits (integrations.md, Events)."""
+    """Every event type CreditDesk emits (docs/webhooks.md; the `webhooks` section of the
+    OpenAPI document has each one's schema)."""
 
     customer_created = "customer.created"
     ticket_created = "ticket.created"

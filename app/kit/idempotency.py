@@ -61,6 +61,8 @@ def replay(record: IdempotencyRecord) -> Response:
 
 
 class IdempotencyKeyReused(AppError):
+    """The Idempotency-Key was used before with another request (method, path or body)."""
+
     status, code = 422, "idempotency_key_reused"
 
     def __init__(self) -> None:

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,29 @@ access_log = logging.getLogger("creditdesk.access")
 
 
 class RequestIdFilter(logging.Filter):
+    """Adds the request id, and drops uvicorn's `color_message` (the message again, with
+    ANSI colour codes, meant for its own terminal formatter): a JSON line would copy it."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.__dict__.pop("color_message", None)
         return True
+
+
+def rfc3339_utc(record: logging.LogRecord) -> str:
+    """`2026-11-22T10:00:00.123Z`: the API's timestamp form, whatever the host's zone."""
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _UtcJsonFormatter(JsonFormatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return rfc3339_utc(record)
+
+
+class _UtcTextFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return rfc3339_utc(record)
 
 
 def configure_logging(level: str = "INFO", *, json_format: bool = True) -> None:
@@ -43,14 +64,14 @@ def configure_logging(level: str = "INFO", *, json_format: bool = True) -> None:
     handler.addFilter(RequestIdFilter())
     if json_format:
         handler.setFormatter(
-            JsonFormatter(
+            _UtcJsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+            _UtcTextFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -219,13 +240,27 @@ class RequestContextMiddleware:
                 INSUFFICIENT_CREDITS.labels(route).inc()
             self.metrics.latency.labels(scope["method"], route).observe(elapsed)
             access_log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": route},
-            )
+                "%s %s %s", scope["method"], scope["path"], status,
+                extra=_access_fields(scope, status, elapsed, route),
+            )  # fmt: skip
             request_id_var.reset(token)
+
+
+def _access_fields(scope: Scope, status: int, elapsed: float, route: str) -> dict[str, Any]:
+    """The access line's fields: who asked what, and what came of it. `key_id` is the API
+    key's id (never its secret), set by authentication in the request's state."""
+    client = scope.get("client")
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    return {
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "client": client[0] if client else None,
+        "key_id": state.get("key_id") or getattr(principal, "key_id", None),
+        "duration_ms": round(elapsed * 1000, 2),
+        "route": route,
+    }
 
 
 class SecurityHeadersMiddleware:

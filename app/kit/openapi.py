@@ -19,7 +19,9 @@ too):
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -28,10 +30,13 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from app.kit import openapi_webhooks as webhooks
 from app.kit.auth import authenticate
 from app.kit.errors import DEFAULT_SCHEMAS, PROBLEM_JSON, Problem
+from app.kit.events import EventType
 from app.kit.idempotency import MAX_KEY_LENGTH
 from app.kit.routing import TransactionalRoute
 
@@ -39,6 +44,15 @@ API_VERSION = "1.0.0"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _REF = "#/components/schemas/"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+# CreditDesk runs where its operator runs it: the Quickstart's address, as an example.
+SERVERS = [
+    {
+        "url": "http://127.0.0.1:8000",
+        "description": "a local `creditdesk serve` (the Quickstart); use your deployment's URL",
+    }
+]
+LICENSE = {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
 
 TAG_DESCRIPTIONS = {
     "api keys": "Keys and their roles (admin).",
@@ -75,7 +89,14 @@ def _api_routes(app: FastAPI) -> Iterator[tuple[Any, APIRoute]]:
             yield mounted, declared
 
 
-def build(app: FastAPI) -> dict[str, Any]:
+def build(
+    app: FastAPI,
+    events: Mapping[EventType, type[BaseModel]] | None = None,
+    examples: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The document; `events`: each event type the app writes → its `data.object` schema,
+    described in the `webhooks` section (OpenAPI 3.1); `examples`: operationId → a
+    recorded request and answer (`app.api_examples`)."""
     routes = list(_api_routes(app))
     ids = [operation_id(declared) for mounted, declared in routes for _ in mounted.methods]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -92,6 +113,8 @@ def build(app: FastAPI) -> dict[str, Any]:
         ),
         routes=app.routes,
         tags=[{"name": n, "description": d} for n, d in TAG_DESCRIPTIONS.items()],
+        servers=SERVERS,
+        license_info=LICENSE,
     )
     schema["info"]["x-server-version"] = server_version()
     components = schema.setdefault("components", {})
@@ -104,7 +127,13 @@ def build(app: FastAPI) -> dict[str, Any]:
         for method in mounted.methods:
             operation = schema["paths"][mounted.path_format][method.lower()]
             _complete(operation, mounted, declared, method)
+            example = (examples or {}).get(operation["operationId"])
+            if example is not None:
+                _show_example(operation, example)
     _add_problem_schemas(schemas)
+    if events:
+        webhooks.add(schema, events)
+    _mark_defaults_for_generators(schema)
     return schema
 
 
@@ -141,6 +170,8 @@ def _complete(operation: dict[str, Any], route: Any, declared: APIRoute, method:
     for code, response in responses.items():
         if int(code) >= 400:
             _as_problem(int(code), response)
+        else:
+            _declare_file_schemas(response)
 
 
 def _as_problem(status: int, response: dict[str, Any]) -> None:
@@ -162,6 +193,38 @@ def _as_problem(status: int, response: dict[str, Any]) -> None:
             "description": "seconds to wait before retrying",
             "schema": {"type": "integer"},
         }
+
+
+def _show_example(operation: dict[str, Any], example: Mapping[str, Any]) -> None:
+    """A recorded request and answer, as the parameters', body's and answer's `example`."""
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] in example["parameters"]:
+            parameter["example"] = example["parameters"][parameter["name"]]
+    if example.get("body") is not None:
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            media["example"] = example["body"]
+    answer = operation["responses"].get(str(example["status"]), {})
+    recorded = example.get("answer")
+    if recorded is not None:  # text (CSV) for text media types, else JSON
+        for media_type, media in answer.get("content", {}).items():
+            essence = media_type.split(";")[0]
+            if (
+                essence.startswith("text/")
+                if isinstance(recorded, str)
+                else essence.endswith("json")
+            ):
+                media["example"] = recorded
+
+
+def _declare_file_schemas(response: dict[str, Any]) -> None:
+    """A file answer (PDF, CSV, XLSX, ZIP) declared with no schema: generators skip it
+    (openapi-python-client dropped the receipt). Text is a string, the rest binary."""
+    for media_type, media in response.get("content", {}).items():
+        essence = media_type.split(";")[0].strip()
+        if essence.endswith("json") or media.get("schema"):
+            continue
+        text = essence.startswith("text/") or essence == "application/jsonl"
+        media["schema"] = {"type": "string"} if text else {"type": "string", "format": "binary"}
 
 
 def _declare_idempotency_key(parameters: list[dict[str, Any]]) -> None:
@@ -219,3 +282,75 @@ def _add_problem_schemas(schemas: dict[str, Any]) -> None:
     )
     for name, definition in definitions.get("$defs", {}).items():
         schemas.setdefault(name, definition)
+
+
+def _mark_defaults_for_generators(document: dict[str, Any]) -> None:
+    """What a server default means depends on the direction, and generators read `default`
+    as "always present" (openapi-typescript's `defaultNonNullable`, on by default, makes a
+    defaulted property of a component required, even in a request body). So:
+    - in a schema a request body uses, a defaulted property is optional: its default moves
+      from `default` into the description (a minimal `POST /v1/tickets` type-checks);
+    - in a schema only successful answers use, a defaulted property is `required`: the server
+      always sends it (Pydantic's serialization mode says the same). Problems are left as
+      they are: their optional members are omitted when unset."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    operations = [
+        op for item in document["paths"].values() for op in item.values() if "responses" in op
+    ]
+    requests = _reachable(schemas, [op.get("requestBody", {}) for op in operations])
+    answers = _reachable(
+        schemas,
+        [r for op in operations for code, r in op["responses"].items() if code.startswith("2")],
+    )
+    for name in requests:
+        _describe_defaults(schemas[name])
+    for name in answers - requests:
+        _require_defaults(schemas[name])
+
+
+def _refs(node: object) -> set[str]:
+    return set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(node)))
+
+
+def _reachable(schemas: dict[str, Any], roots: list[Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = [name for root in roots for name in _refs(root)]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_refs(schemas[name]))
+    return seen
+
+
+def _object_schemas(node: Any) -> Iterator[dict[str, Any]]:
+    """`node` and every inline schema within it that has `properties`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield node
+        for value in node.values():
+            yield from _object_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _object_schemas(value)
+
+
+def _describe_defaults(schema: dict[str, Any]) -> None:
+    for owner in _object_schemas(schema):
+        for prop in owner["properties"].values():
+            if isinstance(prop, dict) and "default" in prop:
+                value = prop.pop("default")
+                default = value if isinstance(value, str) else json.dumps(value)
+                text = prop.get("description", "")
+                prop["description"] = (
+                    f"{text}; default `{default}`" if text else f"default `{default}`"
+                )
+
+
+def _require_defaults(schema: dict[str, Any]) -> None:
+    for owner in _object_schemas(schema):
+        defaulted = [
+            k for k, v in owner["properties"].items() if isinstance(v, dict) and "default" in v
+        ]
+        required = owner.setdefault("required", [])
+        required.extend(k for k in defaulted if k not in required)

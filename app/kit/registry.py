@@ -12,9 +12,11 @@ from typing import Any
 
 import click
 from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 
 from app.kit.clock import Clock
 from app.kit.db import Database
+from app.kit.events import EventType
 from app.kit.fastpath import FastPath
 from app.kit.hooks import Subscription
 from app.settings import Settings
@@ -42,6 +44,9 @@ class Feature:
     lifespan: Lifespan | None = None
     # exact routes answered before routing, falling back to the route (app.kit.fastpath)
     fast_paths: tuple[FastPath, ...] = ()
+    # the events it writes, each with the schema of its `data.object` (the OpenAPI
+    # document's `webhooks` section is built from these)
+    events: tuple[tuple[EventType, type[BaseModel]], ...] = ()
 
 
 def routers(features: Sequence[Feature]) -> Iterator[APIRouter]:
@@ -52,6 +57,17 @@ def routers(features: Sequence[Feature]) -> Iterator[APIRouter]:
 def fast_paths(features: Sequence[Feature]) -> Iterator[FastPath]:
     for feature in features:
         yield from feature.fast_paths
+
+
+def event_objects(features: Sequence[Feature]) -> dict[EventType, type[BaseModel]]:
+    """Every event type the features write → the schema of its `data.object`."""
+    found: dict[EventType, type[BaseModel]] = {}
+    for feature in features:
+        for event_type, model in feature.events:
+            if event_type in found:
+                raise RuntimeError(f"{event_type} is declared by two features")
+            found[event_type] = model
+    return found
 
 
 def cli_commands(features: Sequence[Feature]) -> Iterator[click.Command]:

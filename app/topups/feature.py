@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from app.kit.clock import Clock
 from app.kit.db import Database
+from app.kit.events import EventType
 from app.kit.hooks import Subscription
 from app.kit.registry import Feature
 from app.settings import Settings
 from app.topups import models, service
 from app.topups.endpoints import router
 from app.topups.receipts import mail_receipts
+from app.topups.schemas import (
+    AutoTopUpFailedEventObject,
+    BalanceEventObject,
+    LowBalanceEventObject,
+)
 from app.topups.tasks import run_top_ups
 from credits.hooks import BALANCE_DROPPED
 
@@ -32,4 +38,9 @@ FEATURE = Feature(
     models=(models,),
     subscriptions=(Subscription(BALANCE_DROPPED, service.on_balance_drop),),
     lifespan=service.lifespan,
+    events=(
+        (EventType.balance_low, LowBalanceEventObject),
+        (EventType.balance_depleted, BalanceEventObject),
+        (EventType.auto_top_up_failed, AutoTopUpFailedEventObject),
+    ),
 )

@@ -47,3 +47,27 @@ class SetupComplete(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     setup_intent_id: str = Field(min_length=1, max_length=255)
+
+
+class BalanceEventObject(BaseModel):
+    """`data.object` of `balance.depleted` (and, with `threshold`, of `balance.low`)."""
+
+    customer_id: str
+    available: int = Field(description="credits available after the entry")
+    entry_id: str = Field(description="the statement entry that lowered the balance")
+
+
+class LowBalanceEventObject(BalanceEventObject):
+    threshold: int = Field(description="the customer's low-balance threshold it fell to")
+
+
+class AutoTopUpFailedEventObject(BaseModel):
+    """`data.object` of `auto_top_up.failed`."""
+
+    id: str = Field(description="`tup_…`, the top-up attempt")
+    customer_id: str
+    pack: str
+    purchase_id: str | None
+    reason: str | None = Field(description="why the payment failed")
+    failures: int = Field(description="declined payments in a row")
+    auto_top_up_disabled: bool = Field(description="true once 3 in a row turned it off")

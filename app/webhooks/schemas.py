@@ -19,7 +19,7 @@ def _check_types(value: list[str]) -> list[str]:
 
 class EventRead(BaseModel):
     id: str = Field(description="`evt_…`; also the `webhook-id` of its deliveries")
-    type: str
+    type: EventType = Field(description="its schema: the `webhooks` entry of that name")
     created_at: datetime
     customer_id: str | None
     data: dict[str, Any] = Field(description="`{object: <the resource as the API shows it>}`")

@@ -1,7 +1,7 @@
 """The account map: CreditDesk's money accounts → the books' account codes and names.
 
-Two complete defaults (`generic`, a small English chart; `skr03`, the DATEV standard chart
-most German companies keep), chosen by `CREDITDESK_ACCOUNT_CHART`, and a JSON file
+Three complete defaults (`generic`, a small English chart; `skr03` and `skr04`, the DATEV
+standard charts German companies keep), chosen by `CREDITDESK_ACCOUNT_CHART`, and a JSON file
 (`CREDITDESK_ACCOUNT_MAP_FILE`) that overrides single accounts of the default (or of the
 chart it names) or, with `"chart": "none"`, replaces the defaults altogether:
 
@@ -53,20 +53,33 @@ CHARTS: dict[str, dict[str, BookAccount]] = {
         acc.REVENUE_REFUNDS: BookAccount(code="8700", name="Erlösschmälerungen"),
         acc.REVENUE_ADJUSTMENTS: BookAccount(code="2700", name="Sonstige Erträge"),
     },
+    # SKR04, the same choices: no automatic-VAT revenue accounts (4200, 4830 …).
+    "skr04": {
+        acc.CASH_STRIPE: BookAccount(code="1460", name="Geldtransit"),
+        acc.CASH_OFFLINE: BookAccount(code="1800", name="Bank"),
+        acc.DEFERRED: BookAccount(code="3250", name="Erhaltene Anzahlungen auf Bestellungen"),
+        acc.VAT_PAYABLE: BookAccount(code="3806", name="Umsatzsteuer 19 %"),
+        acc.REVENUE_SUPPORT: BookAccount(code="4200", name="Erlöse"),
+        acc.REVENUE_BREAKAGE: BookAccount(code="4830", name="Sonstige betriebliche Erträge"),
+        acc.REVENUE_REFUNDS: BookAccount(code="4700", name="Erlösschmälerungen"),
+        acc.REVENUE_ADJUSTMENTS: BookAccount(code="4830", name="Sonstige betriebliche Erträge"),
+    },
 }
 
 
 class AccountMapFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    chart: Literal["generic", "skr03", "none"] | None = Field(
+    chart: Literal["generic", "skr03", "skr04", "none"] | None = Field(
         default=None, description="the default it builds on (absent: the setting's)"
     )
     accounts: dict[str, BookAccount] = Field(default_factory=dict)
 
 
 class AccountMapRead(BaseModel):
-    chart: Literal["generic", "skr03"] | None = Field(description="the default it builds on")
+    chart: Literal["generic", "skr03", "skr04"] | None = Field(
+        description="the default it builds on"
+    )
     file: str | None = Field(description="the file that overrides it, if any")
     accounts: dict[str, BookAccount] = Field(description="CreditDesk account → books account")
 

@@ -125,13 +125,40 @@ class QuickBooksWriter:
 
 DATEV_ENCODING = "cp1252"
 DATEV_HEADER_FIELDS = 31
-# The columns of the Buchungsstapel up to Buchungstext; the format's later columns
-# (Belegfeld 2 … the 125th) are optional and left off.
+# The column heading line of the Buchungsstapel (EXTF 700, category 21, version 13): all
+# 125 columns, in DATEV's order and spelling, as DATEV's own sample file heads them. The
+# rows fill the first 14 and leave the rest empty, so every row has 125 fields too.
 DATEV_COLUMNS = (
     "Umsatz (ohne Soll/Haben-Kz)", "Soll/Haben-Kennzeichen", "WKZ Umsatz", "Kurs",
     "Basis-Umsatz", "WKZ Basis-Umsatz", "Konto", "Gegenkonto (ohne BU-Schlüssel)",
     "BU-Schlüssel", "Belegdatum", "Belegfeld 1", "Belegfeld 2", "Skonto", "Buchungstext",
+    "Postensperre", "Diverse Adressnummer", "Geschäftspartnerbank", "Sachverhalt",
+    "Zinssperre", "Beleglink",
+    *(f"Beleginfo - {part} {n}" for n in range(1, 9) for part in ("Art", "Inhalt")),
+    "KOST1 - Kostenstelle", "KOST2 - Kostenstelle", "Kost-Menge",
+    "EU-Land u. UStID (Bestimmung)", "EU-Steuersatz (Bestimmung)", "Abw. Versteuerungsart",
+    "Sachverhalt L+L", "Funktionsergänzung L+L", "BU 49 Hauptfunktionstyp",
+    "BU 49 Hauptfunktionsnummer", "BU 49 Funktionsergänzung",
+    *(
+        name
+        for n in range(1, 21)
+        for name in (f"Zusatzinformation - Art {n}", f"Zusatzinformation- Inhalt {n}")
+    ),
+    "Stück", "Gewicht", "Zahlweise", "Forderungsart", "Veranlagungsjahr",
+    "Zugeordnete Fälligkeit", "Skontotyp", "Auftragsnummer", "Buchungstyp",
+    "USt-Schlüssel (Anzahlungen)", "EU-Land (Anzahlungen)", "Sachverhalt L+L (Anzahlungen)",
+    "EU-Steuersatz (Anzahlungen)", "Erlöskonto (Anzahlungen)", "Herkunft-Kz",
+    "Buchungs GUID", "KOST-Datum", "SEPA-Mandatsreferenz", "Skontosperre",
+    "Gesellschaftername", "Beteiligtennummer", "Identifikationsnummer", "Zeichnernummer",
+    "Postensperre bis", "Bezeichnung SoBil-Sachverhalt", "Kennzeichen SoBil-Buchung",
+    "Festschreibung", "Leistungsdatum", "Datum Zuord. Steuerperiode", "Fälligkeit",
+    "Generalumkehr (GU)", "Steuersatz", "Land", "Abrechnungsreferenz", "BVV-Position",
+    "EU-Land u. UStID (Ursprung)", "EU-Steuersatz (Ursprung)", "Abw. Skontokonto",
 )  # fmt: skip
+DATEV_FILLED_COLUMNS = 14  # up to Buchungstext
+_UNFILLED = ";" * (len(DATEV_COLUMNS) - DATEV_FILLED_COLUMNS)
+# The DATEV standard charts, by the header's Sachkontenrahmen code.
+DATEV_CHARTS = {"skr03": "03", "skr04": "04"}
 _BELEGFELD = re.compile(r"[^0-9A-Za-z$%&*+\-/]")
 
 
@@ -163,14 +190,14 @@ class DatevWriter:
             f"{fiscal_year_start:%Y%m%d}", str(account_length),
             f"{first_day:%Y%m%d}", f"{last_day:%Y%m%d}", _datev_text(label, 30), '""',
             "1", "0", "0", f'"{currency}"', "", '""', "", "",
-            '"03"' if chart == "skr03" else '""', "", "", '""', '""',
+            f'"{DATEV_CHARTS.get(chart or "", "")}"', "", "", '""', '""',
         ]  # fmt: skip
         assert len(self._fields) == DATEV_HEADER_FIELDS
         self._days = _Dates("%d%m")
         self._money = _Amounts()
 
     def header(self) -> bytes:
-        columns = ";".join(_datev_text(c, 60) for c in DATEV_COLUMNS)
+        columns = ";".join(DATEV_COLUMNS)  # DATEV's sample heads them without quotes
         return (";".join(self._fields) + "\r\n" + columns + "\r\n").encode(DATEV_ENCODING)
 
     def rows(self, journals: Iterable[BookJournal]) -> bytes:
@@ -185,7 +212,7 @@ class DatevWriter:
                 umsatz = money(amount, journal.currency).replace(".", ",")
                 out.append(
                     f'{umsatz};"S";{currency};;;;{debit.code};{credit.code};"";{day};'
-                    f'{reference};"";;{text}\r\n'
+                    f'{reference};"";;{text}{_UNFILLED}\r\n'
                 )
         return "".join(out).encode(DATEV_ENCODING, errors="replace")
 
@@ -231,6 +258,7 @@ def _text(value: str) -> str:
 
 
 __all__ = [
+    "DATEV_CHARTS",
     "DATEV_COLUMNS",
     "DATEV_ENCODING",
     "DATEV_HEADER_FIELDS",

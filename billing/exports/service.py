@@ -22,7 +22,13 @@ from billing.exports.books import (
     local_first_day,
     local_last_day,
 )
-from billing.exports.books_writers import XERO_MAX_LINES, DatevWriter, QuickBooksWriter, XeroFiles
+from billing.exports.books_writers import (
+    DATEV_CHARTS,
+    XERO_MAX_LINES,
+    DatevWriter,
+    QuickBooksWriter,
+    XeroFiles,
+)
 from billing.exports.periods import Period
 from billing.exports.schemas import (
     ROLL_FORWARD_LINES,
@@ -134,6 +140,7 @@ async def books_account_map(
     used = await repository.money_accounts(db, period)
     account_map.require(used)
     if fmt == "datev":
+        _require_datev_chart(account_map)
         bad = [a for a in used if not account_map.accounts[a].code.isdigit()]
         if bad:
             raise ValidationFailed(
@@ -149,6 +156,22 @@ async def books_account_map(
                 field="to",
             )
     return account_map
+
+
+def _require_datev_chart(account_map: AccountMap) -> None:
+    """DATEV books by the client's chart: a file of the `generic` chart's numbers would put
+    revenue on 4000 and the liability on 2400 (expense and deferral accounts in SKR03)
+    without a word. SKR03, SKR04, or an own map (`"chart": "none"`) only."""
+    if account_map.chart in (None, *DATEV_CHARTS):
+        return
+    raise ValidationFailed(
+        f"DATEV needs a DATEV chart of accounts; the account map in force is "
+        f"{account_map.chart!r}, whose numbers mean other accounts in SKR03 and SKR04. Set "
+        "CREDITDESK_ACCOUNT_CHART=skr03 or skr04 (or an account map file naming one, or "
+        '"chart": "none" with your own accounts).',
+        code="not_a_datev_chart",
+        chart=account_map.chart,
+    )
 
 
 def fiscal_year_start(day: date, settings: Settings) -> date:

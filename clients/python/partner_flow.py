@@ -15,7 +15,7 @@ from creditdesk_client.api.api_keys import create_api_key
 from creditdesk_client.api.credits_ import get_balance, list_entries, list_packs, report_spend
 from creditdesk_client.api.customers import create_customer, list_customers
 from creditdesk_client.api.events import list_events
-from creditdesk_client.api.payments import create_purchase
+from creditdesk_client.api.payments import create_purchase, get_receipt
 from creditdesk_client.api.tickets import get_ticket, submit_ticket
 from creditdesk_client.models import (
     ApiKeyCreate,
@@ -41,6 +41,7 @@ from creditdesk_client.models import (
     TicketRead,
     ValidationProblem,
 )
+from creditdesk_client.types import File
 
 
 def step(text: str) -> None:
@@ -104,6 +105,10 @@ def main() -> None:
         idempotency_key=purchase_key,
     )
     assert isinstance(again.parsed, PurchaseRead) and again.parsed.id == purchase.id
+    # The receipt is a binary answer (`format: binary`): the generator gives a File.
+    receipt = get_receipt.sync(purchase.id, client=partner)
+    assert isinstance(receipt, File), receipt
+    assert receipt.payload.read(5) == b"%PDF-", "not a PDF"
     step(
         f"bought {pack.code} ({pack.credits_} credits for {pack.price.amount} {pack.price.currency})"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,3 +114,60 @@ def test_served_api_over_http(server: tuple[str, Path]) -> None:
     tagged = [line for line in lines if line.get("request_id") == "accept-req-1"]
     assert tagged, log.read_text()
     assert any(line["logger"] == "creditdesk.access" for line in tagged)
+
+
+RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def test_logs_are_json_with_utc_times_request_fields_and_no_ansi(
+    server: tuple[str, Path],
+) -> None:
+    """What a log pipeline expects: every line JSON, RFC 3339 UTC times, no terminal colour
+    codes (uvicorn's `color_message`), and an access line saying who asked what."""
+    base, log = server
+    with httpx.Client(base_url=base, timeout=10) as http:
+        answer = http.get(
+            "/v1/packs",
+            headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Request-ID": "log-fields-1"},
+        )
+        assert answer.status_code == 200
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        key_id = http.get("/v1/api-keys", headers=admin).json()["data"][0]["id"]
+        # A submission (on PostgreSQL answered by the one-statement fast path, before
+        # routing) logs the key that sent it too.
+        customer = http.post(
+            "/v1/customers", json={"name": "Logged Ltd", "email": "log@acme.example"}, headers=admin
+        ).json()
+        issued = http.post(
+            "/v1/api-keys",
+            json={"role": "customer", "name": "cabinet", "customer_id": customer["id"]},
+            headers=admin,
+        ).json()
+        submitted = http.post(
+            "/v1/tickets",
+            json={"line": "customer_relations", "subject": "Renew the licence for 2027",
+                  "body": "Please send the invoice."},
+            headers={"Authorization": f"Bearer {issued['key']}", "X-Request-ID": "log-fields-2"},
+        )  # fmt: skip
+        assert submitted.status_code == 201, submitted.text
+    text = log.read_text()
+    assert "\x1b[" not in text and "color_message" not in text
+    lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
+    assert all(RFC3339_UTC.fullmatch(line["time"]) for line in lines), lines[0]["time"]
+    (access,) = [
+        line
+        for line in lines
+        if line["logger"] == "creditdesk.access" and line["request_id"] == "log-fields-1"
+    ]
+    assert {k: access[k] for k in ("method", "path", "status", "client", "key_id")} == {
+        "method": "GET",
+        "path": "/v1/packs",
+        "status": 200,
+        "client": "127.0.0.1",
+        "key_id": key_id,
+    }
+    assert isinstance(access["duration_ms"], float | int)
+    (submission,) = [line for line in lines if line.get("request_id") == "log-fields-2"]
+    assert (submission["method"], submission["status"], submission["key_id"]) == (
+        "POST", 201, issued["id"]
+    )  # fmt: skip

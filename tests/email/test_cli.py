@@ -48,6 +48,7 @@ def process(database_url: str, relay_port: int, tmp_path: Path) -> Iterator[tupl
         "CREDITDESK_DATABASE_URL": database_url,
         "CREDITDESK_EMAIL_ROUTES": json.dumps({TECH: "technical"}),
         "CREDITDESK_EMAIL_FROM_ADDRESS": "support@desk.test",
+        "CREDITDESK_EMAIL_SMTP_HOST": "127.0.0.1",
         "CREDITDESK_EMAIL_SMTP_PORT": str(relay_port),
         "CREDITDESK_PERIODIC_INTERVAL_SECONDS": "0.2",
         "CREDITDESK_LOG_JSON": "false",

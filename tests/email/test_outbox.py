@@ -194,3 +194,38 @@ async def test_a_subject_with_line_breaks_is_sent_on_one_line(
     assert received["Subject"] == f"Re: [#{number}] Renewal Bcc: victim@example.com"
     assert received["Bcc"] is None
     assert relay.envelopes[0][1] == ["ops@acme.example"]
+
+
+async def test_without_a_relay_mail_is_kept_pending_and_never_attempted(
+    box: Mailbox, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No CREDITDESK_EMAIL_SMTP_HOST: no connection is tried (it used to try 127.0.0.1:25
+    thirty times until the row was dead); the mail waits, said so once, and goes out
+    unchanged once a relay is configured."""
+    assert Settings(_env_file=None).email_smtp_host is None  # type: ignore[call-arg]
+    await box.customer(credits=1)
+    await box.post(mail(to=TECH))
+    db, clock = box.api.db, box.api.clock
+    unconfigured = settings.model_copy(update={"email_smtp_host": None})
+    with caplog.at_level("WARNING", logger="creditdesk.email.outbox"):
+        for _ in range(3):
+            assert await send_due(db, unconfigured, clock.now()) == 0
+            clock.advance(timedelta(days=1))
+    [row] = await box.outbox()
+    assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
+    warnings = [r.getMessage() for r in caplog.records if "no SMTP relay" in r.getMessage()]
+    assert len(warnings) == 1 and "1 outgoing mail kept pending" in warnings[0]
+
+
+async def test_mail_kept_without_a_relay_goes_out_once_one_is_configured(
+    box: Mailbox, relay: Relay, settings: Settings
+) -> None:
+    await box.customer(credits=1)
+    await box.post(mail(to=TECH))
+    db, clock = box.api.db, box.api.clock
+    unconfigured = settings.model_copy(update={"email_smtp_host": None})
+    assert await send_due(db, unconfigured, clock.now()) == 0
+    relay.start()
+    assert await send_due(db, settings, clock.now()) == 1
+    [row] = await box.outbox()
+    assert (row.status, row.attempts) == ("sent", 1)

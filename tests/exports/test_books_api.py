@@ -96,8 +96,25 @@ async def test_quickbooks_file_of_a_known_history(api: Api) -> None:
     assert all(len(r[0]) <= 21 for r in rows[1:])
 
 
-async def test_datev_file_of_a_known_history(api: Api) -> None:
+@pytest.fixture(params=["skr03", "skr04"])
+async def datev_api(
+    request: pytest.FixtureRequest, settings: Settings, clock: FrozenClock
+) -> AsyncIterator[Api]:
+    """The API with a DATEV standard chart as the account map."""
+    app = create_app(settings.model_copy(update={"account_chart": request.param}), clock=clock)
+    async with admin_api(app, clock) as api:
+        yield api
+        await assert_reconciles(app.state.db)
+
+
+# (cash:stripe, deferred_revenue, revenue:support) and the header's Sachkontenrahmen
+DATEV_ACCOUNTS = {"skr03": ("1360", "1710", "8200", "03"), "skr04": ("1460", "3250", "4200", "04")}
+
+
+async def test_datev_file_of_a_known_history(datev_api: Api) -> None:
+    api = datev_api
     await paid_history(api)
+    chart = (await api.client.get("/v1/exports/account-map", headers=api.admin)).json()["chart"]
     response = await api.client.get(
         "/v1/exports/journal", params={**PERIOD, "format": "datev"}, headers=api.admin
     )
@@ -109,17 +126,43 @@ async def test_datev_file_of_a_known_history(api: Api) -> None:
     assert header[:5] == ["EXTF", "700", "21", "Buchungsstapel", "13"]
     assert header[10:16] == ["1001", "1", "20260101", "4", "20261101", "20261130"]
     assert header[21] == "EUR"
+    cash, deferred, revenue, skr = DATEV_ACCOUNTS[chart]
+    assert header[26] == skr  # Sachkontenrahmen
+    # The heading line names all of the format's 125 columns, unquoted, as DATEV's sample.
+    heading = response.content.split(b"\r\n")[1].decode("cp1252")
+    assert len(columns) == len(DATEV_COLUMNS) == 125 and '"' not in heading
     assert tuple(columns) == DATEV_COLUMNS
+    assert columns[-1] == "Abw. Skontokonto" and columns[13] == "Buchungstext"
+    assert all(len(r) == 125 and not any(r[14:]) for r in rows)
     assert [(r[0], r[1], r[2], r[6], r[7], r[8], r[9]) for r in rows] == [
-        ("100,00", "S", "EUR", "1210", "2400", "", "0211"),
-        ("20,00", "S", "EUR", "2400", "4000", "", "0211"),
+        ("100,00", "S", "EUR", cash, deferred, "", "0211"),
+        ("20,00", "S", "EUR", deferred, revenue, "", "0211"),
     ]
     assert all(len(r[10]) <= 36 and len(r[13]) <= 60 for r in rows)
 
 
+async def test_datev_with_a_chart_that_is_not_datev_s_is_refused_saying_why(api: Api) -> None:
+    """The generic chart's 4000 and 2400 are other accounts in SKR03 (expense, deferral):
+    its DATEV file would be booked wrongly without a word."""
+    await paid_history(api)
+    response = await api.client.get(
+        "/v1/exports/journal", params={**PERIOD, "format": "datev"}, headers=api.admin
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert (problem["code"], problem["chart"]) == ("not_a_datev_chart", "generic")
+    assert "CREDITDESK_ACCOUNT_CHART=skr03 or skr04" in problem["detail"]
+    for fmt in ("xero", "quickbooks"):  # the generic chart is fine for those
+        other = await api.client.get(
+            "/v1/exports/journal", params={**PERIOD, "format": fmt}, headers=api.admin
+        )
+        assert other.status_code == 200, other.text
+
+
 async def test_a_booking_late_on_the_last_day_lands_in_the_next_month_in_berlin(
-    api: Api,
+    datev_api: Api,
 ) -> None:
+    api = datev_api
     customer = await api.customer()
     api.clock.advance(datetime(2026, 11, 30, 23, 30, tzinfo=UTC) - api.clock.now())
     async with api.db.unit_of_work() as session:

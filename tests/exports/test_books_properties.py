@@ -15,11 +15,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.kit.clock import FrozenClock
 from app.kit.db import Database
+from app.kit.errors import ValidationFailed
 from app.settings import Settings
 from billing.exports import service
 from billing.exports.account_map import load_account_map
@@ -143,7 +145,8 @@ def check_datev(data: bytes, period: Period, zone: ZoneInfo) -> dict[str, int]:
     nets: dict[str, int] = defaultdict(int)
     for row in rows:
         assert len(row) == len(DATEV_COLUMNS)
-        umsatz, side, currency, _, _, _, konto, gegenkonto, bu, day, beleg, _, _, text_ = row
+        umsatz, side, currency, _, _, _, konto, gegenkonto, bu, day, beleg, _, _, text_ = row[:14]
+        assert not any(row[14:])
         assert re.fullmatch(r"\d+,\d\d", umsatz) and side == "S" and currency == "EUR"
         assert konto.isdigit() and gegenkonto.isdigit() and bu == ""
         assert re.fullmatch(r"\d{4}", day) and len(beleg) <= 36 and len(text_) <= 60
@@ -160,7 +163,7 @@ def check_datev(data: bytes, period: Period, zone: ZoneInfo) -> dict[str, int]:
 @given(
     steps=history,
     zone=st.sampled_from(ZONES),
-    chart=st.sampled_from(["generic", "skr03"]),
+    chart=st.sampled_from(["generic", "skr03", "skr04"]),
     summary=st.sampled_from(["none", "daily", "monthly"]),
     max_lines=st.integers(6, 14),  # a journal has at most 4 money lines
     vat=st.sampled_from(["0", "0.19", "0.07"]),
@@ -195,5 +198,9 @@ async def test_books_files_on_random_histories(
     end = min(whole.end, datetime(fy.year + 1, 1, 1, tzinfo=ZoneInfo(zone)))
     year = Period(whole.start, end, ZoneInfo(zone))
     year_generic = parse_csv(await text_export(db, year, "csv"))
+    if chart == "generic":  # not a DATEV chart: refused, saying why
+        with pytest.raises(ValidationFailed, match="DATEV needs a DATEV chart"):
+            await text(db, year, settings, "datev", summary)
+        return
     datev = check_datev(await text(db, year, settings, "datev", summary), year, ZoneInfo(zone))
     assert datev == generic_nets(year_generic, settings)

@@ -120,6 +120,9 @@ def test_books_formats_from_the_command(
     lines = xero.read_bytes().decode().splitlines()
     assert lines[0].startswith("*Narration,*Date") and len(lines) == 5  # 2 pairs, 2 lines each
     assert all(",02/11/2026," in line for line in lines[1:])
+    refused = cli.invoke(main, [*args, "--format", "datev"])  # the generic chart
+    assert refused.exit_code != 0 and "DATEV needs a DATEV chart" in refused.output
+    monkeypatch.setenv("CREDITDESK_ACCOUNT_CHART", "skr04")
     datev = cli.invoke(main, [*args, "--format", "datev"])
     assert datev.exit_code == 0, datev.output
     assert datev.stdout_bytes.startswith(b'"EXTF";700;21;"Buchungsstapel";13;')

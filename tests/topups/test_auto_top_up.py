@@ -7,10 +7,14 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from app.kit.auth import Role
+from app.kit.events import Event
 from app.topups.tasks import run_top_ups
+from app.webhooks.models import event_payload
 from tests.conftest import Api
+from tests.schema_check import event_problems
 
 
 async def _enable(api: Api, customer_id: str, key: dict[str, str], card: str = "ok",
@@ -123,6 +127,11 @@ async def test_declined_card_fails_mails_and_turns_off_after_three(api: Api, run
         c=customer["id"],
     )
     assert events == [(3,)]
+    async with api.db.unit_of_work() as session:  # the bodies webhooks deliver
+        rows = await session.execute(select(Event).where(Event.type == "auto_top_up.failed"))
+        failures = [event_payload(row) for row in rows.scalars()]
+    assert len(failures) == 3
+    assert all(not event_problems(event) for event in failures), failures
     mails = await run_sql("SELECT count(*) FROM email_outbox WHERE kind = 'auto_top_up_failed'")
     assert mails == [(3,)]
     # Off now: the next crossing claims nothing.

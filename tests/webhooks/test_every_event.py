@@ -1,6 +1,7 @@
 """Every event type of issue 13 reaches a real HTTP receiver, signed as Standard Webhooks
 says: each body verifies with the `standardwebhooks` package from PyPI, `webhook-id` is
-the event id, and `data.object` is the resource as the API shows it."""
+the event id, `data.object` is the resource as the API shows it, and the body validates
+against the OpenAPI document's `webhooks` entry of its type."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from billing import service as billing
 from billing.stripe_objects import Charge, PaymentIntent
 from credits.tasks import sweep_expired
 from tests.conftest import Api
+from tests.schema_check import event_problems
 from tests.webhooks.conftest import Receiver, deliver, endpoint, list_all
 
 OWNED = {
@@ -74,7 +76,7 @@ async def test_every_owned_event_type_is_delivered_signed(api: Api, receiver: Re
     cr = await api.key(Role.cr_agent)
     engineer = await api.key(Role.engineer)
 
-    customer = await api.customer(metadata={"crm_id": "42"})
+    customer = await api.customer(metadata={"crm_id": "42"}, low_balance_threshold=2)
     cid = customer["id"]
     await _post(api, f"/v1/customers/{cid}/adjustments",
                 {"credits": 3, "reason": "welcome", "valid_days": 30}, admin)  # fmt: skip
@@ -97,7 +99,10 @@ async def test_every_owned_event_type_is_delivered_signed(api: Api, receiver: Re
 
     await deliver(api)
     bodies = receiver.verified(hook["secret"])  # raises unless every signature verifies
-    assert {b["type"] for b in bodies} >= OWNED
+    assert {b["type"] for b in bodies} >= OWNED | {"balance.low", "balance.depleted"}
+    # Each body is what the OpenAPI document's `webhooks` entry of its type says.
+    for body in bodies:
+        assert not event_problems(body), (body["type"], event_problems(body), body)
     assert receiver.ids() == [b["id"] for b in bodies]  # webhook-id is the event id
     assert len(set(receiver.ids())) == len(bodies)  # one delivery per event
     for received, body in zip(receiver.requests, bodies, strict=True):
