@@ -76,6 +76,12 @@ class ModelLot:
     created_at: datetime
     period: timedelta | None
     revoked: bool = False
+    # The lot a refund into a lapsed lot replaced (its purchase's first lot), or None.
+    origin: str | None = None
+
+    @property
+    def family(self) -> str:
+        return self.origin or self.id
 
     def order(self) -> tuple[Any, ...]:
         """The policy's consumption order: soonest expiry first (none last), free before
@@ -174,7 +180,13 @@ class LedgerMachine(RuleBasedStateMachine):
         return self.clock.advance(timedelta(seconds=1))
 
     def add_lot(
-        self, lot_id: str, credits: int, amount: int, valid: timedelta | None, now: datetime
+        self,
+        lot_id: str,
+        credits: int,
+        amount: int,
+        valid: timedelta | None,
+        now: datetime,
+        origin: str | None = None,
     ) -> None:
         self.lots[lot_id] = ModelLot(
             id=lot_id,
@@ -184,6 +196,19 @@ class LedgerMachine(RuleBasedStateMachine):
             expires_at=now + valid if valid else None,
             created_at=now,
             period=valid,
+            origin=origin,
+        )
+
+    def returned_credit_is_revoked(self, lot: ModelLot) -> bool:
+        """The ledger's rule (credits.service._return_to_lot): a credit refunded to a lot
+        that was revoked is revoked at once, and so is one refunded to any lot of a paid
+        purchase given back (a revoke of one of its lots: the original or a lot that
+        replaced it after it lapsed)."""
+        return lot.revoked or (
+            lot.amount > 0
+            and any(
+                o.revoked and o.amount > 0 and o.family == lot.family for o in self.lots.values()
+            )
         )
 
     def expire_lapsed(self, now: datetime) -> None:
@@ -295,12 +320,12 @@ class LedgerMachine(RuleBasedStateMachine):
         for lot_id, k in sorted(takes):
             lot = self.lots[lot_id]
             note_event(f"refund into a {lot.state(now)} lot")
-            if lot.revoked:
+            if self.returned_credit_is_revoked(lot):
                 assert got.pop(lot_id) == k
             elif lot.lapsed(now):
                 (new_id,) = [i for i in got if i not in self.lots]
                 assert got.pop(new_id) == k
-                self.add_lot(new_id, k, 1 if lot.amount else 0, lot.period, now)
+                self.add_lot(new_id, k, 1 if lot.amount else 0, lot.period, now, origin=lot.family)
             elif lot.frozen:
                 assert got.pop(lot_id) == k
                 lot.frozen += k
@@ -548,6 +573,31 @@ REGRESSIONS = {
         ("grant", {"credits": 5, "amount": 0, "valid_days": None}),
         ("charge", {"credits": 1}),
         ("adjust", {"credits": -3, "valid_days": None}),
+        ("refund_latest", {}),
+    ],
+    # Seed 152011501922198046267820713651698404166 (a full run on 2026-12-06): the second
+    # refund's credit comes from a lot made by refunding into a lapsed paid lot whose
+    # purchase was refunded since (revoke, frozen credits only).
+    "refund into a lapsed refund lot of a refunded purchase": [
+        ("opening_purchase", {"credits": 3, "amount": 0}),
+        ("revoke", {"frozen_only": True, "pick": 595}),
+        ("sweep", {}),
+        ("grant", {"amount": 0, "credits": 2, "valid_days": None}),
+        ("grant", {"amount": 0, "credits": 5, "valid_days": None}),
+        ("grant", {"amount": 999, "credits": 2, "valid_days": 1}),
+        ("sweep", {}),
+        ("grant", {"amount": 0, "credits": 4, "valid_days": None}),
+        ("release", {"pick": 5603}),
+        ("submit_ticket", {}),
+        ("time_passes", {"days": 2, "sweep": False}),
+        ("spend", {"amount": -561, "reference": "inv-5"}),
+        ("refund", {"pick": 815}),
+        ("revoke", {"frozen_only": True, "pick": 262143}),
+        ("submit_ticket", {}),
+        ("spend", {"amount": -1641, "reference": "inv-2"}),
+        ("release", {"pick": 517861}),
+        ("revoke", {"frozen_only": True, "pick": 208}),
+        ("time_passes", {"days": 7, "sweep": False}),
         ("refund_latest", {}),
     ],
 }
