@@ -68,7 +68,7 @@ async def create_session(
     key = ApiKey(
         id=new_id("key"), name=staff.name, role=staff.role, customer_id=staff.customer_id,
         prefix=token[: len(CONSOLE_PREFIX) + 6], secret_hash=hash_secret(token),
-        created_at=now, expires_at=now + lifetime,
+        created_at=now, expires_at=now + lifetime, parent_key_id=staff.id,
     )  # fmt: skip
     session.add(key)
     await session.flush()

@@ -79,7 +79,7 @@ def keys_revoke(key_id: str) -> None:
     async def work(db: Database) -> None:
         async with db.unit_of_work() as session:
             key = await service.get_api_key(session, key_id)
-            key.revoked_at = key.revoked_at or clock.now()
+            await service.revoke_api_key(session, key, clock.now())
 
     try:
         with_db(settings, work)

@@ -227,9 +227,8 @@ async def revoke_api_key(
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ApiKeyRead:
-    """Revoke an API key; it stops working at once. Revoking twice changes nothing."""
+    """Revoke an API key; it stops working at once, and so does every console session it
+    opened. Revoking twice changes nothing."""
     key = await service.get_api_key(session, key_id)
-    if key.revoked_at is None:
-        key.revoked_at = now
-        await session.flush()
+    await service.revoke_api_key(session, key, now)
     return ApiKeyRead.model_validate(key)

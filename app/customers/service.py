@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -264,3 +264,16 @@ async def answer_external_ref(session: AsyncSession, question: CustomerByExterna
         select(Customer.id).where(Customer.external_ref == question.external_ref)
     )
     question.customer_id = found.scalar_one_or_none()
+
+
+async def revoke_api_key(session: AsyncSession, key: ApiKey, now: datetime) -> None:
+    """Revokes a key and every session it opened (console sessions: `parent_key_id`), so
+    a member of staff whose key is revoked is signed out everywhere at once. Revoking
+    twice changes nothing."""
+    key.revoked_at = key.revoked_at or now
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.parent_key_id == key.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await session.flush()

@@ -53,6 +53,10 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set on portal sessions (short-lived customer credentials for the cabinet).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A console session's staff key: revoking that key revokes the session (migration 0016).
+    parent_key_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("api_keys.id"), index=True
+    )
 
     def usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

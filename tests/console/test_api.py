@@ -90,6 +90,30 @@ async def test_sign_out_revokes_the_session_and_only_a_session(api: Api) -> None
     assert (await api.client.get("/v1/queue", headers=agent)).status_code == 200
 
 
+async def test_revoking_a_staff_key_ends_the_sessions_it_opened(api: Api) -> None:
+    """A member of staff whose key is revoked is signed out of every console at once, and
+    only their sessions end (issue 28)."""
+    agent, other = await api.key(Role.cr_agent), await api.key(Role.engineer)
+    first = _bearer((await _sign_in(api, agent))["token"])
+    second = _bearer((await _sign_in(api, agent))["token"])
+    others = _bearer((await _sign_in(api, other))["token"])
+    me = await api.client.get("/v1/console-sessions/current", headers=first)
+    keys = (await api.client.get("/v1/api-keys", headers=api.admin)).json()["data"]
+    session_ids = {me.json()["id"]}
+    staff_id = next(
+        k["id"]
+        for k in keys
+        if k["role"] == "cr_agent"
+        and k["id"] not in session_ids
+        and not k["prefix"].startswith("cds_")
+    )
+    revoked = await api.client.delete(f"/v1/api-keys/{staff_id}", headers=api.admin)
+    assert revoked.status_code == 200
+    for headers in (agent, first, second):
+        assert (await api.client.get("/v1/queue", headers=headers)).status_code == 401
+    assert (await api.client.get("/v1/queue", headers=others)).status_code == 200
+
+
 async def test_an_idempotent_replay_does_not_repeat_the_token(api: Api) -> None:
     headers = {**await api.key(Role.engineer), "Idempotency-Key": "sign-in-1"}
     first = await api.client.post("/v1/console-sessions", headers=headers)
