@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 CREDITDESK = str(BIN / "creditdesk")
@@ -92,8 +93,9 @@ def test_serve_shares_its_server_with_a_second_command_and_stops_it_at_exit(
     home_folder: Path, served: tuple[subprocess.Popen[str], str]
 ) -> None:
     server, url = served
-    running = _postmaster(home_folder)
-    assert running is not None
+    # The server answers before its pid file can be read whole on a loaded machine (one CI
+    # run of five saw none): wait for it rather than read it once.
+    running = wait_until(lambda: _postmaster(home_folder), "the embedded server's pid file")
 
     created = _run(home_folder, "keys", "create", "--role", "admin", "--name", "first-use")
     assert created.returncode == 0, created.stderr
@@ -107,7 +109,7 @@ def test_serve_shares_its_server_with_a_second_command_and_stops_it_at_exit(
 
     server.terminate()  # SIGTERM: uvicorn's graceful shutdown, then the exit handlers
     server.wait(timeout=60)
-    assert _postmaster(home_folder) is None
+    wait_until(lambda: _postmaster(home_folder) is None, "the embedded server to stop")
 
 
 START = """
