@@ -46,7 +46,7 @@ AdminCrAgentOrPartner = Annotated[
 KeyCustomer = Annotated[str | None, Depends(body_customer_guard(ApiKeyCreate))]
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute)
-CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold"})
+CUSTOMER_EDITABLE = frozenset({"auto_accept_transfers", "low_balance_threshold", "locale"})
 
 
 @router.post(
@@ -129,13 +129,14 @@ async def update_customer(
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> CustomerRead:
-    """Change a customer. A customer key may change only its own `auto_accept_transfers`
-    and `low_balance_threshold`; a partner's scoped key its own end customers (not
+    """Change a customer. A customer key may change only its own `auto_accept_transfers`,
+    `low_balance_threshold` and `locale`; a partner's scoped key its own end customers (not
     `partner`)."""
     if principal.is_customer:
         if set(body.model_fields_set) - CUSTOMER_EDITABLE:
             raise Forbidden(
-                "A customer may change only `auto_accept_transfers` and `low_balance_threshold`."
+                "A customer may change only `auto_accept_transfers`, `low_balance_threshold` "
+                "and `locale`."
             )
     elif principal.partner_id is not None:
         if "partner" in body.model_fields_set:

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.kit.auth import Role
+from app.kit.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES
 from app.kit.metadata import Metadata
+
+Locale = Literal[SUPPORTED_LOCALES]  # type: ignore[valid-type]
+LOCALE_DESCRIPTION = "the language of the customer's mail and cabinet (`en`, `ru`)"
 
 
 class Strict(BaseModel):
@@ -27,6 +32,7 @@ class CustomerCreate(Strict):
         description="credits; `balance.low` and a mail when the balance falls to it or below "
         "(null = off; when omitted, CREDITDESK_LOW_BALANCE_THRESHOLD)",
     )
+    locale: Locale = Field(default=DEFAULT_LOCALE, description=LOCALE_DESCRIPTION)
 
 
 class CustomerUpdate(Strict):
@@ -42,6 +48,7 @@ class CustomerUpdate(Strict):
     low_balance_threshold: int | None = Field(
         default=None, ge=0, le=100_000, description="credits; null turns the alert off"
     )
+    locale: Locale | None = Field(default=None, description=LOCALE_DESCRIPTION)
 
 
 class CustomerRead(BaseModel):
@@ -59,6 +66,7 @@ class CustomerRead(BaseModel):
     )
     metadata: dict[str, str] = Field(default_factory=dict)
     low_balance_threshold: int | None
+    locale: str = Field(description=LOCALE_DESCRIPTION)
     created_at: datetime
     updated_at: datetime
 

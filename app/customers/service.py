@@ -63,6 +63,7 @@ def to_read(customer: Customer) -> CustomerRead:
         parent_id=customer.parent_id,
         metadata=dict(customer.metadata_ or {}),
         low_balance_threshold=customer.low_balance_threshold,
+        locale=customer.locale,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
     )
@@ -93,6 +94,7 @@ async def create_customer(
             if "low_balance_threshold" in data.model_fields_set
             else default_low_balance_threshold
         ),
+        locale=data.locale,
         verify_failures=0,
         created_at=now,
         updated_at=now,
@@ -128,7 +130,7 @@ async def update_customer(
 ) -> Customer:
     changes = data.model_dump(exclude_unset=True)
     nullable = ("external_ref", "low_balance_threshold")
-    for field in ("name", "partner", "auto_accept_transfers", *nullable):
+    for field in ("name", "partner", "auto_accept_transfers", "locale", *nullable):
         if field in changes:
             if changes[field] is None and field not in nullable:
                 raise ValidationFailed(f"`{field}` cannot be null.")

@@ -55,6 +55,27 @@ async def test_defaults_of_a_new_customer(api: Api) -> None:
     assert customer["auto_accept_transfers"] is False
     assert customer["has_code_word"] is False
     assert customer["external_ref"] is None
+    assert customer["locale"] == "en"
+
+
+async def test_a_customer_s_locale_is_set_by_staff_and_by_the_customer(api: Api) -> None:
+    created = await api.client.post(
+        "/v1/customers",
+        json={"name": "Ромашка", "email": "it@romashka.example", "locale": "ru"},
+        headers=api.admin,
+    )
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["locale"] == "ru"
+    own = await api.key(Role.customer, customer["id"])
+    url = f"/v1/customers/{customer['id']}"
+    changed = await api.client.patch(url, json={"locale": "en"}, headers=own)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["locale"] == "en"
+    for bad in ("de", "RU", "", None):
+        refused = await api.client.patch(url, json={"locale": bad}, headers=api.admin)
+        assert_problem(refused, 422, "validation_error")
+    assert (await api.client.get(url, headers=api.admin)).json()["locale"] == "en"
 
 
 @pytest.mark.parametrize(
@@ -68,6 +89,7 @@ async def test_defaults_of_a_new_customer(api: Api) -> None:
         {"name": "Acme", "email": "ops@acme.example", "code_word": "abc"},
         {"name": "Acme", "email": "ops@acme.example", "balance": 100},
         {"name": "A" * 201, "email": "ops@acme.example"},
+        {"name": "Acme", "email": "ops@acme.example", "locale": "fr"},
     ],
 )
 async def test_malformed_customers_are_422(api: Api, body: dict[str, Any]) -> None:
