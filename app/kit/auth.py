@@ -119,7 +119,7 @@ def bearer_token(request: Request) -> str | None:
 async def ensure_active_token(request: Request, session: AsyncSession, token: str) -> None:
     """Refuses an unknown or revoked key before anything is replayed to it. The key's row,
     read in the request's transaction, is kept for `authenticate` (one lookup, not two)."""
-    key = await _key_for(session, token)
+    key = await key_for(session, token)
     if key is None or not key.usable(request.app.state.clock.now()):
         raise Unauthenticated(
             "The API key is unknown, revoked or expired.", headers={"WWW-Authenticate": "Bearer"}
@@ -131,7 +131,8 @@ async def ensure_active_token(request: Request, session: AsyncSession, token: st
 _KEY_BY_HASH = select(ApiKey).where(ApiKey.secret_hash == bindparam("secret_hash"))
 
 
-async def _key_for(session: AsyncSession, token: str) -> ApiKey | None:
+async def key_for(session: AsyncSession, token: str) -> ApiKey | None:
+    """The key whose secret is `token`, usable or not (None when there is none)."""
     found = await session.execute(_KEY_BY_HASH, {"secret_hash": hash_secret(token)})
     return found.scalar_one_or_none()
 
@@ -145,7 +146,7 @@ async def authenticate(request: Request, session: AsyncSession = Depends(get_ses
         )
     key: ApiKey | None = getattr(request.state, "api_key", None)
     if key is None or key.secret_hash != hash_secret(token):
-        key = await _key_for(session, token)
+        key = await key_for(session, token)
     now = request.app.state.clock.now()
     if key is None or not key.usable(now):
         raise Unauthenticated(

@@ -26,12 +26,12 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, String, bindparam, select, text
+from sqlalchemy import BigInteger, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.kit.auth import ApiKey, bearer_token, hash_secret
+from app.kit.auth import bearer_token, key_for
 from app.kit.clock import Clock
 from app.kit.db import Base, Database
 from app.kit.errors import problem
@@ -90,19 +90,21 @@ async def purge(db: Database, now: float, window: int) -> None:
         )
 
 
-_KEY_BY_HASH = select(ApiKey).where(ApiKey.secret_hash == bindparam("secret_hash"))
-
-
 async def holds_usable_key(db: Database, scope: Scope, clock: Clock) -> bool:
     """Whether the request carries a usable API key, as `authenticate` would judge it (the
-    same header parsing, hash and `ApiKey.usable`): what lets it past a locked address."""
-    token = bearer_token(Request(scope))
+    same header parsing, hash and `ApiKey.usable`): what lets it past a locked address.
+    A usable key's row is kept in the request's state for `authenticate`, which then reads
+    it no second time."""
+    request = Request(scope)
+    token = bearer_token(request)
     if token is None:
         return False
     async with db.sessionmaker() as session:
-        found = await session.execute(_KEY_BY_HASH, {"secret_hash": hash_secret(token)})
-        key = found.scalar_one_or_none()
-    return key is not None and key.usable(clock.now())
+        key = await key_for(session, token)
+    if key is None or not key.usable(clock.now()):
+        return False
+    request.state.api_key = key
+    return True
 
 
 def _token_key(scope: Scope) -> str | None:

@@ -17,8 +17,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.kit.auth import KEY_PREFIX
 from app.kit.errors import problem
 
-# API keys (app.kit.auth) and portal sessions (app.cabinet.service.PORTAL_PREFIX).
-TOKEN_PREFIXES = (KEY_PREFIX, "cdp_")
+# API keys (app.kit.auth), portal sessions (app.cabinet.service.PORTAL_PREFIX) and console
+# sessions (app.console.service.CONSOLE_PREFIX); tests/kit/test_url_credentials.py checks
+# that the features' prefixes are all here.
+TOKEN_PREFIXES = (KEY_PREFIX, "cdp_", "cds_")
 CREDENTIAL_PARAMETERS = frozenset(
     {
         "token",
@@ -43,6 +45,8 @@ REFUSAL = (
 
 
 def carries_credential(query_string: bytes) -> bool:
+    if not query_string:  # most requests: nothing to parse
+        return False
     for name, value in parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True):
         if name.strip().lower() in CREDENTIAL_PARAMETERS or value.startswith(TOKEN_PREFIXES):
             return True

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from app.kit.auth import Role
 from app.kit.clock import FrozenClock
@@ -114,3 +115,34 @@ async def test_failures_from_an_address_do_not_lock_out_its_valid_keys(
                     refused = await http.get(f"http://127.0.0.1:{port}/v1/packs", headers=bad)
                     assert refused.status_code == 429, (bad, refused.text)
                     assert refused.json()["code"] == "rate_limited"
+
+
+async def test_a_valid_key_on_a_locked_address_is_looked_up_once(
+    api: Api, database_url: str
+) -> None:
+    """Past the failure threshold the limiter reads the key to let it through; the request's
+    `authenticate` uses that row instead of reading it again."""
+    valid = await api.key(Role.admin)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test", database_url=database_url, periodic_tasks_enabled=False, log_json=False,
+        rate_limit_enabled=True, rate_limit_window_seconds=3600, rate_limit_auth_failures=3,
+    )  # fmt: skip
+    app = create_app(settings)
+    lookups: list[str] = []
+    async with started(app, client=("198.51.100.77", 40000)) as client:
+
+        @event.listens_for(app.state.db.engine.sync_engine, "before_cursor_execute")
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "secret_hash" in statement:
+                lookups.append(statement)
+
+        for n in range(3):
+            wrong = await client.get("/v1/packs", headers={"Authorization": f"Bearer cdk_x{n}"})
+            assert wrong.status_code == 401
+        locked = await client.get("/v1/packs", headers={"Authorization": "Bearer cdk_x"})
+        assert locked.status_code == 429
+        lookups.clear()
+        served = await client.get("/v1/packs", headers=valid)
+        assert served.status_code == 200, served.text
+        assert len(lookups) == 1, lookups
