@@ -186,7 +186,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     expect(page.locator("[data-page=buy]")).to_be_visible()
     _shot(page, "02-buy")
     page.locator("button[data-pack=five]").click()
-    expect(page.locator("#alert")).to_contain_text("5 credit(s) were added")
+    expect(page.locator("#alert")).to_contain_text("5 credits were added")
     expect(page.get_by_test_id("purchases")).to_contain_text("Paid")
     _shot(page, "03-bought")
     with page.expect_download() as download:
@@ -327,7 +327,7 @@ def test_expired_and_foreign_sessions_are_refused(served: tuple[str, str], brows
     # A session of one customer pointed at another: the API answers 404, nothing shows.
     portal = staff.portal(mine["id"])
     page.goto(portal["url"].replace(mine["id"], other["id"]))
-    expect(page.locator("[data-page=link-invalid]")).to_contain_text("No such customer")
+    expect(page.locator("[data-page=link-invalid]")).to_contain_text("We could not find this")
     expect(page.get_by_test_id("balance")).to_have_count(0)
     _shot(page, "12-foreign-session")
 
