@@ -46,7 +46,7 @@ def messages(locale: str) -> dict[str, Text]:
         key = str(message.context)
         if not message.id or message.fuzzy or source.get(key) != _text(message.id):
             continue
-        text = _text(message.string)
+        text = _text(message.string or "")
         if text and all(text if isinstance(text, list) else [text]):
             found[key] = text
     return found

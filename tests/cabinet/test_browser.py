@@ -1,14 +1,18 @@
 """The cabinet in a real browser: Debian's headless Chromium driven by Playwright for
 Python, against `creditdesk serve` on a free port with a database of its own (offline payment
 provider). Every page is served under its Content-Security-Policy, and no test may see the
-browser refuse anything under it.
+browser refuse anything under it. In English and Russian (the customer's `locale`), axe-core
+(the copy inside the PyPI package axe-playwright-python, in the test extra) finds no serious
+or critical violation on any page.
 
 Screenshots of every page go to `test-artefacts/cabinet/` (CREDITDESK_TEST_ARTEFACTS
-overrides the folder)."""
+overrides the folder); docs/screenshots/cabinet/ keeps a copy of the ones docs/cabinet.md
+shows."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -47,6 +51,7 @@ ARTEFACTS = (
 REQUIRED = os.environ.get("CI", "").lower() == "true"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="in the test extra")
 
 
 def _need_chromium() -> None:
@@ -134,6 +139,18 @@ class Staff:
 
 def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+
+
+def _axe(page: Any, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    violations = axe_api.Axe().run(page).response["violations"]
+    (ARTEFACTS / f"{name}.axe.json").write_text(json.dumps(violations, indent=1))
+    serious = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, f"axe-core on {name}: {serious}"
 
 
 def _csp_violations(context: Any) -> list[str]:
@@ -468,3 +485,134 @@ def _sql(url: str, statement: str, *args: Any) -> None:
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+# What each language shows: the page's own words, the cabinet's text for a problem code
+# (never the API's English `detail`), and a Russian plural.
+SAYS = {
+    "en": {
+        "overview": "Overview", "tickets": "Tickets", "buy": "Buy credits", "settings": "Settings",
+        "technical": "Technical support", "subject": "Subject", "body": "Describe the problem",
+        "submit": "Submit for 1 credit", "no_credit": "You have no credits left for a "
+        "technical-support ticket", "transfer": "Move to technical support?",
+        "credits": "5 credits", "signout": "Sign out", "signed_out": "You have signed out",
+        "other": "RU", "switched": "Кабинет теперь на русском языке.",
+    },
+    "ru": {
+        "overview": "Обзор", "tickets": "Обращения", "buy": "Купить кредиты",
+        "settings": "Настройки", "technical": "Техническая поддержка", "subject": "Тема",
+        "body": "Опишите проблему", "submit": "Отправить за 1 кредит",
+        "no_credit": "Для обращения в техническую поддержку не хватает кредитов",
+        "transfer": "Передать в техническую поддержку?", "credits": "5 кредитов",
+        "signout": "Выйти", "signed_out": "Вы вышли из кабинета", "other": "EN",
+        "switched": "The cabinet is now in English.",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", ["en", "ru"])
+def test_every_page_in_the_customers_language_passes_axe(
+    served: tuple[str, str], browser: Any, locale: str
+) -> None:
+    base, _ = served
+    staff = Staff(base)
+    says = SAYS[locale]
+    name = {"en": "Blue Yonder Airlines", "ru": "Ромашка Хостинг"}[locale]
+    customer = staff.customer(name, f"it-{locale}@languages.example", credits=2)
+    response = staff.http.patch(
+        f"/v1/customers/{customer['id']}", json={"locale": locale}, headers=staff.admin
+    )
+    assert response.status_code == 200, response.text
+    # The browser says English: the customer's locale decides.
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    refused = _csp_violations(context)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    expect = sync_api.expect
+
+    def visit(shot: str) -> None:
+        page.evaluate("window.scrollTo(0, 0)")
+        _shot(page, f"lang-{locale}-{shot}")
+        _axe(page, f"lang-{locale}-{shot}")
+
+    page.goto(staff.portal(customer["id"])["url"])
+    expect(page.get_by_test_id("balance")).to_contain_text("2")
+    assert page.evaluate("document.documentElement.lang") == locale
+    expect(page.get_by_role("link", name=says["overview"], exact=True)).to_be_visible()
+    page.locator("button[data-lang]").first.wait_for()
+    page.goto(f"{base}/cabinet/#/buy")
+    page.locator("button[data-pack=five]").click()
+    expect(page.get_by_test_id("purchases")).to_contain_text(says["credits"])
+    visit("02-buy")
+    page.goto(f"{base}/cabinet/#/")
+    expect(page.get_by_test_id("history")).to_be_visible()
+    visit("01-overview")
+
+    # A technical ticket, and the transfer of another that awaits the customer's consent.
+    page.goto(f"{base}/cabinet/#/tickets/new")
+    page.get_by_text(says["technical"], exact=True).click()
+    page.get_by_label(says["subject"]).fill("Mail server rejects TLS 1.3 after the update")
+    page.get_by_label(says["body"]).fill("Since 5.2 clients get 'handshake failure'.")
+    visit("03-new-ticket")
+    page.get_by_role("button", name=says["submit"]).click()
+    expect(page.locator("[data-page=ticket] h1")).to_have_text(
+        "Mail server rejects TLS 1.3 after the update"
+    )
+    agent = {"Authorization": f"Bearer {staff.post('/v1/api-keys', {'role': 'cr_agent', 'name': 'Ann'})['key']}"}  # fmt: skip
+    moved = staff.post(
+        "/v1/tickets",
+        {"customer_id": customer["id"], "line": "customer_relations",
+         "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
+        headers=agent,
+    )  # fmt: skip
+    staff.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
+    staff.post(f"/v1/tickets/{moved['id']}/messages", {"body": "This needs an engineer."},
+               headers=agent)  # fmt: skip
+    page.goto(f"{base}/cabinet/#/tickets")
+    expect(page.get_by_test_id("tickets")).to_contain_text("Plugin stopped syncing orders")
+    visit("04-tickets")
+    page.goto(f"{base}/cabinet/#/tickets/{moved['id']}")
+    expect(page.get_by_test_id("transfer")).to_contain_text(says["transfer"])
+    visit("05-ticket-transfer")
+    page.goto(f"{base}/cabinet/#/settings")
+    expect(page.get_by_test_id("auto-top-up")).to_be_visible()
+    visit("06-settings")
+
+    # A problem answer in the cabinet's words for its code: no credits left.
+    staff.post(f"/v1/customers/{customer['id']}/adjustments",
+               {"credits": -6, "reason": "used elsewhere"})  # fmt: skip
+    page.goto(f"{base}/cabinet/#/tickets/new")
+    page.get_by_text(says["technical"], exact=True).click()
+    page.get_by_label(says["subject"]).fill("Backups fail after the 5.2 update")
+    page.get_by_label(says["body"]).fill("The nightly backup stops with 'disk quota exceeded'.")
+    page.get_by_role("button", name=says["submit"]).click()
+    expect(page.locator("#alert")).to_contain_text(says["no_credit"])
+    assert "packs" not in page.locator("#alert").inner_text()  # not the API's detail
+    visit("07-problem")
+
+    # The switch sets the customer's language, for the cabinet and for the mail.
+    other = "ru" if locale == "en" else "en"
+    page.get_by_role("button", name=says["other"]).click()
+    expect(page.locator("#alert")).to_have_text(says["switched"])
+    assert page.evaluate("document.documentElement.lang") == other
+    saved = staff.http.get(f"/v1/customers/{customer['id']}", headers=staff.admin).json()
+    assert saved["locale"] == other
+    page.get_by_role("button", name=SAYS[other]["other"]).click()  # and back
+    expect(page.locator("#alert")).to_have_text(SAYS[other]["switched"])
+    expect(page.get_by_role("link", name=says["overview"], exact=True)).to_be_visible()
+    saved = staff.http.get(f"/v1/customers/{customer['id']}", headers=staff.admin).json()
+    assert saved["locale"] == locale
+
+    # The prompt for another customer's link, then signed out.
+    page.goto(staff.portal(staff.customer("Wingtip", f"w-{locale}@languages.example")["id"])["url"])
+    expect(page.locator("[data-page=switch]")).to_be_visible()
+    visit("08-switch-prompt")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name=says["signout"]).click()
+    expect(page.locator("[data-page=signed-out]")).to_contain_text(says["signed_out"])
+    visit("09-signed-out")
+    page.reload()
+    expect(page.locator("[data-page=session-ended]")).to_be_visible()
+    visit("10-session-ended")
+    context.close()
+    assert refused == [], "the cabinet broke its own Content-Security-Policy"
