@@ -326,6 +326,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     width = small.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     _shot(small, "11-overview-phone")
+    _axe(small, "11-overview-phone")
     phone.close()
     context.close()
     assert refused == [], "the cabinet broke its own Content-Security-Policy"
@@ -347,6 +348,7 @@ def test_expired_and_foreign_sessions_are_refused(served: tuple[str, str], brows
     expect(page.locator("[data-page=link-invalid]")).to_contain_text("We could not find this")
     expect(page.get_by_test_id("balance")).to_have_count(0)
     _shot(page, "12-foreign-session")
+    _axe(page, "12-foreign-session")
 
     # An expired session (its expiry moved into the past in the database).
     portal = staff.portal(mine["id"])
