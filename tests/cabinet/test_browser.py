@@ -12,7 +12,6 @@ shows."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import signal
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from tests.acceptance.test_server import _wait_until_ready
+from tests.accessibility import serious_violations
 from tests.conftest import _asyncpg_dsn, free_port, migrated_pg_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,7 +51,7 @@ ARTEFACTS = (
 REQUIRED = os.environ.get("CI", "").lower() == "true"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
-axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="in the test extra")
+pytest.importorskip("axe_playwright_python.sync_playwright", reason="in the test extra")
 
 
 def _need_chromium() -> None:
@@ -132,6 +132,21 @@ class Staff:
             )
         return customer
 
+    def transfer_awaiting_consent(self, customer_id: str, note: str | None = None) -> Any:
+        """A free ticket an agent proposes to move to technical support (and says why)."""
+        key = self.post("/v1/api-keys", {"role": "cr_agent", "name": "Ann"})["key"]
+        agent = {"Authorization": f"Bearer {key}"}
+        moved = self.post(
+            "/v1/tickets",
+            {"customer_id": customer_id, "line": "customer_relations",
+             "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
+            headers=agent,
+        )  # fmt: skip
+        self.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
+        if note:
+            self.post(f"/v1/tickets/{moved['id']}/messages", {"body": note}, headers=agent)
+        return moved
+
     def portal(self, customer_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.post(f"/v1/customers/{customer_id}/portal-sessions")
         return result
@@ -143,13 +158,7 @@ def _shot(page: Any, name: str) -> None:
 
 def _axe(page: Any, name: str) -> None:
     """No serious or critical axe-core violation on the page as it is now."""
-    violations = axe_api.Axe().run(page).response["violations"]
-    (ARTEFACTS / f"{name}.axe.json").write_text(json.dumps(violations, indent=1))
-    serious = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = serious_violations(page, ARTEFACTS / f"{name}.axe.json")
     assert not serious, f"axe-core on {name}: {serious}"
 
 
@@ -246,16 +255,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     _shot(page, "05-ticket")
 
     # Accepts a transfer an agent proposed.
-    agent = {
-        "Authorization": f"Bearer {staff.post('/v1/api-keys', {'role': 'cr_agent', 'name': 'Ann'})['key']}"
-    }
-    moved = staff.post(
-        "/v1/tickets",
-        {"customer_id": customer["id"], "line": "customer_relations",
-         "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
-        headers=agent,
-    )  # fmt: skip
-    staff.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
+    moved = staff.transfer_awaiting_consent(customer["id"])
     page.goto(f"{base}/cabinet/#/tickets")
     expect(page.get_by_test_id("tickets")).to_contain_text("Needs your approval")
     _shot(page, "06-tickets")
@@ -560,16 +560,7 @@ def test_every_page_in_the_customers_language_passes_axe(
     expect(page.locator("[data-page=ticket] h1")).to_have_text(
         "Mail server rejects TLS 1.3 after the update"
     )
-    agent = {"Authorization": f"Bearer {staff.post('/v1/api-keys', {'role': 'cr_agent', 'name': 'Ann'})['key']}"}  # fmt: skip
-    moved = staff.post(
-        "/v1/tickets",
-        {"customer_id": customer["id"], "line": "customer_relations",
-         "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
-        headers=agent,
-    )  # fmt: skip
-    staff.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
-    staff.post(f"/v1/tickets/{moved['id']}/messages", {"body": "This needs an engineer."},
-               headers=agent)  # fmt: skip
+    moved = staff.transfer_awaiting_consent(customer["id"], note="This needs an engineer.")
     page.goto(f"{base}/cabinet/#/tickets")
     expect(page.get_by_test_id("tickets")).to_contain_text("Plugin stopped syncing orders")
     visit("04-tickets")
