@@ -53,6 +53,11 @@ def _letter(locale: str, *paragraphs: str) -> str:
     return "\n\n".join((_hello(locale), *paragraphs)) + signature(locale)
 
 
+def _refused(mail: ParsedMail, locale: str, why: str, *more: str) -> str:
+    """A refusal: the mail named as not registered, why, and what to do."""
+    return _letter(locale, _quote(mail, locale) + " " + why, *more)
+
+
 def refusal_subject(mail: ParsedMail, locale: str) -> str:
     if not mail.subject:
         return translate(locale, "Not registered", "mail")
@@ -89,9 +94,9 @@ def auto_reply(mail: ParsedMail, ticket: Ticket, settings: Settings, locale: str
 
 
 def unknown_sender(mail: ParsedMail, locale: str) -> str:
-    return _letter(
-        locale,
-        _quote(mail, locale) + " " + translate(
+    return _refused(
+        mail, locale,
+        translate(
             locale, "The address {address} is not a known contact of any of our customers. "
             "Please write from the address registered with your account, or ask your "
             "account's administrator to add this address as a contact.", "mail",
@@ -101,9 +106,9 @@ def unknown_sender(mail: ParsedMail, locale: str) -> str:
 
 
 def bad_subject(mail: ParsedMail, settings: Settings, locale: str) -> str:
-    return _letter(
-        locale,
-        _quote(mail, locale) + " " + translate(
+    return _refused(
+        mail, locale,
+        translate(
             locale, "The subject does not say what the problem is. Please send it again with "
             "a short, specific subject of {low}–{high} characters naming the product and what "
             'fails, for example "Player shows error 403 after the update" rather than "help" '
@@ -121,9 +126,9 @@ def no_credit(mail: ParsedMail, settings: Settings, locale: str) -> str:
         )
         for p in settings.packs
     )  # fmt: skip
-    return _letter(
-        locale,
-        _quote(mail, locale) + " " + translate(
+    return _refused(
+        mail, locale,
+        translate(
             locale, "A technical-support ticket costs 1 credit and your account has none. "
             "Buy a pack in your cabinet:", "mail",
         ) + "\n" + packs,
@@ -160,9 +165,9 @@ def over_limit_reason(mail: ParsedMail, settings: Settings, locale: str) -> str 
 
 
 def too_large(mail: ParsedMail, why: str, settings: Settings, locale: str) -> str:
-    return _letter(
-        locale,
-        _quote(mail, locale) + " " + translate(
+    return _refused(
+        mail, locale,
+        translate(
             locale, "It goes over our limits: {why}. The limits are {message_bytes} bytes per "
             "message, {attachment_bytes} bytes per attachment and {attachments} attachments. "
             "Please send it again with smaller files, or a link to them.", "mail",
@@ -184,9 +189,9 @@ def duplicate(mail: ParsedMail, number: object, locale: str) -> str:
 
 
 def not_your_ticket(mail: ParsedMail, locale: str) -> str:
-    return _letter(
-        locale,
-        _quote(mail, locale) + " " + translate(
+    return _refused(
+        mail, locale,
+        translate(
             locale, "We could not match it to a ticket of yours. Reply to one of our messages "
             "keeping its [#NUMBER] in the subject, or write a new message without a ticket "
             "number to open a new request.", "mail",
@@ -195,9 +200,9 @@ def not_your_ticket(mail: ParsedMail, locale: str) -> str:
 
 
 def ticket_closed(mail: ParsedMail, ticket: Ticket, locale: str) -> str:
-    return _letter(
-        locale,
-        _quote(mail, locale) + " " + translate(
+    return _refused(
+        mail, locale,
+        translate(
             locale, "Ticket #{number} is closed and takes no more messages. For a new "
             "problem, write a new message with its own subject and without the ticket "
             "number.", "mail", number=ticket.number,
@@ -219,7 +224,7 @@ def invalid(mail: ParsedMail, error: AppError, settings: Settings, locale: str) 
             locale, "It could not be registered as it is. Please check it and send it "
             "again, or reply to one of our messages.", "mail",
         )  # fmt: skip
-    return _letter(locale, _quote(mail, locale) + " " + why)
+    return _refused(mail, locale, why)
 
 
 def attachments_only(mail: ParsedMail) -> str:
