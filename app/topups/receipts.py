@@ -77,7 +77,7 @@ async def mail_receipts(
             .limit(batch)
             .with_for_update(of=Receipt, skip_locked=True)
         )
-        rows = list((await session.execute(stmt)).tuples())
+        rows = list((await session.execute(stmt)).all())
         for receipt, purchase, locale in rows:
             language = normalise(locale)
             await outbox.enqueue(

@@ -102,6 +102,7 @@
     session.customer = sessionStorage.getItem("cabinet.customer");
   }
   function keepSession(link) {
+    chosen = null;  // another session: its customer's language
     sessionStorage.setItem("cabinet.token", link.token);
     sessionStorage.setItem("cabinet.customer", link.customer);
     readSession();
@@ -202,6 +203,10 @@
     });
   }
 
+  // The language the customer picked in this tab: a customer read that was already on its
+  // way when the switch was pressed must not turn the page back to the old one.
+  var chosen = null;
+
   function useLang(next) {
     if (LANGS.indexOf(next) < 0 || next === lang) return false;
     lang = next;
@@ -217,6 +222,7 @@
     var changed = useLang(next);
     if (!session.token || !session.customer) { if (changed && redraw) redraw(); return; }
     if (changed) route();
+    chosen = next;
     if (state.customer && state.customer.locale === next) return;
     api("PATCH", me(), { locale: next }).then(function (c) {
       state.customer = c;
@@ -268,7 +274,7 @@
     return api("GET", me()).then(function (c) {
       state.customer = c;
       $("who").textContent = c.name;
-      useLang(c.locale);  // the customer's language, wherever the cabinet is opened
+      useLang(chosen || c.locale);  // the customer's language, wherever the cabinet is opened
       return c;
     });
   }
