@@ -100,7 +100,9 @@ async def expire_locked(
     """Moves the remaining credits of the wallet's lapsed lots out (breakage). Idempotent.
     `lapsed`: those lots, when the caller has just loaded them under the wallet lock."""
     if lapsed is None:
-        lapsed = [lot for lot in await open_lots(session, wallet.customer_id) if is_lapsed(lot, now)]
+        lapsed = [
+            lot for lot in await open_lots(session, wallet.customer_id) if is_lapsed(lot, now)
+        ]
     lots = sorted(lapsed, key=lambda lot: (lot.expires_at, lot.id))
     if not lots:
         return None
