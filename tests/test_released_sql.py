@@ -21,6 +21,27 @@ PINNED = {
     ("0014", "desk_config_bump"): (
         "3f17e1dd59447359d4408bff13a2fd8c353c617965f4b085419dac72a8418c02"
     ),
+    ("0018", "credits_split_value_v1"): (
+        "95a1c0119ef1fa8ac140343f565151a320c4f4b8f68e6727a80df00b79306711"
+    ),
+    ("0018", "credits_charge_v1"): (
+        "478a9c9508343a48ae0dd4385d358dfcc2be1f4bb6edef0802809419aff321a2"
+    ),
+    ("0018", "kit_idempotency_claim_v1"): (
+        "c40973a9e21b29042195d8d45384af4825f2828c757d3e1ce564493d2bb69009"
+    ),
+    ("0018", "kit_idempotency_store_v1"): (
+        "4927f55c01b2d680f2faf4d199c3803aa7bfef808f2ac67fc8ea3faebfa56c99"
+    ),
+    ("0018", "topups_balance_crossings_v1"): (
+        "968cc9cf44bf5c0ba556d95f62c3be1134f7432bc28b7dd1b85673dc69cd9382"
+    ),
+    ("0018", "topups_balance_drop_concerns_v1"): (
+        "b273d309c7cc47d9fd2cd7d61cc4135c808b59bc1890246ec1176a4b27bd216e"
+    ),
+    ("0018", "desk_submit_ticket_v2"): (
+        "7a9645d150e4ad9016c593588a495c391caedbd7930cac4f0eb79cf93da7c0be"
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.service import create_api_key
 from app.kit.auth import Role
@@ -27,6 +28,7 @@ from app.topups.models import AutoTopUp
 from app.topups.service import OFFLINE_CARD_OK
 from credits import accounts as acc
 from credits import service as ledger
+from credits.hooks import BALANCE_DROPPED, BalanceDrop
 from tests.conftest import Api
 from tests.desk.conftest import Desk, Person
 
@@ -150,8 +152,13 @@ async def _scenario(desk: Desk, api: Api, who: Person, partner: Person) -> list[
     await submit("customer_relations", subject="Invoice address change", body="New address")
     await submit(subject="Installer fails on step one", body="E1 on Debian 12")  # duplicate
     await submit(
-        subject="Database down after the update", body="All queries fail", severity=1,
-        product="Widget Server", version="2.0", metadata={"crm": "A-1"}, headers=keyed,
+        subject="Database down after the update",
+        body="All queries fail",
+        severity=1,
+        product="Widget Server",
+        version="2.0",
+        metadata={"crm": "A-1"},
+        headers=keyed,
     )  # fmt: skip  (6 → 5: thresholds at 4 and 2 not crossed, on the fast path)
     await submit(
         subject="Database down after the update",
@@ -322,3 +329,31 @@ async def test_a_connection_killed_under_the_fast_path_answers_201_or_503(
     assert statuses[-1] == 201
     balance = await api.client.get(f"/v1/customers/{person.id}/balance", headers=api.admin)
     assert balance.json()["available"] == 5 - 1 - statuses.count(201)
+
+
+async def test_a_new_balance_drop_subscriber_fires_on_a_submission(desk: Desk, api: Api) -> None:
+    """A debit in the one-call submission never skips a BALANCE_DROPPED subscriber: while
+    one is connected without a SQL predicate that `desk_submit_ticket_v2` calls, the fast
+    path is off and the general path publishes the hook to it."""
+    seen: list[tuple[str, int, int, str]] = []
+
+    async def on_drop(session: AsyncSession, drop: BalanceDrop) -> None:
+        seen.append((drop.customer_id, drop.before, drop.after, drop.kind))
+
+    person = await desk.person(credits=5)
+    BALANCE_DROPPED.connect(on_drop)
+    try:
+        refused = _count("subscribers")
+        await desk.ticket(person)
+        assert seen == [(person.id, 5, 4, "charge")]
+        assert _count("subscribers") == refused + 1
+        BALANCE_DROPPED.connect(on_drop, sql="another_feature_concerns_v1")  # unknown to v2
+        await desk.ticket(person)
+        assert seen[-1] == (person.id, 4, 3, "charge")
+        assert _count("subscribers") == refused + 2
+    finally:
+        BALANCE_DROPPED.disconnect(on_drop)
+    answered = _count("answered")
+    await desk.ticket(person)  # gone: the fast path answers again
+    assert _count("answered") == answered + 1
+    assert len(seen) == 2
