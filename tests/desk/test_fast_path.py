@@ -151,24 +151,13 @@ async def _scenario(desk: Desk, api: Api, who: Person, partner: Person) -> list[
     await submit(subject="Installer fails on step one", body="E1 on Debian 12", severity=2)
     await submit("customer_relations", subject="Invoice address change", body="New address")
     await submit(subject="Installer fails on step one", body="E1 on Debian 12")  # duplicate
-    await submit(
-        subject="Database down after the update",
-        body="All queries fail",
-        severity=1,
-        product="Widget Server",
-        version="2.0",
-        metadata={"crm": "A-1"},
-        headers=keyed,
-    )  # fmt: skip  (6 → 5: thresholds at 4 and 2 not crossed, on the fast path)
-    await submit(
-        subject="Database down after the update",
-        body="All queries fail",
-        severity=1,
-        product="Widget Server",
-        version="2.0",
-        metadata={"crm": "A-1"},
-        headers=keyed,
-    )  # fmt: skip  (the replay)
+    urgent = {
+        "subject": "Database down after the update", "body": "All queries fail", "severity": 1,
+        "product": "Widget Server", "version": "2.0", "metadata": {"crm": "A-1"},
+        "headers": keyed,
+    }  # fmt: skip
+    await submit(**urgent)  # 6 → 5: thresholds at 4 and 2 not crossed, on the fast path
+    await submit(**urgent)  # the replay
     await submit(subject="Report export is empty", body="The CSV has headers only")  # 5 → 4
     await submit(subject="Mail relay rejects us", body="550 on every message")  # 4 → 3
     await submit(subject="Licence server refuses start", body="Port 8443 in use?")  # 3 → 2
