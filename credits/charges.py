@@ -49,9 +49,9 @@ async def charge(
     """Consumes credits (revenue recognised). Raises InsufficientCredits, changing nothing.
     `wallet`: the customer's wallet when the caller already locked it in this transaction.
 
-    The charge itself is `credits_charge_v1` (credits.sql), the same function the desk's
-    one-call submission runs: lots in consumption order, their share of value, the journal
-    transaction and its lines, lot and wallet updates. Lapsed lots are written off here first
+    The charge itself is `credits_charge_v1` (credits.sql): the plan and the posting that
+    the desk's one-call submission runs too (lots in consumption order, their share of
+    value, the journal transaction and its lines, lot and wallet updates). Lapsed lots are written off here first
     (`expire_locked`, with its event), then the charge is asked again."""
     if credits <= 0:
         raise ValueError("a charge takes at least one credit")

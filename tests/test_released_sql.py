@@ -25,22 +25,28 @@ PINNED = {
         "95a1c0119ef1fa8ac140343f565151a320c4f4b8f68e6727a80df00b79306711"
     ),
     ("0018", "credits_charge_v1"): (
-        "478a9c9508343a48ae0dd4385d358dfcc2be1f4bb6edef0802809419aff321a2"
+        "c8f4dc16bc692ba4773a66a00c0f3cce86d7f686eea39d68582b937fdb1e5ae2"
     ),
     ("0018", "kit_idempotency_claim_v1"): (
         "c40973a9e21b29042195d8d45384af4825f2828c757d3e1ce564493d2bb69009"
     ),
     ("0018", "kit_idempotency_store_v1"): (
-        "4927f55c01b2d680f2faf4d199c3803aa7bfef808f2ac67fc8ea3faebfa56c99"
+        "f7eb4bf04479c0f845164aea9a664b19b4c5dd3320d362b559dda1943f405f7f"
     ),
     ("0018", "topups_balance_crossings_v1"): (
-        "968cc9cf44bf5c0ba556d95f62c3be1134f7432bc28b7dd1b85673dc69cd9382"
+        "07fa8a71c8d1ebfc3f70677d47d94ffa675e673f84c0f52db95b4991a0da9af8"
     ),
     ("0018", "topups_balance_drop_concerns_v1"): (
-        "b273d309c7cc47d9fd2cd7d61cc4135c808b59bc1890246ec1176a4b27bd216e"
+        "570bcc3f4a5ccb82a2ba61cb1877fbf7c480d32846d5a29b3498af22366531f3"
     ),
     ("0018", "desk_submit_ticket_v2"): (
-        "7a9645d150e4ad9016c593588a495c391caedbd7930cac4f0eb79cf93da7c0be"
+        "c9d3138fa202dec949436186581da81adf7a7d7aa0c93d35dab3b6d021dc3863"
+    ),
+    ("0018", "credits_charge_plan_v1"): (
+        "da0dff8b990fbd0ec54522bfb150e9fda1ee4ecb356ea850ffbdf125e5889650"
+    ),
+    ("0018", "credits_charge_post_v1"): (
+        "d0f99e35afe8da5699b36eabbaffe859c60593d50fe875120d0b59c4b2e15596"
     ),
 }
 

@@ -32,6 +32,117 @@ SELECT CASE WHEN p_take >= p_units THEN p_value
             ELSE p_value - (p_value * (p_units - p_take)) / p_units END
 $fn$;
 """,
+    "credits_charge_plan_v1": r"""
+CREATE OR REPLACE FUNCTION credits_charge_plan_v1(
+    p_customer_id text,
+    p_credits integer,
+    p_now timestamptz,
+    OUT status text,
+    OUT available integer,
+    OUT lot_ids text[],
+    OUT takes integer[],
+    OUT amounts bigint[],
+    OUT currencies text[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_lot record;
+    v_need integer := p_credits;
+    v_take integer;
+BEGIN
+    lot_ids := '{}';
+    takes := '{}';
+    amounts := '{}';
+    currencies := '{}';
+    SELECT w.available INTO available
+      FROM wallets w WHERE w.customer_id = p_customer_id FOR UPDATE;
+    IF NOT FOUND THEN
+        status := 'no_wallet';
+        RETURN;
+    END IF;
+    FOR v_lot IN
+        SELECT lots.id, lots.remaining, lots.frozen, lots.value_remaining, lots.currency,
+               lots.expires_at
+          FROM lots
+         WHERE lots.customer_id = p_customer_id AND lots.remaining > 0
+         ORDER BY lots.expires_at IS NULL, lots.expires_at, CASE WHEN (lots.amount = 0) THEN 0 ELSE 1 END, lots.created_at, lots.id
+    LOOP
+        IF v_lot.expires_at IS NOT NULL AND v_lot.expires_at <= p_now THEN
+            status := 'lapsed';  -- lapsed lots come first
+            RETURN;
+        END IF;
+        EXIT WHEN available < p_credits;
+        v_take := LEAST(v_lot.remaining, v_need);
+        lot_ids := lot_ids || v_lot.id::text;
+        takes := takes || v_take;
+        amounts := amounts
+            || credits_split_value_v1(v_lot.value_remaining, v_lot.remaining + v_lot.frozen,
+                                      v_take);
+        currencies := currencies || v_lot.currency::text;
+        v_need := v_need - v_take;
+        EXIT WHEN v_need = 0;
+    END LOOP;
+    IF available < p_credits THEN
+        status := 'insufficient';
+    ELSIF v_need > 0 THEN
+        status := 'imbalance';
+    ELSE
+        status := 'ready';
+    END IF;
+END
+$fn$;
+""",
+    "credits_charge_post_v1": r"""
+CREATE OR REPLACE FUNCTION credits_charge_post_v1(
+    p_customer_id text,
+    p_credits integer,
+    p_entry_id text,
+    p_reason text,
+    p_ticket_id text,
+    p_ticket_number integer,
+    p_memo text,
+    p_dedupe_key text,
+    p_actor text,
+    p_now timestamptz,
+    p_available integer,
+    p_lot_ids text[],
+    p_takes integer[],
+    p_amounts bigint[],
+    p_currencies text[]
+) RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_seq bigint;
+BEGIN
+    UPDATE lots
+       SET remaining = lots.remaining - taken.credits,
+           value_remaining = lots.value_remaining - taken.value
+      FROM unnest(p_lot_ids, p_takes, p_amounts) AS taken(lot_id, credits, value)
+     WHERE lots.id = taken.lot_id;
+    UPDATE wallets SET available = wallets.available - p_credits, updated_at = p_now
+     WHERE customer_id = p_customer_id;
+    INSERT INTO journal_transactions (id, kind, reason, customer_id, credits, balance_after,
+                                      lot_id, ticket_id, ticket_number, memo, dedupe_key,
+                                      actor, posted_at)
+    VALUES (p_entry_id, 'charge', p_reason, p_customer_id, -p_credits, p_available - p_credits,
+            CASE WHEN cardinality(p_lot_ids) = 1 THEN p_lot_ids[1] END, p_ticket_id,
+            p_ticket_number, p_memo, p_dedupe_key, p_actor, p_now)
+    RETURNING seq INTO v_seq;
+    INSERT INTO journal_lines (transaction_seq, account, unit, amount, customer_id, lot_id)
+    SELECT v_seq, line.account, line.unit, line.amount, p_customer_id, taken.lot_id
+      FROM unnest(p_lot_ids, p_takes, p_amounts, p_currencies) WITH ORDINALITY
+           AS taken(lot_id, credits, value, currency, n)
+     CROSS JOIN LATERAL (VALUES
+           (1, 'credits:consumed', 'CREDIT', taken.credits::bigint),
+           (2, 'customer:' || p_customer_id || ':available', 'CREDIT',
+            -taken.credits::bigint),
+           (3, 'deferred_revenue', taken.currency, taken.value),
+           (4, 'revenue:support', taken.currency, -taken.value)
+     ) AS line(k, account, unit, amount)
+     WHERE line.amount <> 0
+     ORDER BY taken.n, line.k;
+    RETURN v_seq;
+END
+$fn$;
+""",
     "credits_charge_v1": r"""
 CREATE OR REPLACE FUNCTION credits_charge_v1(
     p_customer_id text,
@@ -52,76 +163,21 @@ CREATE OR REPLACE FUNCTION credits_charge_v1(
     OUT amounts bigint[]
 ) LANGUAGE plpgsql AS $fn$
 DECLARE
-    v_lot record;
-    v_need integer := p_credits;
-    v_take integer;
-    v_value bigint;
-    v_currencies text[] := '{}';
+    v_plan record;
 BEGIN
-    lot_ids := '{}';
-    takes := '{}';
-    amounts := '{}';
-    SELECT w.available INTO available
-      FROM wallets w WHERE w.customer_id = p_customer_id FOR UPDATE;
-    IF NOT FOUND THEN
-        status := 'no_wallet';
-        RETURN;
+    SELECT * INTO v_plan FROM credits_charge_plan_v1(p_customer_id, p_credits, p_now);
+    status := v_plan.status;
+    available := v_plan.available;
+    lot_ids := v_plan.lot_ids;
+    takes := v_plan.takes;
+    amounts := v_plan.amounts;
+    IF status = 'ready' THEN
+        seq := credits_charge_post_v1(p_customer_id, p_credits, p_entry_id, p_reason,
+                                      p_ticket_id, p_ticket_number, p_memo, p_dedupe_key,
+                                      p_actor, p_now, v_plan.available, v_plan.lot_ids,
+                                      v_plan.takes, v_plan.amounts, v_plan.currencies);
+        status := 'charged';
     END IF;
-    FOR v_lot IN
-        SELECT lots.id, lots.remaining, lots.frozen, lots.value_remaining, lots.currency,
-               lots.expires_at
-          FROM lots
-         WHERE lots.customer_id = p_customer_id AND lots.remaining > 0
-         ORDER BY lots.expires_at IS NULL, lots.expires_at, CASE WHEN (lots.amount = 0) THEN 0 ELSE 1 END, lots.created_at, lots.id
-    LOOP
-        IF v_lot.expires_at IS NOT NULL AND v_lot.expires_at <= p_now THEN
-            status := 'lapsed';  -- the first lot: nothing written yet
-            RETURN;
-        END IF;
-        EXIT WHEN available < p_credits;
-        v_take := LEAST(v_lot.remaining, v_need);
-        v_value := credits_split_value_v1(v_lot.value_remaining, v_lot.remaining + v_lot.frozen,
-                                          v_take);
-        UPDATE lots SET remaining = remaining - v_take, value_remaining = value_remaining - v_value
-         WHERE id = v_lot.id;
-        lot_ids := lot_ids || v_lot.id::text;
-        takes := takes || v_take;
-        amounts := amounts || v_value;
-        v_currencies := v_currencies || v_lot.currency::text;
-        v_need := v_need - v_take;
-        EXIT WHEN v_need = 0;
-    END LOOP;
-    IF available < p_credits THEN
-        status := 'insufficient';
-        RETURN;
-    END IF;
-    IF v_need > 0 THEN
-        status := 'imbalance';
-        RETURN;
-    END IF;
-    UPDATE wallets SET available = wallets.available - p_credits, updated_at = p_now
-     WHERE customer_id = p_customer_id;
-    INSERT INTO journal_transactions (id, kind, reason, customer_id, credits, balance_after,
-                                      lot_id, ticket_id, ticket_number, memo, dedupe_key,
-                                      actor, posted_at)
-    VALUES (p_entry_id, 'charge', p_reason, p_customer_id, -p_credits, available - p_credits,
-            CASE WHEN cardinality(lot_ids) = 1 THEN lot_ids[1] END, p_ticket_id,
-            p_ticket_number, p_memo, p_dedupe_key, p_actor, p_now)
-    RETURNING journal_transactions.seq INTO seq;
-    INSERT INTO journal_lines (transaction_seq, account, unit, amount, customer_id, lot_id)
-    SELECT seq, line.account, line.unit, line.amount, p_customer_id, taken.lot_id
-      FROM unnest(lot_ids, takes, amounts, v_currencies) WITH ORDINALITY
-           AS taken(lot_id, credits, value, currency, n)
-     CROSS JOIN LATERAL (VALUES
-           (1, 'credits:consumed', 'CREDIT', taken.credits::bigint),
-           (2, 'customer:' || p_customer_id || ':available', 'CREDIT',
-            -taken.credits::bigint),
-           (3, 'deferred_revenue', taken.currency, taken.value),
-           (4, 'revenue:support', taken.currency, -taken.value)
-     ) AS line(k, account, unit, amount)
-     WHERE line.amount <> 0
-     ORDER BY taken.n, line.k;
-    status := 'charged';
 END
 $fn$;
 """,
@@ -146,10 +202,12 @@ $fn$;
     "kit_idempotency_store_v1": r"""
 CREATE OR REPLACE FUNCTION kit_idempotency_store_v1(
     p_scope text, p_key text, p_status_code integer, p_media_type text, p_body text
-) RETURNS void LANGUAGE sql AS $fn$
-UPDATE idempotency_keys
-   SET status_code = p_status_code, media_type = p_media_type, response_body = p_body
- WHERE scope = p_scope AND key = p_key
+) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE idempotency_keys
+       SET status_code = p_status_code, media_type = p_media_type, response_body = p_body
+     WHERE scope = p_scope AND key = p_key;
+END
 $fn$;
 """,
     "topups_balance_crossings_v1": r"""
@@ -157,27 +215,32 @@ CREATE OR REPLACE FUNCTION topups_balance_crossings_v1(
     p_customer_id text, p_before integer, p_after integer,
     OUT low_threshold integer, OUT low boolean, OUT depleted boolean,
     OUT auto_pack text, OUT auto boolean
-) LANGUAGE sql STABLE AS $fn$
-SELECT c.low_balance_threshold,
-       COALESCE(p_before > c.low_balance_threshold
-                AND c.low_balance_threshold >= p_after, false),
-       p_before > 0 AND p_after = 0,
-       a.pack,
-       COALESCE(a.enabled AND a.pack IS NOT NULL
-                AND p_before > a.threshold AND a.threshold >= p_after, false)
-  FROM customers c
-  LEFT JOIN auto_top_ups a ON a.customer_id = c.id
- WHERE c.id = p_customer_id
+) LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    SELECT c.low_balance_threshold,
+           COALESCE(p_before > c.low_balance_threshold
+                    AND c.low_balance_threshold >= p_after, false),
+           p_before > 0 AND p_after = 0,
+           a.pack,
+           COALESCE(a.enabled AND a.pack IS NOT NULL
+                    AND p_before > a.threshold AND a.threshold >= p_after, false)
+      INTO low_threshold, low, depleted, auto_pack, auto
+      FROM customers c
+      LEFT JOIN auto_top_ups a ON a.customer_id = c.id
+     WHERE c.id = p_customer_id;
+END
 $fn$;
 """,
     "topups_balance_drop_concerns_v1": r"""
 CREATE OR REPLACE FUNCTION topups_balance_drop_concerns_v1(
     p_customer_id text, p_before integer, p_after integer
-) RETURNS boolean LANGUAGE sql STABLE AS $fn$
-SELECT COALESCE(
-    (SELECT low OR depleted OR auto
-       FROM topups_balance_crossings_v1(p_customer_id, p_before, p_after)),
-    false)
+) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM topups_balance_crossings_v1(p_customer_id, p_before, p_after);
+    RETURN COALESCE(v.low OR v.depleted OR v.auto, false);
+END
 $fn$;
 """,
     "desk_submit_ticket_v2": r"""
@@ -217,7 +280,7 @@ AS $fn$
 DECLARE
     v_key record;
     v_customer record;
-    v_posted record;
+    v_plan record;
     v_config bigint;
     v_number integer;
     v_urgent_seq bigint;
@@ -281,7 +344,19 @@ BEGIN
         END IF;
     END IF;
 
-    -- 7. the ticket, its first message, its clock, the default most-urgent period
+    -- 7. the charge the ledger would make, and the balance drop's subscribers: whatever
+    --    hands over does so before a ticket number is drawn
+    IF p_line = 'technical' AND NOT v_customer.partner THEN
+        SELECT * INTO v_plan FROM credits_charge_plan_v1(p_customer_id, 1, p_now);
+        IF v_plan.status <> 'ready' THEN
+            RAISE EXCEPTION USING MESSAGE = v_plan.status, ERRCODE = 'CDF01';
+        END IF;
+        IF topups_balance_drop_concerns_v1(p_customer_id, v_plan.available, v_plan.available - 1) THEN
+            RAISE EXCEPTION 'balance' USING ERRCODE = 'CDF01';
+        END IF;
+    END IF;
+
+    -- 8. the ticket, its first message, its clock, the default most-urgent period
     v_number := nextval('ticket_number_seq');
     INSERT INTO tickets (id, number, customer_id, line, status, severity, product, version,
                          subject, body, content_hash, created_by, metadata, created_at,
@@ -307,29 +382,24 @@ BEGIN
         VALUES (p_customer_id, p_ticket_id, p_now, false);
     END IF;
 
-    -- 8. the charge (the ledger's), the balance drop's subscribers, the charge row
+    -- 9. the charge (the ledger's) and the ticket's charge row
     IF p_line = 'technical' AND v_customer.partner THEN
         INSERT INTO ticket_charges (ticket_id, credits, reason, created_at)
         VALUES (p_ticket_id, 0, 'partner', p_now);
         v_charge := p_charges ->> 'partner';
         v_charged := true;
     ELSIF p_line = 'technical' THEN
-        SELECT * INTO v_posted
-          FROM credits_charge_v1(p_customer_id, 1, p_entry_id, 'ticket', p_ticket_id,
-                                 v_number, NULL, NULL, p_key_id, p_now);
-        IF v_posted.status <> 'charged' THEN
-            RAISE EXCEPTION USING MESSAGE = v_posted.status, ERRCODE = 'CDF01';
-        END IF;
-        IF topups_balance_drop_concerns_v1(p_customer_id, v_posted.available, v_posted.available - 1) THEN
-            RAISE EXCEPTION 'balance' USING ERRCODE = 'CDF01';
-        END IF;
+        PERFORM credits_charge_post_v1(p_customer_id, 1, p_entry_id, 'ticket', p_ticket_id,
+                                       v_number, NULL, NULL, p_key_id, p_now,
+                                       v_plan.available, v_plan.lot_ids, v_plan.takes,
+                                       v_plan.amounts, v_plan.currencies);
         INSERT INTO ticket_charges (ticket_id, credits, reason, transaction_id, created_at)
         VALUES (p_ticket_id, 1, 'ticket', p_entry_id, p_now);
         v_charge := p_charges ->> 'ticket';
         v_charged := true;
     END IF;
 
-    -- 9. the events partners receive, in this transaction
+    -- 10. the events partners receive, in this transaction
     v_object := p_head || v_number || p_mid || v_charge || ',"sla":null}';
     INSERT INTO events (id, type, customer_id, created_at, data, txid)
     VALUES (p_created_event_id, 'ticket.created', p_customer_id, p_now,
@@ -340,7 +410,7 @@ BEGIN
                 ('{"object":' || v_object || '}')::json, v_txid);
     END IF;
 
-    -- 10. the response, stored for replay
+    -- 11. the response, stored for replay
     v_sla := COALESCE(p_sla ->> v_customer.level_id, p_sla ->> '');
     IF v_urgent THEN
         v_sla := replace(v_sla, '"urgent":false', '"urgent":true');

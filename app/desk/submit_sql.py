@@ -19,8 +19,8 @@ their events, mail and top-up claim belong to `app.topups`).
 
 The function keeps the desk's own rows only and calls the owners of the other rules, each
 written once: the Idempotency-Key's claim and store (`kit_idempotency_claim_v1`,
-`kit_idempotency_store_v1`, app.kit.idempotency), the charge (`credits_charge_v1`,
-credits.sql: lots, value, journal, wallet) and the BALANCE_DROPPED subscribers' predicates
+`kit_idempotency_store_v1`, app.kit.idempotency), the charge (`credits_charge_plan_v1` and
+`credits_charge_post_v1`, credits.sql: lots, value, journal, wallet) and the BALANCE_DROPPED subscribers' predicates
 (`DROP_PREDICATES`: each subscriber names the SQL function that says whether a debit
 concerns it; `app.desk.fast_submit` does not call this function while a subscriber is
 connected whose predicate is not among them, so a debit here never skips a subscriber). The
@@ -43,16 +43,21 @@ can run side by side without deadlocks):
    submissions cannot both pass the duplicate check, and two debits cannot both spend the
    last credit.
 6. **Duplicate check** over `ix_tickets_customer_content`.
-7. **The ticket number** from `ticket_number_seq`; the ticket, its first message, its SLA
+7. **The charge's plan** (technical line, not a partner): `credits_charge_plan_v1` (the
+   lots in consumption order, their share of value; a lapsed lot or no credit hands
+   over), then the BALANCE_DROPPED predicates on the balance before and after it (one
+   says the debit concerns its subscriber: hand over). All before a number is drawn, so a
+   hand-over never leaves a gap in the ticket numbers.
+8. **The ticket number** from `ticket_number_seq`; the ticket, its first message, its SLA
    clock (whose row is also its `started` event); the customer's default most-urgent period (seed 000: the
    newest ticket, unless the customer named one).
-8. **The charge** (technical line, not a partner): `credits_charge_v1`, then the
-   BALANCE_DROPPED predicates on the balance before and after it; the ticket's charge row.
+9. **The charge**: `credits_charge_post_v1` writes the plan (lots, wallet, the journal
+   transaction and its lines); the ticket's charge row (0 credits for a partner).
    The journal's deferred balance trigger checks at commit that every transaction balances
    per unit (invariant 1).
-9. **The events** `ticket.created` and `ticket.charged` with the ticket as the API shows
+10. **The events** `ticket.created` and `ticket.charged` with the ticket as the API shows
     it (`data.object`, its `sla` null), stamped with the transaction id.
-10. **The response**: the caller's JSON pieces around the number, the charge and the `sla`
+11. **The response**: the caller's JSON pieces around the number, the charge and the `sla`
     block (the customer's level's, `urgent` set); stored for replay with the key.
 """
 
@@ -78,8 +83,7 @@ def render_submit_ticket_v2() -> str:
     rendered; a change is a new version (`_v3`) in a new migration, and the call above moves
     to it (tests/test_rendered_sql.py fails until then)."""
     concerns = "\n           OR ".join(
-        f"{name}(p_customer_id, v_posted.available, v_posted.available - 1)"
-        for name in DROP_PREDICATES
+        f"{name}(p_customer_id, v_plan.available, v_plan.available - 1)" for name in DROP_PREDICATES
     )
     return f"""
 CREATE OR REPLACE FUNCTION desk_submit_ticket_v2(
@@ -118,7 +122,7 @@ AS $fn$
 DECLARE
     v_key record;
     v_customer record;
-    v_posted record;
+    v_plan record;
     v_config bigint;
     v_number integer;
     v_urgent_seq bigint;
@@ -182,7 +186,19 @@ BEGIN
         END IF;
     END IF;
 
-    -- 7. the ticket, its first message, its clock, the default most-urgent period
+    -- 7. the charge the ledger would make, and the balance drop's subscribers: whatever
+    --    hands over does so before a ticket number is drawn
+    IF p_line = 'technical' AND NOT v_customer.partner THEN
+        SELECT * INTO v_plan FROM credits_charge_plan_v1(p_customer_id, 1, p_now);
+        IF v_plan.status <> 'ready' THEN
+            RAISE EXCEPTION USING MESSAGE = v_plan.status, ERRCODE = '{FALLBACK_SQLSTATE}';
+        END IF;
+        IF {concerns} THEN
+            RAISE EXCEPTION 'balance' USING ERRCODE = '{FALLBACK_SQLSTATE}';
+        END IF;
+    END IF;
+
+    -- 8. the ticket, its first message, its clock, the default most-urgent period
     v_number := nextval('ticket_number_seq');
     INSERT INTO tickets (id, number, customer_id, line, status, severity, product, version,
                          subject, body, content_hash, created_by, metadata, created_at,
@@ -208,29 +224,24 @@ BEGIN
         VALUES (p_customer_id, p_ticket_id, p_now, false);
     END IF;
 
-    -- 8. the charge (the ledger's), the balance drop's subscribers, the charge row
+    -- 9. the charge (the ledger's) and the ticket's charge row
     IF p_line = 'technical' AND v_customer.partner THEN
         INSERT INTO ticket_charges (ticket_id, credits, reason, created_at)
         VALUES (p_ticket_id, 0, 'partner', p_now);
         v_charge := p_charges ->> 'partner';
         v_charged := true;
     ELSIF p_line = 'technical' THEN
-        SELECT * INTO v_posted
-          FROM credits_charge_v1(p_customer_id, 1, p_entry_id, 'ticket', p_ticket_id,
-                                 v_number, NULL, NULL, p_key_id, p_now);
-        IF v_posted.status <> 'charged' THEN
-            RAISE EXCEPTION USING MESSAGE = v_posted.status, ERRCODE = '{FALLBACK_SQLSTATE}';
-        END IF;
-        IF {concerns} THEN
-            RAISE EXCEPTION 'balance' USING ERRCODE = '{FALLBACK_SQLSTATE}';
-        END IF;
+        PERFORM credits_charge_post_v1(p_customer_id, 1, p_entry_id, 'ticket', p_ticket_id,
+                                       v_number, NULL, NULL, p_key_id, p_now,
+                                       v_plan.available, v_plan.lot_ids, v_plan.takes,
+                                       v_plan.amounts, v_plan.currencies);
         INSERT INTO ticket_charges (ticket_id, credits, reason, transaction_id, created_at)
         VALUES (p_ticket_id, 1, 'ticket', p_entry_id, p_now);
         v_charge := p_charges ->> 'ticket';
         v_charged := true;
     END IF;
 
-    -- 9. the events partners receive, in this transaction
+    -- 10. the events partners receive, in this transaction
     v_object := p_head || v_number || p_mid || v_charge || ',"sla":null}}';
     INSERT INTO events (id, type, customer_id, created_at, data, txid)
     VALUES (p_created_event_id, 'ticket.created', p_customer_id, p_now,
@@ -241,7 +252,7 @@ BEGIN
                 ('{{"object":' || v_object || '}}')::json, v_txid);
     END IF;
 
-    -- 10. the response, stored for replay
+    -- 11. the response, stored for replay
     v_sla := COALESCE(p_sla ->> v_customer.level_id, p_sla ->> '');
     IF v_urgent THEN
         v_sla := replace(v_sla, '"urgent":false', '"urgent":true');

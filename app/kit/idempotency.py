@@ -127,10 +127,12 @@ $fn$;
 STORE_V1 = f"""
 CREATE OR REPLACE FUNCTION kit_idempotency_store_v1(
     p_scope text, p_key text, p_status_code integer, p_media_type text, p_body text
-) RETURNS void LANGUAGE sql AS $fn$
-UPDATE {IdempotencyRecord.__tablename__}
-   SET status_code = p_status_code, media_type = p_media_type, response_body = p_body
- WHERE scope = p_scope AND key = p_key
+) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE {IdempotencyRecord.__tablename__}
+       SET status_code = p_status_code, media_type = p_media_type, response_body = p_body
+     WHERE scope = p_scope AND key = p_key;
+END
 $fn$;
 """
 

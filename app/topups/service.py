@@ -44,23 +44,28 @@ class PaymentMethodRequired(AppError):
 # the submission over to the general path, which publishes BALANCE_DROPPED, when the
 # predicate says the debit concerns us). A threshold T is crossed downwards when
 # before > T >= after; reaching 0 empties the wallet. Released SQL is frozen: migration 0018
-# holds these texts; tests/test_rendered_sql.py checks they still render so.
+# holds these texts; tests/test_rendered_sql.py checks they still render so. PL/pgSQL, so that
+# each connection plans their queries once (a SQL function called from PL/pgSQL is planned
+# at every call).
 CROSSINGS_V1 = """
 CREATE OR REPLACE FUNCTION topups_balance_crossings_v1(
     p_customer_id text, p_before integer, p_after integer,
     OUT low_threshold integer, OUT low boolean, OUT depleted boolean,
     OUT auto_pack text, OUT auto boolean
-) LANGUAGE sql STABLE AS $fn$
-SELECT c.low_balance_threshold,
-       COALESCE(p_before > c.low_balance_threshold
-                AND c.low_balance_threshold >= p_after, false),
-       p_before > 0 AND p_after = 0,
-       a.pack,
-       COALESCE(a.enabled AND a.pack IS NOT NULL
-                AND p_before > a.threshold AND a.threshold >= p_after, false)
-  FROM customers c
-  LEFT JOIN auto_top_ups a ON a.customer_id = c.id
- WHERE c.id = p_customer_id
+) LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    SELECT c.low_balance_threshold,
+           COALESCE(p_before > c.low_balance_threshold
+                    AND c.low_balance_threshold >= p_after, false),
+           p_before > 0 AND p_after = 0,
+           a.pack,
+           COALESCE(a.enabled AND a.pack IS NOT NULL
+                    AND p_before > a.threshold AND a.threshold >= p_after, false)
+      INTO low_threshold, low, depleted, auto_pack, auto
+      FROM customers c
+      LEFT JOIN auto_top_ups a ON a.customer_id = c.id
+     WHERE c.id = p_customer_id;
+END
 $fn$;
 """
 
@@ -69,11 +74,13 @@ DROP_PREDICATE = "topups_balance_drop_concerns_v1"
 CONCERNS_V1 = f"""
 CREATE OR REPLACE FUNCTION {DROP_PREDICATE}(
     p_customer_id text, p_before integer, p_after integer
-) RETURNS boolean LANGUAGE sql STABLE AS $fn$
-SELECT COALESCE(
-    (SELECT low OR depleted OR auto
-       FROM topups_balance_crossings_v1(p_customer_id, p_before, p_after)),
-    false)
+) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM topups_balance_crossings_v1(p_customer_id, p_before, p_after);
+    RETURN COALESCE(v.low OR v.depleted OR v.auto, false);
+END
 $fn$;
 """
 

@@ -52,7 +52,9 @@ async def test_a_charge_across_lots_posts_each_lot_in_consumption_order(ledger: 
     async with ledger.db.unit_of_work() as session:
         lines = (
             await session.execute(
-                select(JournalLine.account, JournalLine.unit, JournalLine.amount, JournalLine.lot_id)
+                select(
+                    JournalLine.account, JournalLine.unit, JournalLine.amount, JournalLine.lot_id
+                )
                 .where(JournalLine.transaction_seq == txn.seq)
                 .order_by(JournalLine.id)
             )
