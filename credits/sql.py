@@ -131,10 +131,8 @@ $fn$;
 """
 
 
-def render_charge_post_v1() -> str:
-    return f"""
-CREATE OR REPLACE FUNCTION credits_charge_post_v1(
-    p_customer_id text,
+# What a charge is asked with: `credits_charge_v1` and `credits_charge_post_v1` alike.
+_CHARGE_PARAMETERS = """    p_customer_id text,
     p_credits integer,
     p_entry_id text,
     p_reason text,
@@ -144,7 +142,13 @@ CREATE OR REPLACE FUNCTION credits_charge_post_v1(
     p_dedupe_key text,
     p_actor text,
     p_now timestamptz,
-    p_available integer,
+"""
+
+
+def render_charge_post_v1() -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION credits_charge_post_v1(
+{_CHARGE_PARAMETERS}    p_available integer,
     p_lot_ids text[],
     p_takes integer[],
     p_amounts bigint[],
@@ -186,19 +190,9 @@ $fn$;
 """
 
 
-CHARGE_V1 = """
+CHARGE_V1 = f"""
 CREATE OR REPLACE FUNCTION credits_charge_v1(
-    p_customer_id text,
-    p_credits integer,
-    p_entry_id text,
-    p_reason text,
-    p_ticket_id text,
-    p_ticket_number integer,
-    p_memo text,
-    p_dedupe_key text,
-    p_actor text,
-    p_now timestamptz,
-    OUT status text,
+{_CHARGE_PARAMETERS}    OUT status text,
     OUT seq bigint,
     OUT available integer,
     OUT lot_ids text[],
