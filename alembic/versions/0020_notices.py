@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("outbox_id", sa.String(length=40), nullable=True),
         sa.Column("event_id", sa.String(length=40), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_notices_customer_id_customers")

@@ -7,6 +7,7 @@ from app.kit.clock import Clock
 from app.kit.db import Database
 from app.kit.registry import Feature
 from app.notices import models, service
+from app.notices.endpoints import router
 from app.notices.models import NoticeKind
 from app.notices.schemas import NoticeRead
 from app.settings import Settings
@@ -26,6 +27,7 @@ async def expiry_notices(db: Database, clock: Clock, settings: Settings) -> None
 
 FEATURE = Feature(
     name="notices",
+    routers=(router,),
     jobs=(ticket_notices, expiry_notices),
     models=(models,),
     events=tuple((kind.event_type, NoticeRead) for kind in NoticeKind),

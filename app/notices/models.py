@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.db import Base
@@ -42,4 +43,7 @@ class Notice(Base):
     locale: Mapped[str] = mapped_column(String(8))
     outbox_id: Mapped[str | None] = mapped_column(String(40))
     event_id: Mapped[str | None] = mapped_column(String(40))
+    # the notice as the API and its event show it (`NoticeRead`), kept after the event's
+    # retention
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

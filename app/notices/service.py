@@ -32,6 +32,7 @@ from app.email.models import OutboxKind
 from app.kit.db import Database
 from app.kit.events import Event, EventType, record_event
 from app.kit.ids import new_id
+from app.kit.pagination import Page, cursor_int, keyset_page
 from app.notices import texts
 from app.notices.models import Notice, NoticeKind
 from app.notices.schemas import NoticeRead
@@ -128,9 +129,31 @@ async def send(
     )  # fmt: skip
     event = record_event(session, kind.event_type, customer_id=to.id, obj=read, now=now)
     await session.execute(
-        update(Notice).where(Notice.id == notice_id).values(outbox_id=queued.id, event_id=event.id)
+        update(Notice)
+        .where(Notice.id == notice_id)
+        .values(outbox_id=queued.id, event_id=event.id, data=read.model_dump(mode="json"))
     )
     return True
+
+
+async def list_notices(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> Page[NoticeRead]:
+    """The notices sent to a customer, newest first."""
+    stmt = (
+        select(Notice)
+        .where(Notice.customer_id == customer_id, Notice.data.is_not(None))
+        .order_by(Notice.seq.desc())
+        .limit(limit + 1)
+    )
+    before = cursor_int(cursor, "before")
+    if before is not None:
+        stmt = stmt.where(Notice.seq < before)
+    rows = list((await session.execute(stmt)).scalars())
+    return keyset_page(
+        rows, limit, key="before", position=lambda n: n.seq,
+        read=lambda n: NoticeRead.model_validate(n.data),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- ticket events

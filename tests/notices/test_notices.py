@@ -233,3 +233,29 @@ async def test_notices_can_be_turned_off(
     assert await _mails(run_sql, "off@example.com") == []
     await ticket_notices(api.db, api.clock, notice_settings)
     assert len(await _mails(run_sql, "off@example.com")) == 1
+
+
+async def test_the_customer_and_staff_list_the_notices_sent(
+    desk: Desk, api: Api, notice_settings: Settings
+) -> None:
+    ivan = await _person(desk, 2, "ru", "ivan@example.com")
+    other = await _person(desk, 0, "en", "other@example.com")
+    for _ in range(2):
+        ticket = await desk.ticket(ivan)
+        await desk.post(f"/v1/tickets/{ticket['id']}/status", api.admin, {"status": "resolved"})
+    assert await _round(api, notice_settings) == 2
+
+    path = f"/v1/customers/{ivan.id}/notices"
+    first = await api.client.get(path, params={"limit": 1}, headers=ivan.headers)
+    assert first.status_code == 200, first.text
+    [newest] = first.json()["data"]
+    assert newest["kind"] == "ticket_resolved" and newest["locale"] == "ru"
+    assert newest["subject"].startswith("Обращение №") and newest["link"].startswith(CABINET)
+    rest = await api.client.get(
+        path, params={"limit": 1, "cursor": first.json()["next_cursor"]}, headers=api.admin
+    )
+    assert [n["id"] for n in rest.json()["data"]] != [newest["id"]]
+    assert len(rest.json()["data"]) == 1 and rest.json()["next_cursor"] is None
+    assert (await api.client.get(path, headers=other.headers)).status_code == 404
+    bad = await api.client.get(path, params={"cursor": "nonsense"}, headers=ivan.headers)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
