@@ -180,11 +180,19 @@ def _pending_ticket_events(settings: Settings, now: datetime):  # type: ignore[n
     )
 
 
-async def _refund_entry(session: AsyncSession, ticket_id: str) -> JournalTransaction | None:
-    """The ledger's latest refund of the ticket (its reference and the balance after it)."""
+async def _refund_entry(
+    session: AsyncSession, ticket_id: str, at: datetime
+) -> JournalTransaction | None:
+    """The ledger's refund the event tells of (its reference, the balance after it): the
+    ticket's latest refund posted by then (the change posts it and writes the event with
+    the same `now`; a ticket refunded again later has a later one)."""
     stmt = (
         select(JournalTransaction)
-        .where(JournalTransaction.ticket_id == ticket_id, JournalTransaction.kind == "refund")
+        .where(
+            JournalTransaction.ticket_id == ticket_id,
+            JournalTransaction.kind == "refund",
+            JournalTransaction.posted_at <= at,
+        )
         .order_by(JournalTransaction.seq.desc())
         .limit(1)
     )
@@ -214,7 +222,7 @@ async def _notice_of(
         charge: dict[str, Any] = ticket.get("charge") or {}
         reason = charge.get("refund_reason")
         credits = int(charge.get("credits") or 0)
-        entry = await _refund_entry(session, ticket_id)
+        entry = await _refund_entry(session, ticket_id, event.created_at)
         reference = ticket.get("bug_reference") if reason == "product_bug" else None
         reference = (entry.reference if entry is not None else None) or reference
         merged_into = None

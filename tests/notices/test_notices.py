@@ -54,6 +54,16 @@ async def _person(desk: Desk, credits: int, locale: str, email: str) -> Person:
     return await desk.person(credits=credits, locale=locale, email=email, name="Mia")
 
 
+async def _resolved(desk: Desk, who: Person, **fields: Any) -> dict[str, Any]:
+    """A new ticket of `who`, resolved by staff."""
+    ticket = await desk.ticket(who, **fields)
+    resolved = await desk.post(
+        f"/v1/tickets/{ticket['id']}/status", desk.api.admin, {"status": "resolved"}
+    )
+    assert resolved.status_code == 200, resolved.text
+    return ticket
+
+
 @pytest.mark.parametrize("locale", ["en", "ru"])
 async def test_transfer_awaiting_consent_is_mailed_once_with_the_ticket_link(
     desk: Desk, api: Api, run_sql: Any, notice_settings: Settings, locale: str
@@ -165,11 +175,7 @@ async def test_a_resolved_ticket_is_mailed_once(
 ) -> None:
     email = f"olga-{locale}@example.com"
     olga = await _person(desk, 1, locale, email)
-    ticket = await desk.ticket(olga, subject="Mail server rejects TLS 1.3")
-    resolved = await desk.post(
-        f"/v1/tickets/{ticket['id']}/status", api.admin, {"status": "resolved"}
-    )
-    assert resolved.status_code == 200, resolved.text
+    ticket = await _resolved(desk, olga, subject="Mail server rejects TLS 1.3")
 
     # without CREDITDESK_CABINET_URL the mail points to the cabinet without a link
     assert await _round(api, settings) == 1
@@ -191,8 +197,7 @@ async def test_concurrent_rounds_and_re_runs_mail_each_fact_once(
 ) -> None:
     people = [await _person(desk, 1, "en", f"p{i}@example.com") for i in range(3)]
     for person in people:
-        ticket = await desk.ticket(person)
-        await desk.post(f"/v1/tickets/{ticket['id']}/status", api.admin, {"status": "resolved"})
+        ticket = await _resolved(desk, person)
         await desk.post(
             f"/v1/tickets/{ticket['id']}/bug-confirmation", api.admin, {"bug_reference": "BUG-9"}
         )
@@ -211,8 +216,7 @@ async def test_a_ticket_event_older_than_the_lookback_is_not_mailed(
     desk: Desk, api: Api, run_sql: Any, notice_settings: Settings
 ) -> None:
     late = await _person(desk, 1, "en", "late@example.com")
-    ticket = await desk.ticket(late)
-    await desk.post(f"/v1/tickets/{ticket['id']}/status", api.admin, {"status": "resolved"})
+    await _resolved(desk, late)
     api.clock.advance(timedelta(hours=notice_settings.notices.lookback_hours, seconds=1))
     assert await _round(api, notice_settings) == 0
     assert await _mails(run_sql, "late@example.com") == []
@@ -224,8 +228,7 @@ async def test_notices_can_be_turned_off(
     from app.notices.feature import ticket_notices
 
     off = await _person(desk, 1, "en", "off@example.com")
-    ticket = await desk.ticket(off)
-    await desk.post(f"/v1/tickets/{ticket['id']}/status", api.admin, {"status": "resolved"})
+    await _resolved(desk, off)
     disabled = notice_settings.model_copy(
         update={"notices": notice_settings.notices.model_copy(update={"enabled": False})}
     )
@@ -241,8 +244,7 @@ async def test_the_customer_and_staff_list_the_notices_sent(
     ivan = await _person(desk, 2, "ru", "ivan@example.com")
     other = await _person(desk, 0, "en", "other@example.com")
     for _ in range(2):
-        ticket = await desk.ticket(ivan)
-        await desk.post(f"/v1/tickets/{ticket['id']}/status", api.admin, {"status": "resolved"})
+        await _resolved(desk, ivan)
     assert await _round(api, notice_settings) == 2
 
     path = f"/v1/customers/{ivan.id}/notices"
@@ -259,3 +261,28 @@ async def test_the_customer_and_staff_list_the_notices_sent(
     assert (await api.client.get(path, headers=other.headers)).status_code == 404
     bad = await api.client.get(path, params={"cursor": "nonsense"}, headers=ivan.headers)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_each_refund_of_a_ticket_refunded_twice_tells_its_own_reason_and_balance(
+    desk: Desk, api: Api, run_sql: Any, notice_settings: Settings
+) -> None:
+    quinn = await desk.person(
+        credits=2, auto_accept_transfers=True, email="quinn@example.com", name="Quinn"
+    )
+    ticket = await desk.ticket(quinn, "customer_relations")
+    path = f"/v1/tickets/{ticket['id']}"
+    for to_line in ("technical", "customer_relations"):  # charged, then refunded: misrouted
+        moved = await desk.post(f"{path}/transfer", api.admin, {"to_line": to_line})
+        assert moved.status_code == 200, moved.text
+    api.clock.advance(timedelta(minutes=5))  # requests have their own `now`
+    await api.grant(quinn.id, 3)  # 5
+    again = await desk.post(f"{path}/transfer", api.admin, {"to_line": "technical"})  # 4
+    assert again.json()["charge"]["refunded"] is False
+    bug = await desk.post(f"{path}/bug-confirmation", api.admin, {"bug_reference": "BUG-7"})
+    assert bug.status_code == 200, bug.text  # 5
+
+    assert await _round(api, notice_settings) == 2  # both refunds, told in one late round
+    [(_, first), (_, second)] = await _mails(run_sql, "quinn@example.com")
+    assert "moved back to the free customer-relations line" in first
+    assert "Your balance is now 2 credits." in first
+    assert "(BUG-7)" in second and "Your balance is now 5 credits." in second
