@@ -18,7 +18,6 @@
     }));
   }
 
-
   // Until the customer is known (a sign-in page, a link that does not work): the language
   // chosen last in this browser, else the browser's. Signed in: the customer's `locale`.
   var lang = (function () {
@@ -45,6 +44,15 @@
       Object.keys(vars).forEach(function (name) { text = text.split("{" + name + "}").join(String(vars[name])); });
     }
     return text;
+  }
+
+  // Why a ticket's credit came back ("— product bug BUG-123"), from `charge.refund_reason`.
+  function refundReason(tk) {
+    var reason = tk.charge.refund_reason;
+    if (!reason) return "";
+    if (reason === "product_bug" && tk.bug_reference) return " — " + t("refund.product_bug", { ref: tk.bug_reference });
+    var key = reason === "product_bug" ? "refund.product_bug.noref" : "refund." + reason;
+    return " — " + (STRINGS.en[key] ? t(key) : reason);
   }
 
   function locale() { return lang === "ru" ? "ru-RU" : "en-GB"; }
@@ -468,7 +476,7 @@
           h("button", { class: "btn primary", type: "button", onclick: act("/transfer/accept"), text: t("ticket.accept") }),
           h("button", { class: "btn", type: "button", onclick: act("/transfer/decline"), text: t("ticket.decline") }))) : null;
 
-      var charge = tk.charge ? (t("ticket.charged", { n: tk.charge.credits }) + (tk.charge.refunded ? " · " + t("ticket.refunded") : "")) : t("ticket.nocharge");
+      var charge = tk.charge ? (t("ticket.charged", { n: tk.charge.credits }) + (tk.charge.refunded ? " · " + t("ticket.refunded") + refundReason(tk) : "")) : t("ticket.nocharge");
       var facts = h("dl", { class: "facts small" },
         h("dt", { text: t("ticket.status") }), h("dd", null, statusBadge(tk.status), tk.sla && tk.sla.urgent ? [" ", h("span", { class: "badge bad", text: t("ticket.urgent") })] : null),
         h("dt", { text: t("ticket.line") }), h("dd", { text: t("line." + tk.line) }),
