@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cabinet import service
+from app.cabinet import messages, service
 from app.cabinet.schemas import PortalSessionCreated
 from app.kit.access import CustomerInReach, owned_guard
 from app.kit.auth import ApiKey, Principal, Role, authenticate, require_roles
@@ -131,7 +131,7 @@ FILES = {
     path.name: (path.read_bytes(), MEDIA_TYPES[path.suffix])
     for path in STATIC.iterdir()
     if path.suffix in MEDIA_TYPES
-}
+} | {name: (data, "application/json") for name, data in messages.files().items()}
 SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
@@ -194,7 +194,8 @@ async def cabinet_config(request: Request) -> Response:
 @static_router.get("/cabinet/")
 @static_router.get("/cabinet/{name}")
 async def cabinet_file(request: Request, name: str = "index.html") -> Response:
-    """The cabinet's static files (index.html, app.js, style.css, icon.svg)."""
+    """The cabinet's static files (index.html, app.js, style.css, icon.svg) and its texts
+    (`messages.<locale>.json`, from the catalogues: app.cabinet.messages)."""
     found = FILES.get(name)
     if found is None:
         raise NotFound("No such file.")

@@ -117,6 +117,8 @@ class OutboxEmail(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    # The language subject and body are written in: the mail's Content-Language.
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     in_reply_to: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

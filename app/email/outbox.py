@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.email.models import OutboxEmail, OutboxKind, OutboxStatus
 from app.kit.db import Database
+from app.kit.i18n import normalise
 from app.kit.ids import new_id
 from app.settings import Settings
 
@@ -44,17 +45,21 @@ async def enqueue(
     recipient: str,
     subject: str,
     body: str,
+    locale: str,
     settings: Settings,
     now: datetime,
     ticket_id: str | None = None,
     in_reply_to: str | None = None,
 ) -> OutboxEmail:
+    """Queues one mail. `locale` is the language `subject` and `body` were written in (the
+    customer's, app.kit.i18n): required, so no caller can forget it; sent as the mail's
+    `Content-Language`."""
     outbox_id = new_id("out")
     row = OutboxEmail(
         id=outbox_id, message_id=f"<{outbox_id}@{mail_domain(settings)}>", kind=kind.value,
         ticket_id=ticket_id, recipient=recipient, subject=subject, body=body,
-        in_reply_to=in_reply_to, status=OutboxStatus.pending.value, attempts=0,
-        next_attempt_at=now, created_at=now,
+        locale=normalise(locale), in_reply_to=in_reply_to, status=OutboxStatus.pending.value,
+        attempts=0, next_attempt_at=now, created_at=now,
     )  # fmt: skip
     session.add(row)
     await session.flush()
@@ -96,6 +101,9 @@ def build_message(row: OutboxEmail, settings: Settings) -> EmailMessage:
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
     message.set_content(row.body)
+    # RFC 3282, after set_content (which clears every Content-* header): the language the
+    # subject and body are written in.
+    message["Content-Language"] = row.locale
     return message
 
 

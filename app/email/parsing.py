@@ -47,7 +47,7 @@ _CONTAINER = re.compile(r"\s*(multipart|message)/", re.I)
 _SALVAGED = frozenset(
     {"from", "subject", "message-id", "in-reply-to", "references", "to", "cc",
      "delivered-to", "x-original-to", "auto-submitted", "precedence", "x-autoreply",
-     "x-autorespond", "x-auto-response-suppress"}
+     "x-autorespond", "x-auto-response-suppress", "content-language"}
 )  # fmt: skip
 # RFC 3834 §3.1.5 suggests "Auto:" for an automatic response's subject; mail clients'
 # out-of-office answers that carry no Auto-Submitted use their own words.
@@ -140,6 +140,7 @@ class ParsedMail:
     no_auto_answers: bool = False  # X-Auto-Response-Suppress asks for no automatic answers
     size: int = 0
     refusal: str | None = None  # why the mail is over a limit (then nothing else is read)
+    language: str | None = None  # its Content-Language (RFC 3282), for an unknown sender's answer
 
     @property
     def ticket_number(self) -> int | None:
@@ -285,6 +286,7 @@ def _read(
         automated=is_automated(message, sender, envelope_sender),
         no_auto_answers=suppresses_answers(message),
         size=len(raw),
+        language=storable(_header(message, "Content-Language"))[:200] or None,
     )
 
 

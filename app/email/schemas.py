@@ -83,6 +83,7 @@ class OutboxRead(BaseModel):
     ticket_id: str | None
     recipient: str
     subject: str
+    locale: str = Field(description="the language subject and body are in (`Content-Language`)")
     status: OutboxStatus = Field(description="`dead`: given up; requeue it")
     attempts: int
     next_attempt_at: datetime

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import service as customers
+from app.customers.models import Customer
 from app.desk import service as desk
 from app.desk.errors import DuplicateTicket, SubjectNotSpecific, TicketClosed
 from app.desk.hooks import MessageAdded
@@ -31,6 +32,7 @@ from app.email.outbox import enqueue, may_reply
 from app.email.parsing import MailLimits, ParsedMail, normalise_address, parse_off_loop
 from app.kit.auth import Principal, Role
 from app.kit.errors import NotFound, ValidationFailed
+from app.kit.i18n import DEFAULT_LOCALE, negotiate
 from app.kit.ids import new_id
 from app.settings import Settings
 from credits.errors import InsufficientCredits
@@ -115,6 +117,16 @@ async def receive(
     )  # fmt: skip
 
 
+async def _locale(session: AsyncSession, customer_id: str | None, mail: ParsedMail) -> str:
+    """The language to answer in: the customer's; for an unknown sender, the one its mail
+    names in `Content-Language` if this service speaks it, else English."""
+    if customer_id is not None:
+        locale = await session.scalar(select(Customer.locale).where(Customer.id == customer_id))
+        if locale:
+            return str(locale)
+    return negotiate(mail.language)
+
+
 async def _number(session: AsyncSession, ticket_id: str | None) -> int | None:
     if ticket_id is None:
         return None
@@ -133,17 +145,23 @@ class _Intake:
         self.session, self.mail, self.record = session, mail, record
         self.settings, self.now = settings, now
         self.replied = False
+        self.locale = DEFAULT_LOCALE  # what the answers are written in (handle sets it)
 
     async def handle(self, line: Line) -> tuple[Outcome, Ticket | None]:
         mail, settings = self.mail, self.settings
         if mail.automated:
             return Outcome.ignored_automated, None
-        too_large = self._too_large()
-        if too_large is not None:
-            return await self.refuse(Outcome.refused_too_large, too_large)
         customer_id = await resolve_sender(self.session, mail.sender)
+        self.locale = await _locale(self.session, customer_id, mail)
+        why = replies.over_limit_reason(mail, settings, self.locale)
+        if why is not None:
+            return await self.refuse(
+                Outcome.refused_too_large, replies.too_large(mail, why, settings, self.locale)
+            )
         if customer_id is None:
-            return await self.refuse(Outcome.refused_unknown_sender, replies.unknown_sender(mail))
+            return await self.refuse(
+                Outcome.refused_unknown_sender, replies.unknown_sender(mail, self.locale)
+            )
         self.record.customer_id = customer_id
         author = Principal(key_id=f"email:{customer_id}"[:40], role=Role.customer,
                            customer_id=customer_id)  # fmt: skip
@@ -151,19 +169,6 @@ class _Intake:
         if referenced is not None or mail.ticket_number is not None:
             return await self._thread(referenced, author)
         return await self._open(line, author, customer_id, settings)
-
-    def _too_large(self) -> str | None:
-        mail, settings = self.mail, self.settings
-        if mail.refusal is not None:
-            return replies.too_large(mail, mail.refusal, settings)
-        if len(mail.attachments) > settings.email_max_attachments:
-            return replies.too_large(mail, f"it has {len(mail.attachments)} attachments", settings)
-        for attachment in mail.attachments:
-            if len(attachment.data) > settings.email_max_attachment_bytes:
-                return replies.too_large(
-                    mail, f"{attachment.filename} is {len(attachment.data)} bytes", settings
-                )
-        return None
 
     async def _referenced_ticket(self) -> Ticket | None:
         """The ticket named by `[#NUMBER]`, else the one a referenced mail belongs to."""
@@ -194,7 +199,7 @@ class _Intake:
             ticket = await self.session.get(Ticket, ticket.merged_into)
         if ticket is None or ticket.customer_id != author.customer_id:
             return await self.refuse(
-                Outcome.refused_not_your_ticket, replies.not_your_ticket(self.mail)
+                Outcome.refused_not_your_ticket, replies.not_your_ticket(self.mail, self.locale)
             )
         body = self.mail.body or replies.attachments_only(self.mail)
         try:
@@ -205,17 +210,25 @@ class _Intake:
                 )  # fmt: skip
         except TicketClosed:
             return await self.refuse(
-                Outcome.refused_ticket_closed, replies.ticket_closed(self.mail, ticket)
+                Outcome.refused_ticket_closed,
+                replies.ticket_closed(self.mail, ticket, self.locale),
             )
-        except (ValidationFailed, NotFound) as exc:
-            return await self.refuse(Outcome.refused_invalid, replies.invalid(self.mail, exc))
+        except NotFound:
+            return await self.refuse(
+                Outcome.refused_not_your_ticket, replies.not_your_ticket(self.mail, self.locale)
+            )
+        except ValidationFailed as exc:
+            return await self.refuse(
+                Outcome.refused_invalid,
+                replies.invalid(self.mail, exc, self.settings, self.locale),
+            )
         await self._store_attachments(ticket, message)
         return Outcome.threaded, ticket
 
     async def _open(
         self, line: Line, author: Principal, customer_id: str, settings: Settings
     ) -> tuple[Outcome, Ticket | None]:
-        mail = self.mail
+        mail, locale = self.mail, self.locale
         data = TicketCreate.model_construct(
             customer_id=customer_id, line=line, subject=mail.topic,
             body=mail.body or replies.attachments_only(mail), product=None, severity=3,
@@ -227,14 +240,25 @@ class _Intake:
                     settings=settings, now=self.now,
                 )  # fmt: skip
         except SubjectNotSpecific:
-            return await self.refuse(Outcome.refused_subject, replies.bad_subject(mail, settings))
+            return await self.refuse(
+                Outcome.refused_subject, replies.bad_subject(mail, settings, locale)
+            )
         except InsufficientCredits:
-            return await self.refuse(Outcome.refused_no_credit, replies.no_credit(mail, settings))
+            return await self.refuse(
+                Outcome.refused_no_credit, replies.no_credit(mail, settings, locale)
+            )
         except DuplicateTicket as exc:
-            return await self.refuse(Outcome.refused_duplicate, replies.duplicate(mail, exc.number))
+            return await self.refuse(
+                Outcome.refused_duplicate, replies.duplicate(mail, exc.number, locale)
+            )
         except ValidationFailed as exc:
-            outcome = Outcome.refused_subject if exc.field == "subject" else Outcome.refused_invalid
-            return await self.refuse(outcome, replies.invalid(mail, exc))
+            if exc.field == "subject":  # its length: the subject refusal names the limits
+                return await self.refuse(
+                    Outcome.refused_subject, replies.bad_subject(mail, settings, locale)
+                )
+            return await self.refuse(
+                Outcome.refused_invalid, replies.invalid(mail, exc, settings, locale)
+            )
         first = await self.session.scalar(
             select(TicketMessage)
             .where(TicketMessage.ticket_id == ticket.id)
@@ -245,7 +269,7 @@ class _Intake:
         await self._store_attachments(ticket, first)
         await self.reply(
             OutboxKind.auto_reply, replies.auto_reply_subject(ticket),
-            replies.auto_reply(mail, ticket, settings), ticket_id=ticket.id,
+            replies.auto_reply(mail, ticket, settings, locale), ticket_id=ticket.id,
         )  # fmt: skip
         return Outcome.created, ticket
 
@@ -267,7 +291,7 @@ class _Intake:
         await self.session.flush()
 
     async def refuse(self, outcome: Outcome, body: str) -> tuple[Outcome, Ticket | None]:
-        await self.reply(OutboxKind.refusal, replies.refusal_subject(self.mail), body)
+        await self.reply(OutboxKind.refusal, replies.refusal_subject(self.mail, self.locale), body)
         return outcome, None
 
     async def reply(
@@ -288,7 +312,7 @@ class _Intake:
             return
         await enqueue(
             self.session, kind=kind, recipient=mail.sender, subject=subject, body=body,
-            settings=self.settings, now=self.now, ticket_id=ticket_id,
+            locale=self.locale, settings=self.settings, now=self.now, ticket_id=ticket_id,
             in_reply_to=mail.message_id,
         )  # fmt: skip
         self.replied = True
@@ -313,15 +337,14 @@ async def mail_staff_reply(session: AsyncSession, added: MessageAdded) -> None:
             .limit(1)
         )
     ).first()
+    customer = await customers.get_customer(session, ticket.customer_id)
     if last is not None:
         recipient, in_reply_to = last.sender, last.message_id
     else:
-        recipient, in_reply_to = (
-            (await customers.get_customer(session, ticket.customer_id)).email,
-            None,
-        )
+        recipient, in_reply_to = customer.email, None
     await enqueue(
         session, kind=OutboxKind.staff_reply, recipient=recipient.lower(),
-        subject=replies.staff_reply_subject(ticket), body=replies.staff_reply(message, settings),
+        subject=replies.staff_reply_subject(ticket),
+        body=replies.staff_reply(message, customer.locale), locale=customer.locale,
         settings=settings, now=now, ticket_id=ticket.id, in_reply_to=in_reply_to,
     )  # fmt: skip

@@ -121,7 +121,7 @@ async def send(
         return False
     queued = await outbox.enqueue(
         session, kind=OutboxKind.notice, recipient=to.email, subject=mail.subject,
-        body=mail.body, settings=settings, now=now, ticket_id=ticket_id,
+        body=mail.body, locale=to.locale, settings=settings, now=now, ticket_id=ticket_id,
     )  # fmt: skip
     read = NoticeRead(
         id=notice_id, kind=kind, customer_id=to.id, locale=to.locale, subject=mail.subject,

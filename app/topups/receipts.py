@@ -1,41 +1,67 @@
 """Mailing receipts: each receipt issued in a purchase's success transaction is queued in
-the e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail)."""
+the e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail), in the
+buyer's language (`customers.locale`, texts in the `mail` catalogue)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
+from babel.dates import format_date
+from babel.numbers import format_percent
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.email import outbox
 from app.email.models import OutboxKind
+from app.email.replies import money
 from app.kit.db import Database
+from app.kit.i18n import normalise, translate
 from app.settings import Settings
-from billing.models import Receipt
+from billing.models import Purchase, Receipt
 
 
-def _money(cents: int, currency: str) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d} {currency}"
+def _rate(rate: str, locale: str) -> str:
+    try:
+        return format_percent(Decimal(rate), format="#,##0.##%", locale=normalise(locale))
+    except (InvalidOperation, ValueError):
+        return rate
 
 
-def body(receipt: Receipt, settings: Settings) -> str:
-    link = (
-        f"\nYour receipts are in the cabinet: {settings.cabinet_url}\n"
-        if settings.cabinet_url
-        else ""
-    )
+def body(receipt: Receipt, purchase: Purchase, settings: Settings, locale: str) -> str:
+    """The receipt's figures as the mail gives them: the numbers, names and amounts are the
+    receipt's own (fixed when it was issued); the words are the customer's language."""
+    currency, day = receipt.currency, normalise(locale)
     seller = "\n".join(
         x for x in (receipt.seller_name, receipt.seller_address,
-                    f"VAT / tax ID: {receipt.seller_tax_id}" if receipt.seller_tax_id else "") if x
+                    translate(locale, "VAT / tax ID: {id}", "mail", id=receipt.seller_tax_id)
+                    if receipt.seller_tax_id else "") if x
     )  # fmt: skip
-    return (
-        f"Hello {receipt.buyer_name},\n\nthank you for your purchase. Your receipt:\n\n"
-        f"Receipt no. {receipt.number}, {receipt.issued_at:%Y-%m-%d}\n{receipt.description}\n"
-        f"Net:   {_money(receipt.net, receipt.currency)}\n"
-        f"VAT ({receipt.vat_rate}): {_money(receipt.vat, receipt.currency)}\n"
-        f"Total: {_money(receipt.gross, receipt.currency)} (VAT included)\n\n"
-        f"Seller:\n{seller}\n{link}\nThe PDF: GET /v1/purchases/{receipt.purchase_id}/receipt.pdf"
-    )
+    figures = (
+        translate(locale, "Receipt no. {number}, {date}", "mail", number=receipt.number,
+                  date=format_date(receipt.issued_at, format="long", locale=day)),
+        translate(locale, "Support credits: {n} × technical-support request (pack '{pack}')",
+                  "mail", n=purchase.credits, pack=purchase.pack),
+        translate(locale, "Net: {amount}", "mail", amount=money(receipt.net, currency, locale)),
+        translate(locale, "VAT ({rate}): {amount}", "mail", rate=_rate(receipt.vat_rate, locale),
+                  amount=money(receipt.vat, currency, locale)),
+        translate(locale, "Total: {amount} (VAT included)", "mail",
+                  amount=money(receipt.gross, currency, locale)),
+    )  # fmt: skip
+    lines = [
+        translate(locale, "Hello {name},", "mail", name=receipt.buyer_name),
+        translate(locale, "thank you for your purchase. Your receipt:", "mail"),
+        "\n".join(figures),
+        translate(locale, "Seller:", "mail") + "\n" + seller,
+    ]
+    if settings.cabinet_url:
+        lines.append(
+            translate(locale, "Your receipts are in the cabinet: {url}", "mail",
+                      url=settings.cabinet_url)
+        )  # fmt: skip
+    pdf = f"GET /v1/purchases/{receipt.purchase_id}/receipt.pdf"
+    lines.append(translate(locale, "The PDF: {link}", "mail", link=pdf))
+    return "\n\n".join(lines)
 
 
 async def mail_receipts(
@@ -43,17 +69,21 @@ async def mail_receipts(
 ) -> int:
     async with db.unit_of_work() as session:
         stmt = (
-            select(Receipt)
+            select(Receipt, Purchase, Customer.locale)
+            .join(Purchase, Purchase.id == Receipt.purchase_id)
+            .outerjoin(Customer, Customer.id == Receipt.customer_id)
             .where(Receipt.mailed_at.is_(None))
             .order_by(Receipt.issued_at)
             .limit(batch)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=Receipt, skip_locked=True)
         )
-        rows = list((await session.execute(stmt)).scalars())
-        for receipt in rows:
+        rows = list((await session.execute(stmt)).all())
+        for receipt, purchase, locale in rows:
+            language = normalise(locale)
             await outbox.enqueue(
                 session, kind=OutboxKind.receipt, recipient=receipt.buyer_email,
-                subject=f"Your receipt {receipt.number}", body=body(receipt, settings),
+                subject=translate(language, "Your receipt {number}", "mail", number=receipt.number),
+                body=body(receipt, purchase, settings, language), locale=language,
                 settings=settings, now=now,
             )  # fmt: skip
             receipt.mailed_at = now

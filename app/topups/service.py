@@ -24,6 +24,7 @@ from app.email import outbox
 from app.email.models import OutboxKind
 from app.kit.errors import AppError, NotFound
 from app.kit.events import EventType, record_event
+from app.kit.i18n import translate, translate_plural
 from app.kit.ids import new_id
 from app.settings import Settings
 from app.topups.models import AutoTopUp, TopUp, TopUpStatus
@@ -136,9 +137,14 @@ async def on_balance_drop(session: AsyncSession, drop: BalanceDrop) -> None:
         )  # fmt: skip
         await outbox.enqueue(
             session, kind=OutboxKind.low_balance, recipient=customer.email,
-            subject=f"Your support balance is low: {drop.after} credit(s) left",
-            body=_low_balance_body(customer.name, drop.after, row.low_threshold, settings),
-            settings=settings, now=drop.now,
+            subject=translate_plural(
+                customer.locale, "Your support balance is low: {n} credit left",
+                "Your support balance is low: {n} credits left", drop.after, "mail",
+            ),
+            body=_low_balance_body(
+                customer.name, drop.after, row.low_threshold, settings, customer.locale
+            ),
+            locale=customer.locale, settings=settings, now=drop.now,
         )  # fmt: skip
     if row.depleted:
         record_event(
@@ -157,16 +163,33 @@ async def on_balance_drop(session: AsyncSession, drop: BalanceDrop) -> None:
         await session.flush()
 
 
-def _low_balance_body(name: str, available: int, threshold: int | None, settings: Settings) -> str:
-    link = (
-        f"\n\nBuy credits in your cabinet: {settings.cabinet_url}" if settings.cabinet_url else ""
+def _low_balance_body(
+    name: str, available: int, threshold: int | None, settings: Settings, locale: str
+) -> str:
+    """The low-balance mail, in the customer's language (the `mail` catalogue)."""
+    paragraphs = [
+        translate(locale, "Hello {name},", "mail", name=name),
+        translate_plural(
+            locale, "your prepaid support balance has fallen to {n} credit (your alert is set "
+            "at {threshold}).", "your prepaid support balance has fallen to {n} credits (your "
+            "alert is set at {threshold}).", available, "mail", threshold=threshold,
+        ) + " " + translate(
+            locale, "Technical-support tickets need 1 credit each; customer-relations requests "
+            "stay free.", "mail",
+        ),
+    ]  # fmt: skip
+    if settings.cabinet_url:
+        paragraphs.append(
+            translate(
+                locale, "Buy credits in your cabinet: {url}", "mail", url=settings.cabinet_url
+            )
+        )
+    paragraphs.append(
+        translate(
+            locale, "You can change or turn off this alert in the cabinet's settings.", "mail"
+        )
     )
-    return (
-        f"Hello {name},\n\nyour prepaid support balance has fallen to {available} credit(s) "
-        f"(your alert is set at {threshold}). Technical-support tickets need 1 credit each; "
-        f"customer-relations requests stay free.{link}\n\nYou can change or turn off this "
-        "alert in the cabinet's settings."
-    )
+    return "\n\n".join(paragraphs)
 
 
 # ---------------------------------------------------------------- settings
@@ -250,17 +273,27 @@ async def record_failure(
              "failures": config.failures, "auto_top_up_disabled": disabled},
         now=now,
     )  # fmt: skip
-    off = (
-        f"\n\nAfter {MAX_FAILURES} declined payments in a row, automatic top-up is now off; "
-        "turn it on again in the cabinet once the card works."
-        if disabled
-        else ""
-    )
+    locale = customer.locale
+    body = [
+        translate(locale, "Hello {name},", "mail", name=customer.name),
+        translate(
+            locale, "we tried to buy the '{pack}' credit pack with your saved card, and the "
+            "payment was declined ({reason}).", "mail",
+            pack=top_up.pack, reason=top_up.failure_reason,
+        ),
+    ]  # fmt: skip
+    if disabled:
+        body.append(
+            translate_plural(
+                locale, "After {n} declined payment in a row, automatic top-up is now off; "
+                "turn it on again in the cabinet once the card works.", "After {n} declined "
+                "payments in a row, automatic top-up is now off; turn it on again in the "
+                "cabinet once the card works.", MAX_FAILURES, "mail",
+            )
+        )  # fmt: skip
     await outbox.enqueue(
         session, kind=OutboxKind.auto_top_up_failed, recipient=customer.email,
-        subject="Automatic top-up failed: your card was declined",
-        body=(f"Hello {customer.name},\n\nwe tried to buy the '{top_up.pack}' credit pack with "
-              f"your saved card, and the payment was declined ({top_up.failure_reason}).{off}"),
-        settings=settings, now=now,
+        subject=translate(locale, "Automatic top-up failed: your card was declined", "mail"),
+        body="\n\n".join(body), locale=locale, settings=settings, now=now,
     )  # fmt: skip
     await session.flush()

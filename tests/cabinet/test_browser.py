@@ -1,10 +1,13 @@
 """The cabinet in a real browser: Debian's headless Chromium driven by Playwright for
 Python, against `creditdesk serve` on a free port with a database of its own (offline payment
 provider). Every page is served under its Content-Security-Policy, and no test may see the
-browser refuse anything under it.
+browser refuse anything under it. In English and Russian (the customer's `locale`), axe-core
+(the copy inside the PyPI package axe-playwright-python, in the test extra) finds no serious
+or critical violation on any page.
 
 Screenshots of every page go to `test-artefacts/cabinet/` (CREDITDESK_TEST_ARTEFACTS
-overrides the folder)."""
+overrides the folder); docs/screenshots/cabinet/ keeps a copy of the ones docs/cabinet.md
+shows."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import httpx
 import pytest
 
 from tests.acceptance.test_server import _wait_until_ready
+from tests.accessibility import serious_violations
 from tests.conftest import _asyncpg_dsn, free_port, migrated_pg_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,6 +51,7 @@ ARTEFACTS = (
 REQUIRED = os.environ.get("CI", "").lower() == "true"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+pytest.importorskip("axe_playwright_python.sync_playwright", reason="in the test extra")
 
 
 def _need_chromium() -> None:
@@ -127,6 +132,21 @@ class Staff:
             )
         return customer
 
+    def transfer_awaiting_consent(self, customer_id: str, note: str | None = None) -> Any:
+        """A free ticket an agent proposes to move to technical support (and says why)."""
+        key = self.post("/v1/api-keys", {"role": "cr_agent", "name": "Ann"})["key"]
+        agent = {"Authorization": f"Bearer {key}"}
+        moved = self.post(
+            "/v1/tickets",
+            {"customer_id": customer_id, "line": "customer_relations",
+             "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
+            headers=agent,
+        )  # fmt: skip
+        self.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
+        if note:
+            self.post(f"/v1/tickets/{moved['id']}/messages", {"body": note}, headers=agent)
+        return moved
+
     def portal(self, customer_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.post(f"/v1/customers/{customer_id}/portal-sessions")
         return result
@@ -134,6 +154,12 @@ class Staff:
 
 def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+
+
+def _axe(page: Any, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    serious = serious_violations(page, ARTEFACTS / f"{name}.axe.json")
+    assert not serious, f"axe-core on {name}: {serious}"
 
 
 def _csp_violations(context: Any) -> list[str]:
@@ -186,7 +212,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     expect(page.locator("[data-page=buy]")).to_be_visible()
     _shot(page, "02-buy")
     page.locator("button[data-pack=five]").click()
-    expect(page.locator("#alert")).to_contain_text("5 credit(s) were added")
+    expect(page.locator("#alert")).to_contain_text("5 credits were added")
     expect(page.get_by_test_id("purchases")).to_contain_text("Paid")
     _shot(page, "03-bought")
     with page.expect_download() as download:
@@ -229,16 +255,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     _shot(page, "05-ticket")
 
     # Accepts a transfer an agent proposed.
-    agent = {
-        "Authorization": f"Bearer {staff.post('/v1/api-keys', {'role': 'cr_agent', 'name': 'Ann'})['key']}"
-    }
-    moved = staff.post(
-        "/v1/tickets",
-        {"customer_id": customer["id"], "line": "customer_relations",
-         "subject": "Plugin stopped syncing orders", "body": "No orders since Monday."},
-        headers=agent,
-    )  # fmt: skip
-    staff.post(f"/v1/tickets/{moved['id']}/transfer", {"to_line": "technical"}, headers=agent)
+    moved = staff.transfer_awaiting_consent(customer["id"])
     page.goto(f"{base}/cabinet/#/tickets")
     expect(page.get_by_test_id("tickets")).to_contain_text("Needs your approval")
     _shot(page, "06-tickets")
@@ -309,6 +326,7 @@ def test_customer_journey_in_the_cabinet(served: tuple[str, str], browser: Any) 
     width = small.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     _shot(small, "11-overview-phone")
+    _axe(small, "11-overview-phone")
     phone.close()
     context.close()
     assert refused == [], "the cabinet broke its own Content-Security-Policy"
@@ -327,9 +345,10 @@ def test_expired_and_foreign_sessions_are_refused(served: tuple[str, str], brows
     # A session of one customer pointed at another: the API answers 404, nothing shows.
     portal = staff.portal(mine["id"])
     page.goto(portal["url"].replace(mine["id"], other["id"]))
-    expect(page.locator("[data-page=link-invalid]")).to_contain_text("No such customer")
+    expect(page.locator("[data-page=link-invalid]")).to_contain_text("We could not find this")
     expect(page.get_by_test_id("balance")).to_have_count(0)
     _shot(page, "12-foreign-session")
+    _axe(page, "12-foreign-session")
 
     # An expired session (its expiry moved into the past in the database).
     portal = staff.portal(mine["id"])
@@ -468,3 +487,125 @@ def _sql(url: str, statement: str, *args: Any) -> None:
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+# What each language shows: the page's own words, the cabinet's text for a problem code
+# (never the API's English `detail`), and a Russian plural.
+SAYS = {
+    "en": {
+        "overview": "Overview", "tickets": "Tickets", "buy": "Buy credits", "settings": "Settings",
+        "technical": "Technical support", "subject": "Subject", "body": "Describe the problem",
+        "submit": "Submit for 1 credit", "no_credit": "You have no credits left for a "
+        "technical-support ticket", "transfer": "Move to technical support?",
+        "credits": "5 credits", "signout": "Sign out", "signed_out": "You have signed out",
+        "other": "RU", "switched": "Кабинет теперь на русском языке.",
+    },
+    "ru": {
+        "overview": "Обзор", "tickets": "Обращения", "buy": "Купить кредиты",
+        "settings": "Настройки", "technical": "Техническая поддержка", "subject": "Тема",
+        "body": "Опишите проблему", "submit": "Отправить за 1 кредит",
+        "no_credit": "Для обращения в техническую поддержку не хватает кредитов",
+        "transfer": "Передать в техническую поддержку?", "credits": "5 кредитов",
+        "signout": "Выйти", "signed_out": "Вы вышли из кабинета", "other": "EN",
+        "switched": "The cabinet is now in English.",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", ["en", "ru"])
+def test_every_page_in_the_customers_language_passes_axe(
+    served: tuple[str, str], browser: Any, locale: str
+) -> None:
+    base, _ = served
+    staff = Staff(base)
+    says = SAYS[locale]
+    name = {"en": "Blue Yonder Airlines", "ru": "Ромашка Хостинг"}[locale]
+    customer = staff.customer(name, f"it-{locale}@languages.example", credits=2)
+    response = staff.http.patch(
+        f"/v1/customers/{customer['id']}", json={"locale": locale}, headers=staff.admin
+    )
+    assert response.status_code == 200, response.text
+    # The browser says English: the customer's locale decides.
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    refused = _csp_violations(context)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    expect = sync_api.expect
+
+    def visit(shot: str) -> None:
+        page.evaluate("window.scrollTo(0, 0)")
+        _shot(page, f"lang-{locale}-{shot}")
+        _axe(page, f"lang-{locale}-{shot}")
+
+    page.goto(staff.portal(customer["id"])["url"])
+    expect(page.get_by_test_id("balance")).to_contain_text("2")
+    assert page.evaluate("document.documentElement.lang") == locale
+    expect(page.get_by_role("link", name=says["overview"], exact=True)).to_be_visible()
+    page.locator("button[data-lang]").first.wait_for()
+    page.goto(f"{base}/cabinet/#/buy")
+    page.locator("button[data-pack=five]").click()
+    expect(page.get_by_test_id("purchases")).to_contain_text(says["credits"])
+    visit("02-buy")
+    page.goto(f"{base}/cabinet/#/")
+    expect(page.get_by_test_id("history")).to_be_visible()
+    visit("01-overview")
+
+    # A technical ticket, and the transfer of another that awaits the customer's consent.
+    page.goto(f"{base}/cabinet/#/tickets/new")
+    page.get_by_text(says["technical"], exact=True).click()
+    page.get_by_label(says["subject"]).fill("Mail server rejects TLS 1.3 after the update")
+    page.get_by_label(says["body"]).fill("Since 5.2 clients get 'handshake failure'.")
+    visit("03-new-ticket")
+    page.get_by_role("button", name=says["submit"]).click()
+    expect(page.locator("[data-page=ticket] h1")).to_have_text(
+        "Mail server rejects TLS 1.3 after the update"
+    )
+    moved = staff.transfer_awaiting_consent(customer["id"], note="This needs an engineer.")
+    page.goto(f"{base}/cabinet/#/tickets")
+    expect(page.get_by_test_id("tickets")).to_contain_text("Plugin stopped syncing orders")
+    visit("04-tickets")
+    page.goto(f"{base}/cabinet/#/tickets/{moved['id']}")
+    expect(page.get_by_test_id("transfer")).to_contain_text(says["transfer"])
+    visit("05-ticket-transfer")
+    page.goto(f"{base}/cabinet/#/settings")
+    expect(page.get_by_test_id("auto-top-up")).to_be_visible()
+    visit("06-settings")
+
+    # A problem answer in the cabinet's words for its code: no credits left.
+    staff.post(f"/v1/customers/{customer['id']}/adjustments",
+               {"credits": -6, "reason": "used elsewhere"})  # fmt: skip
+    page.goto(f"{base}/cabinet/#/tickets/new")
+    page.get_by_text(says["technical"], exact=True).click()
+    page.get_by_label(says["subject"]).fill("Backups fail after the 5.2 update")
+    page.get_by_label(says["body"]).fill("The nightly backup stops with 'disk quota exceeded'.")
+    page.get_by_role("button", name=says["submit"]).click()
+    expect(page.locator("#alert")).to_contain_text(says["no_credit"])
+    assert "packs" not in page.locator("#alert").inner_text()  # not the API's detail
+    visit("07-problem")
+
+    # The switch sets the customer's language, for the cabinet and for the mail.
+    other = "ru" if locale == "en" else "en"
+    page.get_by_role("button", name=says["other"]).click()
+    expect(page.locator("#alert")).to_have_text(says["switched"])
+    assert page.evaluate("document.documentElement.lang") == other
+    saved = staff.http.get(f"/v1/customers/{customer['id']}", headers=staff.admin).json()
+    assert saved["locale"] == other
+    page.get_by_role("button", name=SAYS[other]["other"]).click()  # and back
+    expect(page.locator("#alert")).to_have_text(SAYS[other]["switched"])
+    expect(page.get_by_role("link", name=says["overview"], exact=True)).to_be_visible()
+    saved = staff.http.get(f"/v1/customers/{customer['id']}", headers=staff.admin).json()
+    assert saved["locale"] == locale
+
+    # The prompt for another customer's link, then signed out.
+    page.goto(staff.portal(staff.customer("Wingtip", f"w-{locale}@languages.example")["id"])["url"])
+    expect(page.locator("[data-page=switch]")).to_be_visible()
+    visit("08-switch-prompt")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name=says["signout"]).click()
+    expect(page.locator("[data-page=signed-out]")).to_contain_text(says["signed_out"])
+    visit("09-signed-out")
+    page.reload()
+    expect(page.locator("[data-page=session-ended]")).to_be_visible()
+    visit("10-session-ended")
+    context.close()
+    assert refused == [], "the cabinet broke its own Content-Security-Policy"

@@ -32,6 +32,7 @@ from app.desk.sla_sweep import sweep
 from app.kit.db import Database
 from app.settings import Settings
 from tests.acceptance.test_server import _wait_until_ready
+from tests.accessibility import serious_violations
 from tests.conftest import _asyncpg_dsn, free_port, migrated_pg_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,13 +174,7 @@ def _shot(page: Any, name: str) -> None:
 
 def _axe(page: Any, name: str) -> None:
     """No serious or critical axe-core violation on the page as it is now."""
-    violations = axe_api.Axe().run(page).response["violations"]
-    (ARTEFACTS / f"{name}.axe.json").write_text(json.dumps(violations, indent=1))
-    serious = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = serious_violations(page, ARTEFACTS / f"{name}.axe.json")
     assert not serious, f"axe-core on {name}: {serious}"
 
 

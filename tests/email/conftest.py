@@ -70,9 +70,9 @@ def mail(
     message["To"] = to
     message["Subject"] = f"Installer fails on step {n}" if subject is None else subject
     message["Message-ID"] = f"<m{n}.{id(message)}@acme.example>"
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
     message.set_content(body or f"The installer stops with error E{n} on Debian 12.")
+    for name, value in headers.items():  # after set_content, which clears Content-* headers
+        message[name.replace("_", "-")] = value
     return message
 
 
@@ -166,8 +166,10 @@ class Mailbox:
             stmt = select(InboundEmail).order_by(InboundEmail.seq)
             return list((await session.execute(stmt)).scalars())
 
-    async def customer(self, email: str = "ops@acme.example", credits: int = 0) -> str:
-        customer = await self.api.customer(email=email)
+    async def customer(
+        self, email: str = "ops@acme.example", credits: int = 0, locale: str = "en"
+    ) -> str:
+        customer = await self.api.customer(email=email, locale=locale)
         if credits:
             await self.api.grant(customer["id"], credits)
         return str(customer["id"])

@@ -96,7 +96,8 @@ async def test_no_credit_on_the_technical_line_is_refused_with_the_packs(box: Ma
     assert await box.available(customer_id) == 0
     [reply] = await box.outbox()
     assert reply.kind == "refusal"
-    assert "costs 1 credit" in reply.body and "five: 5 credit(s)" in reply.body
+    assert "costs 1 credit" in reply.body and "five: 5 credits for €100.00" in reply.body
+    assert "single: 1 credit for €30.00" in reply.body
 
 
 async def test_an_unknown_sender_gets_a_polite_reply_and_no_ticket(listener: Mailbox) -> None:

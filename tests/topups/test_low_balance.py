@@ -47,7 +47,7 @@ async def test_low_balance_once_per_crossing_and_depleted(api: Api, run_sql: Any
     await _ticket(api, key, 4)  # 0
     assert await _events(run_sql, customer["id"]) == [("balance.low", 2), ("balance.depleted", 0)]
     mails = await run_sql("SELECT recipient, subject FROM email_outbox WHERE kind = 'low_balance'")
-    assert mails == [("ops@acme.example", "Your support balance is low: 2 credit(s) left")]
+    assert mails == [("ops@acme.example", "Your support balance is low: 2 credits left")]
 
     await api.grant(customer["id"], 5)  # back above: the next fall is a new crossing
     for n in range(5, 9):

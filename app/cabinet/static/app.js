@@ -5,192 +5,41 @@
 
   // ------------------------------------------------------------------ strings
 
-  var STRINGS = {
-    en: {
-      skip: "Skip to content", footer: "Prepaid technical support",
-      "nav.overview": "Overview", "nav.tickets": "Tickets", "nav.buy": "Buy credits", "nav.settings": "Settings",
-      loading: "Loading…", back: "Back",
-      "session.title": "Your session has ended", "link.title": "This link does not work",
-      "session.body": "For your security, cabinet links work for a limited time. Open the cabinet again from your account on our website.",
-      signout: "Sign out", "signedout.title": "You have signed out",
-      "signedout.body": "This cabinet link no longer works. To come back, open the cabinet again from your account on our website.",
-      "switch.title": "Open another account?",
-      "switch.body": "You are signed in as {current}. The link you opened is for the account of {other}.",
-      "switch.warn": "Switch only if you opened this link yourself. A link someone sent you can open their account, so that your payments and messages would go to them.",
-      "switch.stay": "Stay as {name}", "switch.go": "Switch to {name}",
-      "link.stayed": "The link you opened does not work; you are still signed in as {name}.",
-      "overview.title": "Overview",
-      "balance.title": "Available credits", "balance.unit": "credits", "balance.frozen": "On hold",
-      "balance.expiring": "Expiring next", "balance.none": "—", "balance.buy": "Buy credits",
-      "balance.new": "New ticket",
-      "reward.title": "Next free credit",
-      "reward.body": "{spent} of {target} spent on our products",
-      "reward.left": "{left} more to your next free credit",
-      "reward.earned": "Free credits earned so far: {n}",
-      "lots.title": "Your credits", "lots.source": "Source", "lots.left": "Left", "lots.expires": "Expires",
-      "lots.never": "Never", "lots.empty": "No credits yet.",
-      "history.title": "History", "history.download": "Download statement",
-      "history.date": "Date", "history.what": "What", "history.change": "Change", "history.after": "Balance",
-      "history.empty": "Nothing has happened on your account yet.",
-      "history.ticket": "ticket #{n}",
-      "kind.grant": "Credits added", "kind.charge": "Ticket charge", "kind.refund": "Refund",
-      "kind.expiry": "Credits expired", "kind.adjustment": "Adjustment", "kind.freeze": "Put on hold",
-      "kind.release": "Released", "kind.revoke": "Revoked", "kind.reward": "Free credit",
-      "source.purchase": "Purchase", "source.spend_reward": "Free credit", "source.adjustment": "Goodwill",
-      "source.refund": "Refund", "source.promo": "Promotion",
-      "tickets.title": "Tickets", "tickets.new": "New ticket",
-      "tickets.empty": "No tickets yet. When you need help, open one here.",
-      "line.customer_relations": "Customer relations", "line.technical": "Technical support",
-      "status.open": "Open", "status.awaiting_approval": "Needs your approval", "status.in_progress": "In progress",
-      "status.waiting_on_customer": "Waiting for you", "status.resolved": "Resolved", "status.closed": "Closed",
-      "new.title": "New ticket", "new.line": "Which team should help?",
-      "new.cr.desc": "Payments, renewals, activation, licence IP, cabinet access",
-      "new.tech.desc": "Installation, configuration, updates, integration",
-      "new.free": "Free", "new.one": "1 credit",
-      "new.subject": "Subject", "new.subject.hint": "One problem per ticket, in a few words: e.g. “Backups fail after the 5.2 update”.",
-      "new.body": "Describe the problem", "new.body.hint": "What you did, what you expected, what happened instead.",
-      "new.severity": "How serious is it?",
-      "sev.1": "System down", "sev.2": "Major problem", "sev.3": "Minor problem", "sev.4": "Question",
-      "new.price": "Price of this ticket", "new.price.free": "Free",
-      "new.price.tech": "1 credit — you have {n}",
-      "new.price.none": "You have no credits: buy a pack first.",
-      "new.submit.free": "Submit ticket", "new.submit.paid": "Submit for 1 credit",
-      "ticket.number": "Ticket #{n}", "ticket.line": "Team", "ticket.status": "Status",
-      "ticket.created": "Opened", "ticket.charge": "Charge", "ticket.refunded": "refunded",
-      "ticket.charged": "{n} credit", "ticket.nocharge": "Free",
-      "refund.product_bug": "product bug {ref}", "refund.product_bug.noref": "product bug",
-      "refund.out_of_scope": "not a technical-support matter", "refund.merged": "merged into another ticket",
-      "refund.misrouted": "moved back to the free line", "refund.sla_breach": "late first response",
-      "ticket.urgent": "Most urgent", "ticket.markUrgent": "Mark as most urgent",
-      "ticket.close": "Close ticket", "ticket.reopen": "Reopen",
-      "ticket.transfer.title": "Move to technical support?",
-      "ticket.transfer.body": "Our team thinks this needs an engineer. Technical support costs 1 credit; you have {n}. If the cause turns out to be a bug in our product, the credit comes back.",
-      "ticket.accept": "Accept for 1 credit", "ticket.decline": "Keep it free",
-      "ticket.messages": "Conversation", "ticket.you": "You", "ticket.staff": "Support team",
-      "ticket.reply": "Your reply", "ticket.send": "Send", "ticket.nomessages": "No replies yet.",
-      "buy.title": "Buy credits", "buy.lead": "One credit pays for one technical-support ticket. Customer relations are always free.",
-      "buy.credits": "{n} credits", "buy.credit": "1 credit", "buy.per": "{price} per credit",
-      "buy.valid": "Valid for {n} days", "buy.forever": "Never expires",
-      "buy.button": "Buy for {price}", "buy.done": "Thank you! {n} credit(s) were added to your balance.",
-      "buy.pay": "Pay {price}", "buy.cancel": "Cancel", "buy.paying": "Complete your payment",
-      "buy.pending": "Payment received; your credits will appear in a moment.",
-      "buy.history": "Your purchases", "buy.date": "Date", "buy.pack": "Pack", "buy.amount": "Amount",
-      "buy.status": "Status", "buy.empty": "No purchases yet.", "buy.receipt": "Receipt",
-      "pstatus.pending": "Pending", "pstatus.succeeded": "Paid", "pstatus.failed": "Failed", "pstatus.refunded": "Refunded",
-      "settings.title": "Settings",
-      "low.title": "Low-balance alert", "low.enable": "E-mail me when my balance gets low",
-      "low.threshold": "Alert when credits fall to", "low.hint": "We write once each time your balance drops to this number or below.",
-      "transfers.title": "Transfers to technical support",
-      "transfers.auto": "Accept transfers to technical support without asking me",
-      "transfers.hint": "Each transfer costs 1 credit.",
-      "save": "Save", "saved": "Saved.",
-      "auto.title": "Automatic top-up",
-      "auto.lead": "Buy a pack automatically with your saved card when your balance falls to a threshold.",
-      "auto.enable": "Top up automatically", "auto.pack": "Pack to buy", "auto.threshold": "When credits fall to",
-      "auto.card": "Saved card", "auto.nocard": "No card saved yet.", "auto.addcard": "Save a card",
-      "auto.cardsaved": "Card saved.", "auto.failures": "Recent failed attempts: {n}",
-      "auto.needcard": "Save a card first.",
-      "error.generic": "Something went wrong. Please try again.",
-      "error.network": "We could not reach the server. Check your connection and try again."
-    },
-    ru: {
-      skip: "Перейти к содержимому", footer: "Предоплаченная техническая поддержка",
-      "nav.overview": "Обзор", "nav.tickets": "Обращения", "nav.buy": "Купить кредиты", "nav.settings": "Настройки",
-      loading: "Загрузка…", back: "Назад",
-      "session.title": "Сеанс завершён", "link.title": "Ссылка не работает",
-      "session.body": "В целях безопасности ссылка на кабинет действует ограниченное время. Откройте кабинет заново из личного кабинета на нашем сайте.",
-      signout: "Выйти", "signedout.title": "Вы вышли из кабинета",
-      "signedout.body": "Эта ссылка на кабинет больше не действует. Чтобы вернуться, откройте кабинет заново из личного кабинета на нашем сайте.",
-      "switch.title": "Открыть другую учётную запись?",
-      "switch.body": "Вы вошли как {current}. Открытая ссылка ведёт в учётную запись {other}.",
-      "switch.warn": "Переходите, только если вы сами открыли эту ссылку. Ссылка, присланная кем-то другим, может открыть чужую учётную запись — и ваши платежи и сообщения попадут к её владельцу.",
-      "switch.stay": "Остаться: {name}", "switch.go": "Перейти: {name}",
-      "link.stayed": "Открытая ссылка не работает; вы по-прежнему вошли как {name}.",
-      "overview.title": "Обзор",
-      "balance.title": "Доступно кредитов", "balance.unit": "кредитов", "balance.frozen": "Заморожено",
-      "balance.expiring": "Ближайшее сгорание", "balance.none": "—", "balance.buy": "Купить кредиты",
-      "balance.new": "Новое обращение",
-      "reward.title": "Следующий бесплатный кредит",
-      "reward.body": "Потрачено на наши продукты: {spent} из {target}",
-      "reward.left": "Ещё {left} до следующего бесплатного кредита",
-      "reward.earned": "Получено бесплатных кредитов: {n}",
-      "lots.title": "Ваши кредиты", "lots.source": "Источник", "lots.left": "Осталось", "lots.expires": "Сгорают",
-      "lots.never": "Бессрочно", "lots.empty": "Кредитов пока нет.",
-      "history.title": "История", "history.download": "Скачать выписку",
-      "history.date": "Дата", "history.what": "Операция", "history.change": "Изменение", "history.after": "Баланс",
-      "history.empty": "Операций по счёту пока не было.",
-      "history.ticket": "обращение №{n}",
-      "kind.grant": "Зачисление", "kind.charge": "Списание за обращение", "kind.refund": "Возврат",
-      "kind.expiry": "Сгорание кредитов", "kind.adjustment": "Корректировка", "kind.freeze": "Заморозка",
-      "kind.release": "Разморозка", "kind.revoke": "Отзыв", "kind.reward": "Бесплатный кредит",
-      "source.purchase": "Покупка", "source.spend_reward": "Бесплатный кредит", "source.adjustment": "Начисление",
-      "source.refund": "Возврат", "source.promo": "Акция",
-      "tickets.title": "Обращения", "tickets.new": "Новое обращение",
-      "tickets.empty": "Обращений пока нет. Когда понадобится помощь, создайте его здесь.",
-      "line.customer_relations": "Работа с клиентами", "line.technical": "Техническая поддержка",
-      "status.open": "Открыто", "status.awaiting_approval": "Нужно ваше согласие", "status.in_progress": "В работе",
-      "status.waiting_on_customer": "Ждём вашего ответа", "status.resolved": "Решено", "status.closed": "Закрыто",
-      "new.title": "Новое обращение", "new.line": "Какая команда должна помочь?",
-      "new.cr.desc": "Оплата, продление, активация, смена IP лицензии, доступ к кабинету",
-      "new.tech.desc": "Установка, настройка, обновление, интеграция",
-      "new.free": "Бесплатно", "new.one": "1 кредит",
-      "new.subject": "Тема", "new.subject.hint": "Одна проблема в обращении, в нескольких словах: например, «Не работают бэкапы после обновления 5.2».",
-      "new.body": "Опишите проблему", "new.body.hint": "Что вы сделали, что ожидали и что произошло на самом деле.",
-      "new.severity": "Насколько это серьёзно?",
-      "sev.1": "Система не работает", "sev.2": "Серьёзная проблема", "sev.3": "Небольшая проблема", "sev.4": "Вопрос",
-      "new.price": "Стоимость обращения", "new.price.free": "Бесплатно",
-      "new.price.tech": "1 кредит — у вас {n}",
-      "new.price.none": "У вас нет кредитов: сначала купите пакет.",
-      "new.submit.free": "Отправить обращение", "new.submit.paid": "Отправить за 1 кредит",
-      "ticket.number": "Обращение №{n}", "ticket.line": "Команда", "ticket.status": "Статус",
-      "ticket.created": "Создано", "ticket.charge": "Списание", "ticket.refunded": "возвращено",
-      "ticket.charged": "{n} кредит", "ticket.nocharge": "Бесплатно",
-      "refund.product_bug": "ошибка в продукте {ref}", "refund.product_bug.noref": "ошибка в продукте",
-      "refund.out_of_scope": "не вопрос технической поддержки", "refund.merged": "объединено с другим обращением",
-      "refund.misrouted": "возвращено в бесплатную линию", "refund.sla_breach": "поздний первый ответ",
-      "ticket.urgent": "Самое срочное", "ticket.markUrgent": "Отметить как самое срочное",
-      "ticket.close": "Закрыть обращение", "ticket.reopen": "Открыть снова",
-      "ticket.transfer.title": "Передать в техническую поддержку?",
-      "ticket.transfer.body": "Наша команда считает, что здесь нужен инженер. Техническая поддержка стоит 1 кредит; у вас {n}. Если причиной окажется ошибка в нашем продукте, кредит вернётся.",
-      "ticket.accept": "Согласиться за 1 кредит", "ticket.decline": "Оставить бесплатным",
-      "ticket.messages": "Переписка", "ticket.you": "Вы", "ticket.staff": "Служба поддержки",
-      "ticket.reply": "Ваш ответ", "ticket.send": "Отправить", "ticket.nomessages": "Ответов пока нет.",
-      "buy.title": "Купить кредиты", "buy.lead": "Один кредит — одно обращение в техническую поддержку. Работа с клиентами всегда бесплатна.",
-      "buy.credits": "{n} кредитов", "buy.credit": "1 кредит", "buy.per": "{price} за кредит",
-      "buy.valid": "Действуют {n} дней", "buy.forever": "Бессрочно",
-      "buy.button": "Купить за {price}", "buy.done": "Спасибо! На ваш баланс зачислено кредитов: {n}.",
-      "buy.pay": "Оплатить {price}", "buy.cancel": "Отмена", "buy.paying": "Завершите оплату",
-      "buy.pending": "Оплата получена; кредиты появятся через несколько секунд.",
-      "buy.history": "Ваши покупки", "buy.date": "Дата", "buy.pack": "Пакет", "buy.amount": "Сумма",
-      "buy.status": "Статус", "buy.empty": "Покупок пока нет.", "buy.receipt": "Чек",
-      "pstatus.pending": "Ожидает оплаты", "pstatus.succeeded": "Оплачено", "pstatus.failed": "Не прошла", "pstatus.refunded": "Возвращено",
-      "settings.title": "Настройки",
-      "low.title": "Низкий баланс", "low.enable": "Сообщать по e-mail, когда кредитов остаётся мало",
-      "low.threshold": "Сообщать, когда кредитов станет", "low.hint": "Мы напишем один раз каждый раз, когда баланс опустится до этого числа или ниже.",
-      "transfers.title": "Передача в техническую поддержку",
-      "transfers.auto": "Соглашаться на передачу в техническую поддержку без вопросов",
-      "transfers.hint": "Каждая передача стоит 1 кредит.",
-      "save": "Сохранить", "saved": "Сохранено.",
-      "auto.title": "Автопополнение",
-      "auto.lead": "Автоматически покупать пакет сохранённой картой, когда баланс опускается до порога.",
-      "auto.enable": "Пополнять автоматически", "auto.pack": "Какой пакет покупать", "auto.threshold": "Когда кредитов станет",
-      "auto.card": "Сохранённая карта", "auto.nocard": "Карта ещё не сохранена.", "auto.addcard": "Сохранить карту",
-      "auto.cardsaved": "Карта сохранена.", "auto.failures": "Неудачных попыток подряд: {n}",
-      "auto.needcard": "Сначала сохраните карту.",
-      "error.generic": "Что-то пошло не так. Попробуйте ещё раз.",
-      "error.network": "Не удаётся связаться с сервером. Проверьте подключение и попробуйте снова."
-    }
-  };
+  // The texts live in gettext catalogues (app/locales/cabinet.pot, ru/LC_MESSAGES/cabinet.po),
+  // served as JSON: {key: text} or {key: [plural forms]}. Both languages are loaded at start.
+  var STRINGS = { en: {}, ru: {} };
+  var LANGS = ["en", "ru"];
+  function loadStrings() {
+    return Promise.all(LANGS.map(function (code) {
+      return fetch("messages." + code + ".json").then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      }).then(function (texts) { STRINGS[code] = texts; });
+    }));
+  }
 
+  // Until the customer is known (a sign-in page, a link that does not work): the language
+  // chosen last in this browser, else the browser's. Signed in: the customer's `locale`.
   var lang = (function () {
     var saved = null;
     try { saved = localStorage.getItem("cabinet.lang"); } catch (e) { /* private mode */ }
-    if (saved === "en" || saved === "ru") return saved;
+    if (LANGS.indexOf(saved) >= 0) return saved;
     return (navigator.language || "en").toLowerCase().indexOf("ru") === 0 ? "ru" : "en";
   })();
 
+  // gettext's plural forms in catalogue order, by the CLDR category Intl gives for n.
+  var FORMS = { en: { one: 0, other: 1 }, ru: { one: 0, few: 1, many: 2, other: 1 } };
+  function pick(forms, n) {
+    var category = new Intl.PluralRules(lang).select(Number(n));
+    var index = (FORMS[lang] || FORMS.en)[category];
+    return forms[index === undefined ? forms.length - 1 : index] || forms[forms.length - 1];
+  }
+
+  function has(key) { return Object.prototype.hasOwnProperty.call(STRINGS.en, key); }
+
   function t(key, vars) {
     var text = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+    if (Array.isArray(text)) text = pick(text, vars && vars.n !== undefined ? vars.n : 1);
     if (vars) {
       Object.keys(vars).forEach(function (name) { text = text.split("{" + name + "}").join(String(vars[name])); });
     }
@@ -215,14 +64,7 @@
     var opts = withTime ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" };
     return new Intl.DateTimeFormat(locale(), opts).format(new Date(iso));
   }
-  function credits(n) {
-    if (lang === "ru") {
-      var mod10 = Math.abs(n) % 10, mod100 = Math.abs(n) % 100;
-      var word = mod10 === 1 && mod100 !== 11 ? "кредит" : (mod10 >= 2 && mod10 <= 4 && (mod100 < 12 || mod100 > 14)) ? "кредита" : "кредитов";
-      return n + " " + word;
-    }
-    return n + (Math.abs(n) === 1 ? " credit" : " credits");
-  }
+  function credits(n) { return t("unit.credits", { n: n }); }
 
   // ------------------------------------------------------------------ DOM helpers
 
@@ -268,6 +110,7 @@
     session.customer = sessionStorage.getItem("cabinet.customer");
   }
   function keepSession(link) {
+    chosen = null;  // another session: its customer's language
     sessionStorage.setItem("cabinet.token", link.token);
     sessionStorage.setItem("cabinet.customer", link.customer);
     readSession();
@@ -304,11 +147,29 @@
         var type = response.headers.get("content-type") || "";
         var parsed = type.indexOf("json") >= 0 ? response.json() : Promise.resolve(null);
         return parsed.then(function (data) {
-          if (!response.ok) throw new ApiError(response.status, (data && data.detail) || t("error.generic"), data);
+          if (!response.ok) throw new ApiError(response.status, problemText(data), data);
           return data;
         });
       });
   }
+  // A problem answer in the cabinet's own words, by its stable `code`: never the API's
+  // `detail`, which is English and written for developers. A form's invalid fields are
+  // named by their labels.
+  var FIELDS = { subject: "new.subject", body: "new.body", severity: "new.severity", line: "new.line",
+    low_balance_threshold: "low.threshold", threshold: "auto.threshold", pack: "auto.pack" };
+  function problemText(problem) {
+    var code = problem && problem.code;
+    if (code === "validation_error" && Array.isArray(problem.errors)) {
+      var labels = [];
+      problem.errors.forEach(function (e) {
+        var name = String(e.field || "").split(".").pop();
+        if (FIELDS[name] && labels.indexOf(t(FIELDS[name])) < 0) labels.push(t(FIELDS[name]));
+      });
+      if (labels.length) return t("error.fields", { fields: labels.join(", ") });
+    }
+    return code && has("error." + code) ? t("error." + code) : t("error.generic");
+  }
+
   var me = function () { return "/customers/" + encodeURIComponent(session.customer); };
 
   function endSession() {
@@ -343,18 +204,38 @@
 
   function applyStaticStrings() {
     document.documentElement.lang = lang;
-    document.title = lang === "ru" ? "Кабинет поддержки" : "Support cabinet";
+    document.title = t("title");
     document.querySelectorAll("[data-i18n]").forEach(function (el) { el.textContent = t(el.getAttribute("data-i18n")); });
     document.querySelectorAll("[data-lang]").forEach(function (b) {
       b.setAttribute("aria-pressed", String(b.getAttribute("data-lang") === lang));
     });
   }
 
-  function setLang(next) {
+  // The language the customer picked in this tab: a customer read that was already on its
+  // way when the switch was pressed must not turn the page back to the old one.
+  var chosen = null;
+
+  function useLang(next) {
+    if (LANGS.indexOf(next) < 0 || next === lang) return false;
     lang = next;
     try { localStorage.setItem("cabinet.lang", next); } catch (e) { /* private mode */ }
     applyStaticStrings();
-    route();
+    return true;
+  }
+
+  // The switch sets the customer's language (`locale`), which the mail uses too; signed
+  // out, only this browser's.
+  function setLang(next) {
+    clearAlert();
+    var changed = useLang(next);
+    if (!session.token || !session.customer) { if (changed && redraw) redraw(); return; }
+    if (changed) route();
+    chosen = next;
+    if (state.customer && state.customer.locale === next) return;
+    api("PATCH", me(), { locale: next }).then(function (c) {
+      state.customer = c;
+      showAlert(t("lang.switched"), true);
+    }).catch(fail);
   }
 
   function markTab(name) {
@@ -386,7 +267,9 @@
   }
 
   var signedOutHere = false;  // the session ended by the customer's own sign-out
+  var redraw = null;  // draws the notice on show again, in another language
   function renderSessionEnded() {
+    redraw = renderSessionEnded;
     if (signedOutHere) notice("signed-out", t("signedout.title"), t("signedout.body"));
     else notice("session-ended", t("session.title"), t("session.body"));
   }
@@ -396,7 +279,12 @@
   var state = { customer: null, balance: null, packs: null };
 
   function loadCustomer() {
-    return api("GET", me()).then(function (c) { state.customer = c; $("who").textContent = c.name; return c; });
+    return api("GET", me()).then(function (c) {
+      state.customer = c;
+      $("who").textContent = c.name;
+      useLang(chosen || c.locale);  // the customer's language, wherever the cabinet is opened
+      return c;
+    });
   }
 
   function statusBadge(status) {
@@ -419,7 +307,7 @@
 
       var balanceCard = h("section", { class: "card span-7", "aria-labelledby": "bal-h" },
         h("h2", { id: "bal-h", class: "muted small", text: t("balance.title") }),
-        h("div", { class: "balance", "data-testid": "balance" }, String(bal.available), h("span", { class: "balance-unit", text: credits(bal.available).replace(/^-?\d+ /, "") })),
+        h("div", { class: "balance", "data-testid": "balance" }, String(bal.available), h("span", { class: "balance-unit", text: t("balance.units", { n: bal.available }) })),
         h("div", { class: "stat-row small" },
           bal.frozen ? h("span", null, h("span", { class: "muted", text: t("balance.frozen") + ": " }), String(bal.frozen)) : null,
           h("span", null, h("span", { class: "muted", text: t("balance.expiring") + ": " }),
@@ -649,7 +537,7 @@
       var cards = h("div", { class: "packs" }, packs.map(function (p, i) {
         var per = { amount: Math.round(p.price.amount / p.credits), currency: p.price.currency };
         return h("section", { class: "card pack" + (i === packs.length - 1 ? " best" : ""), "aria-label": p.code },
-          h("div", { class: "amount", text: p.credits === 1 ? t("buy.credit") : t("buy.credits", { n: p.credits }) }),
+          h("div", { class: "amount", text: t("buy.credits", { n: p.credits }) }),
           h("div", { class: "per", text: t("buy.per", { price: money(per) }) }),
           h("div", { class: "small muted", text: p.valid_days ? t("buy.valid", { n: p.valid_days }) : t("buy.forever") }),
           h("button", { class: "btn primary", type: "button", "data-pack": p.code, onclick: function (ev) { buy(p, ev.currentTarget, payArea); },
@@ -659,9 +547,9 @@
         h("thead", null, h("tr", null, h("th", { text: t("buy.date") }), h("th", { text: t("buy.pack") }), h("th", { class: "num", text: t("buy.amount") }),
           h("th", { text: t("buy.status") }), h("th", { class: "hide-sm" }))),
         h("tbody", null, purchases.map(function (p) {
-          var tone = { succeeded: "ok", failed: "bad", refunded: "", pending: "warn" }[p.status];
+          var tone = { succeeded: "ok", failed: "bad", refunded: "", partially_refunded: "", pending: "warn", disputed: "warn" }[p.status];
           return h("tr", null, h("td", { class: "muted", text: date(p.created_at, true) }),
-            h("td", { text: p.credits === 1 ? t("buy.credit") : t("buy.credits", { n: p.credits }) }),
+            h("td", { text: t("buy.credits", { n: p.credits }) }),
             h("td", { class: "num", text: money(p.amount) }), h("td", null, h("span", { class: "badge " + tone, text: t("pstatus." + p.status) })),
             h("td", { class: "hide-sm" }, p.receipt_number ? h("button", { class: "btn", type: "button", onclick: function () { downloadReceipt(p); }, text: t("buy.receipt") }) : null));
         }))) : h("p", { class: "empty", text: t("buy.empty") });
@@ -760,7 +648,7 @@
   function autoTopUpCard(auto, packs) {
     var enabled = h("input", { id: "auto-on", type: "checkbox", checked: auto.enabled });
     var pack = h("select", { id: "auto-pack" }, packs.map(function (p) {
-      return h("option", { value: p.code, selected: p.code === auto.pack, text: (p.credits === 1 ? t("buy.credit") : t("buy.credits", { n: p.credits })) + " · " + money(p.price) });
+      return h("option", { value: p.code, selected: p.code === auto.pack, text: (t("buy.credits", { n: p.credits })) + " · " + money(p.price) });
     }));
     var threshold = h("input", { id: "auto-threshold", type: "number", min: "0", max: "100000", value: String(auto.threshold === null ? 1 : auto.threshold) });
     var card = auto.payment_method ? h("p", { text: auto.payment_method.brand + " •••• " + auto.payment_method.last4 }) : h("p", { class: "muted", text: t("auto.nocard") });
@@ -826,6 +714,12 @@
   }
 
   function start() {
+    loadStrings().then(begin, function () {
+      $("view").textContent = "The cabinet could not load. Please reload the page. / Кабинет не загрузился. Обновите страницу.";
+    });
+  }
+
+  function begin() {
     applyStaticStrings();
     document.querySelectorAll("[data-lang]").forEach(function (b) {
       b.addEventListener("click", function () { setLang(b.getAttribute("data-lang")); });
@@ -856,7 +750,10 @@
     loadCustomer().then(route).catch(function (error) {
       if (error && error.status === 401) return;
       forgetSession();
-      notice("link-invalid", t("link.title"), (error && error.detail) || t("error.generic"));
+      redraw = function () {
+        notice("link-invalid", t("link.title"), error && error.body ? problemText(error.body) : (error && error.detail) || t("error.generic"));
+      };
+      redraw();
     });
   }
 
