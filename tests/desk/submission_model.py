@@ -34,7 +34,7 @@ Rules, as the model applies them, in the order a request meets them:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DUPLICATE_WINDOW = timedelta(minutes=10)  # Settings.duplicate_window_minutes' default
@@ -58,6 +58,7 @@ CALLERS: dict[str, tuple[str, str]] = {
     "foreign": ("partner", "A"),  # the same key, for a customer not its own: 404
 }
 EXPIRING_AFTER = timedelta(hours=2)
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def share(value: int, units: int) -> int:
@@ -139,7 +140,7 @@ class MLot:
     def order(self) -> tuple[Any, ...]:
         return (
             self.expires_at is None,
-            self.expires_at or self.created_at,
+            self.expires_at or NEVER,  # lots without expiry: by the next keys only
             self.amount > 0,
             self.created_at,
             self.index,
@@ -189,6 +190,7 @@ class MCustomer:
     urgent: list[MUrgent] = field(default_factory=list)
     low_mails: int = 0
     top_ups: int = 0
+    notes: list[str] = field(default_factory=list)  # the cases met, for statistics
 
     @property
     def available(self) -> int:
@@ -204,9 +206,15 @@ class MCustomer:
     def grant(self, credits: int, amount: int, now: datetime, valid_days: int | None) -> None:
         self.add_lot(credits, amount, now, valid_days)
         index = len(self.lots) - 1
-        lines = [("available", "CREDIT", credits, index), ("credits:issued", "CREDIT", -credits, index)]
+        lines = [
+            ("available", "CREDIT", credits, index),
+            ("credits:issued", "CREDIT", -credits, index),
+        ]
         if amount:
-            lines += [("cash:offline", "EUR", amount, index), ("deferred_revenue", "EUR", -amount, index)]
+            lines += [
+                ("cash:offline", "EUR", amount, index),
+                ("deferred_revenue", "EUR", -amount, index),
+            ]
         reason = "purchase" if amount else "adjustment"
         self.txns.append(MTxn("grant", reason, credits, self.available, None, sorted(lines)))
         self.events.append("credits.granted")
@@ -217,10 +225,13 @@ class MCustomer:
         if low is not None and before > low >= after:
             self.events.append("balance.low")
             self.low_mails += 1
+            self.notes.append("balance.low")
         if before > 0 and after == 0:
             self.events.append("balance.depleted")
+            self.notes.append("balance.depleted")
         if auto is not None and before > auto >= after:
             self.top_ups += 1
+            self.notes.append("auto top-up claimed")
 
 
 @dataclass(frozen=True)
@@ -246,7 +257,9 @@ class Stored:
 class Model:
     def __init__(self, setup: Setup, start: datetime) -> None:
         self.customers = {
-            "A": MCustomer("A", low_threshold=setup.low_threshold, auto_threshold=setup.auto_threshold),
+            "A": MCustomer(
+                "A", low_threshold=setup.low_threshold, auto_threshold=setup.auto_threshold
+            ),
             "P": MCustomer("P", partner=True),
             "E": MCustomer("E"),
         }
@@ -325,6 +338,7 @@ class Model:
                 ]
             lot.remaining, lot.value = 0, 0
         after = customer.available
+        customer.notes.append("lapsed lots written off before a charge")
         customer.txns.append(MTxn("expiry", "expired", after - before, after, None, sorted(lines)))
         customer.drop(before, after)
         customer.events.append("credits.expired")
@@ -332,6 +346,11 @@ class Model:
     def _charge(self, customer: MCustomer, lot: MLot, ticket: int) -> None:
         before = customer.available
         value = share(lot.value, lot.remaining)
+        uneven = lot.value % lot.remaining
+        customer.notes.append(
+            "charge: paid lot, uneven split" if uneven else "charge: paid lot" if value else
+            "charge: free lot"
+        )  # fmt: skip
         lot.remaining -= 1
         lot.value -= value
         lines = [
