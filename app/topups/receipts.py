@@ -1,5 +1,9 @@
-"""Mailing receipts: each receipt issued in a purchase's success transaction is queued in
-the e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail)."""
+"""Mailing receipts and credit notes: each receipt issued in a purchase's success
+transaction, and each credit note issued with a refund or a lost dispute, is queued in the
+e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail).
+
+The credit note's text is `credit_note_body`, the one place it is written (English, like
+the receipt's, until the mail texts move into app.kit.i18n's catalogues)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from app.email import outbox
 from app.email.models import OutboxKind
 from app.kit.db import Database
 from app.settings import Settings
-from billing.models import Receipt
+from billing.models import CreditNote, Receipt
 
 
 def _money(cents: int, currency: str) -> str:
@@ -57,4 +61,39 @@ async def mail_receipts(
                 settings=settings, now=now,
             )  # fmt: skip
             receipt.mailed_at = now
+        return len(rows)
+
+
+def credit_note_body(note: CreditNote) -> str:
+    corrects = f" (correcting receipt {note.receipt_number})" if note.receipt_number else ""
+    return (
+        f"Hello {note.buyer_name},\n\nmoney went back to you on your purchase{corrects}. "
+        f"Your credit note:\n\nCredit note no. {note.number}, {note.issued_at:%Y-%m-%d}\n"
+        f"{note.description}\n"
+        f"Net:   {_money(note.net, note.currency)}\n"
+        f"VAT ({note.vat_rate}): {_money(note.vat, note.currency)}\n"
+        f"Total credited: {_money(note.gross, note.currency)} (VAT included)\n\n"
+        f"The PDF: GET /v1/credit-notes/{note.id}.pdf"
+    )
+
+
+async def mail_credit_notes(
+    db: Database, settings: Settings, now: datetime, *, batch: int = 100
+) -> int:
+    async with db.unit_of_work() as session:
+        stmt = (
+            select(CreditNote)
+            .where(CreditNote.mailed_at.is_(None))
+            .order_by(CreditNote.issued_at, CreditNote.seq)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list((await session.execute(stmt)).scalars())
+        for note in rows:
+            await outbox.enqueue(
+                session, kind=OutboxKind.receipt, recipient=note.buyer_email,
+                subject=f"Your credit note {note.number}", body=credit_note_body(note),
+                settings=settings, now=now,
+            )  # fmt: skip
+            note.mailed_at = now
         return len(rows)
