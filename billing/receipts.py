@@ -29,7 +29,7 @@ async def next_number(
     """The year's next number (a receipt's, or with `CreditNoteCounter` a credit note's),
     holding its counter row until the transaction ends."""
     await session.execute(pg_insert(counters).values(year=year, last=0).on_conflict_do_nothing())
-    counter = (
+    counter: ReceiptCounter | CreditNoteCounter = (  # type: ignore[assignment]
         await session.execute(
             select(counters)
             .where(counters.year == year)

@@ -123,7 +123,7 @@ def credit_note_read(note: CreditNote) -> CreditNoteRead:
     return CreditNoteRead(
         id=note.id,
         number=note.number,
-        kind=note.kind,  # type: ignore[arg-type]
+        kind=note.kind,
         purchase_id=note.purchase_id,
         receipt_number=note.receipt_number,
         customer_id=note.customer_id,

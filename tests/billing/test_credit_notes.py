@@ -37,9 +37,7 @@ VAT = Decimal("0.19")
 
 
 def _purchase(gross: int, vat: int, refunded: int = 0) -> Purchase:
-    return cast(
-        Purchase, SimpleNamespace(amount=gross, vat_amount=vat, amount_refunded=refunded)
-    )
+    return cast(Purchase, SimpleNamespace(amount=gross, vat_amount=vat, amount_refunded=refunded))
 
 
 # ---------------------------------------------------------------- the rounding rule
@@ -175,9 +173,7 @@ async def test_refunds_and_a_lost_dispute_give_numbered_notes_that_add_up_to_the
                      "Ромашка Хостинг", "CreditDesk GmbH", "VAT / tax ID: DE123",
                      "16.81 EUR", "3.19 EUR", "20.00 EUR", "VAT 19 %"):  # fmt: skip
         assert expected in text, (expected, text)
-    fonts = {
-        str(f["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()
-    }
+    fonts = {str(f["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()}
     assert any("DejaVuSans" in f for f in fonts), fonts
     assert b"/FontFile2" in pdf.content  # the TrueType font is embedded
     again = await api.client.get(f"/v1/credit-notes/{note['id']}.pdf", headers=api.admin)
