@@ -208,11 +208,7 @@ async def get_receipt(
     if receipt is None:
         raise NotFound("This purchase has no receipt: it has not been paid.")
     pdf = await asyncio.to_thread(receipt_pdf.render, receipt, font_path=settings.receipt_font_path)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="receipt-{receipt.number}.pdf"'},
-    )
+    return _pdf(pdf, f"receipt-{receipt.number}.pdf")
 
 
 # The PDF's route comes first: `/credit-notes/{credit_note_id}` would match `crn_….pdf` too.
@@ -238,10 +234,14 @@ async def get_credit_note_pdf(
     pdf = await asyncio.to_thread(
         receipt_pdf.render_credit_note, note, font_path=settings.receipt_font_path
     )
+    return _pdf(pdf, f"credit-note-{note.number}.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> Response:
     return Response(
-        pdf,
+        content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="credit-note-{note.number}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 

@@ -7,7 +7,9 @@ the receipt's, until the mail texts move into app.kit.i18n's catalogues)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -16,6 +18,8 @@ from app.email.models import OutboxKind
 from app.kit.db import Database
 from app.settings import Settings
 from billing.models import CreditNote, Receipt
+
+D = TypeVar("D", Receipt, CreditNote)
 
 
 def _money(cents: int, currency: str) -> str:
@@ -45,23 +49,10 @@ def body(receipt: Receipt, settings: Settings) -> str:
 async def mail_receipts(
     db: Database, settings: Settings, now: datetime, *, batch: int = 100
 ) -> int:
-    async with db.unit_of_work() as session:
-        stmt = (
-            select(Receipt)
-            .where(Receipt.mailed_at.is_(None))
-            .order_by(Receipt.issued_at)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-        rows = list((await session.execute(stmt)).scalars())
-        for receipt in rows:
-            await outbox.enqueue(
-                session, kind=OutboxKind.receipt, recipient=receipt.buyer_email,
-                subject=f"Your receipt {receipt.number}", body=body(receipt, settings),
-                settings=settings, now=now,
-            )  # fmt: skip
-            receipt.mailed_at = now
-        return len(rows)
+    return await _mail_once(
+        db, Receipt, settings, now, batch=batch,
+        subject=lambda r: f"Your receipt {r.number}", body=lambda r: body(r, settings),
+    )  # fmt: skip
 
 
 def credit_note_body(note: CreditNote) -> str:
@@ -80,20 +71,37 @@ def credit_note_body(note: CreditNote) -> str:
 async def mail_credit_notes(
     db: Database, settings: Settings, now: datetime, *, batch: int = 100
 ) -> int:
+    return await _mail_once(
+        db, CreditNote, settings, now, batch=batch,
+        subject=lambda n: f"Your credit note {n.number}", body=credit_note_body,
+    )  # fmt: skip
+
+
+async def _mail_once(
+    db: Database,
+    model: type[D],
+    settings: Settings,
+    now: datetime,
+    *,
+    batch: int,
+    subject: Callable[[D], str],
+    body: Callable[[D], str],
+) -> int:
+    """Queues each document not mailed yet, oldest first, and marks it in the same
+    transaction (rows another run holds are skipped, not waited for)."""
     async with db.unit_of_work() as session:
         stmt = (
-            select(CreditNote)
-            .where(CreditNote.mailed_at.is_(None))
-            .order_by(CreditNote.issued_at, CreditNote.seq)
+            select(model)
+            .where(model.mailed_at.is_(None))
+            .order_by(model.issued_at, model.seq)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
         rows = list((await session.execute(stmt)).scalars())
-        for note in rows:
+        for doc in rows:
             await outbox.enqueue(
-                session, kind=OutboxKind.receipt, recipient=note.buyer_email,
-                subject=f"Your credit note {note.number}", body=credit_note_body(note),
-                settings=settings, now=now,
+                session, kind=OutboxKind.receipt, recipient=doc.buyer_email,
+                subject=subject(doc), body=body(doc), settings=settings, now=now,
             )  # fmt: skip
-            note.mailed_at = now
+            doc.mailed_at = now
         return len(rows)
