@@ -18,6 +18,7 @@ from app.desk.plans.feature import FEATURE as desk_plans
 from app.desk.sla.levels.feature import FEATURE as desk_sla_levels
 from app.email.feature import FEATURE as email
 from app.kit.registry import Feature, wire
+from app.notices.feature import FEATURE as notices
 from app.products.feature import FEATURE as products
 from app.reports.feature import FEATURE as reports
 from app.topups.feature import FEATURE as topups
@@ -40,6 +41,7 @@ FEATURES: tuple[Feature, ...] = (
     desk_changes,
     desk_plans,
     topups,
+    notices,
     cabinet,
     console,
     webhooks,

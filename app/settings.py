@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     receipt_seller_tax_id: str | None = None
     receipt_font_path: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
+    # Customer mail notices (docs/notices.md): CREDITDESK_NOTICES_*.
+    notices: NoticeSettings = Field(default_factory=lambda: NoticeSettings())
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env != "production":
@@ -347,3 +350,31 @@ def settings_from_env(**overrides: Any) -> Settings:
     except ValueError as exc:  # pydantic-settings' own parsing errors name the field only
         message = str(exc).split("\n", 1)[0]
     raise ConfigurationError(message)
+
+
+class NoticeSettings(BaseSettings):
+    """Customer mail notices (docs/notices.md), from CREDITDESK_NOTICES_*."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CREDITDESK_NOTICES_", env_file=".env", env_file_encoding="utf-8",
+        extra="ignore",
+    )  # fmt: skip
+
+    enabled: bool = True
+    # Warn of a lot's expiry this many days before it (each at most once per lot); a lot
+    # found inside a smaller window first gets only that window's warning.
+    expiry_warning_days: list[int] = Field(default_factory=lambda: [14, 1], max_length=5)
+    # How far back the notices job looks for ticket events it has not noticed yet (below
+    # the events' retention, CREDITDESK_EVENTS_RETENTION_DAYS).
+    lookback_hours: int = Field(default=24, ge=1, le=24 * 29)
+    batch: int = Field(default=200, ge=1, le=5000)
+
+    @field_validator("expiry_warning_days")
+    @classmethod
+    def _days_in_range(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= days <= 365 for days in value):
+            raise ValueError("each warning is 1 to 365 days before the expiry")
+        return sorted(set(value))
+
+
+Settings.model_rebuild()

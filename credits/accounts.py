@@ -24,9 +24,14 @@ MONEY_ACCOUNTS = (
 )  # fmt: skip
 
 
+# A customer's own accounts: `{}` is the customer's id (`credits.sql` renders these into SQL).
+AVAILABLE = "customer:{}:available"
+FROZEN = "customer:{}:frozen"
+
+
 def available(customer_id: str) -> str:
-    return f"customer:{customer_id}:available"
+    return AVAILABLE.format(customer_id)
 
 
 def frozen(customer_id: str) -> str:
-    return f"customer:{customer_id}:frozen"
+    return FROZEN.format(customer_id)

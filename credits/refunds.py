@@ -24,19 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.observability import REFUNDS
 from credits import accounts as acc
 from credits.catalogue import split_value
+from credits.charges import refund_outstanding
 from credits.errors import LedgerImbalance
+from credits.lots import consumption_order, expire_locked
 from credits.models import JournalLine, JournalTransaction, Lot
-from credits.service import (
-    Line,
-    Posted,
-    Take,
-    _credit_move,
-    _post,
-    consumption_order,
-    expire_locked,
-    lock_customer,
-    refund_outstanding,
-)
+from credits.posting import Line, Posted, Take, credit_move, lock_customer, post
 
 __all__ = ["REFUND_REASON", "covered_by_refunds", "refund_outstanding", "revoke_for_refund"]
 
@@ -110,7 +102,7 @@ async def revoke_for_refund(
             lot.value_remaining -= v
             k, value, need = k + 1, value + v, need - v
         if k:
-            lines += _credit_move(
+            lines += credit_move(
                 customer_id, lot.id, k, debit=acc.REVOKED, credit=acc.available(customer_id)
             )
             lines.append(Line(acc.DEFERRED, currency, value, lot.id, customer_id))
@@ -129,7 +121,7 @@ async def revoke_for_refund(
         ),
         Line(cash_account, currency, -refund_amount, origin.id, customer_id),
     ]
-    txn = await _post(
+    txn = await post(
         session, wallet, [line for line in lines if line.amount], kind="revoke",
         reason=REFUND_REASON, now=now, credits=-revoked,
         lot_id=takes[0].lot_id if len(takes) == 1 else origin.id, purchase_id=purchase_id,

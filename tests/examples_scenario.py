@@ -282,4 +282,8 @@ STEPS: tuple[Step, ...] = (
     Step("create_api_key", "POST", "/v1/api-keys", status=201, save="old_key",
          body={"role": "integration", "name": "billing sync (old)"}),
     Step("revoke_api_key", "DELETE", "/v1/api-keys/{key_id}", params={"key_id": R("old_key.id")}),
+    # (tests/test_api_examples.py runs the notices job here: the walk's transfers, refunds
+    # and resolutions are mailed)
+    Step("list_notices", "GET", "/v1/customers/{customer_id}/notices", key="customer",
+         params={"customer_id": CID, "limit": 2}),
 )  # fmt: skip

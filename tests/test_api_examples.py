@@ -24,6 +24,7 @@ from app.kit.auth import Role
 from app.kit.clock import FrozenClock
 from app.kit.events import Event
 from app.main import create_app
+from app.notices.service import notice_ticket_events
 from app.settings import Settings
 from app.webhooks.models import event_payload
 from tests.conftest import Api, admin_api
@@ -153,6 +154,8 @@ async def walk(api: Api) -> dict[str, dict[str, Any]]:
     for step in STEPS:
         if step.operation == "list_deliveries":
             await deliver(api)  # a delivery to a URL where nothing listens: failed
+        if step.operation == "list_notices":  # the notices of the walk's ticket changes
+            await notice_ticket_events(api.db, api.app.state.settings, api.clock.now())
         params, body, answer = await send(api, step, keys, saved)
         example = check_answer(step, answer)
         if step.save is not None:

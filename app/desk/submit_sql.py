@@ -1,8 +1,8 @@
 """The SQL of a ticket submission: one function call, one round trip.
 
-`POST /v1/tickets` first tries `desk_submit_ticket_v1(...)` (installed by
-migration 0014), sent as a single statement outside any explicit transaction: the call is
-its own transaction, so the whole submission is one round trip and the customer's wallet
+`POST /v1/tickets` first tries `desk_submit_ticket_v2(...)` (installed by migration 0018;
+v1, in migration 0014, is no longer called), sent as a single statement outside any
+explicit transaction: the call is its own transaction, so the whole submission is one round trip and the customer's wallet
 lock is held only inside it. Python prepares everything that does not need the database
 first (validation, ids, the service-level block from the per-process configuration cache,
 the response's JSON around the values only the database knows); the function writes the
@@ -13,8 +13,17 @@ it raises SQLSTATE `CDF01` with a reason, which rolls back everything it did, an
 caller runs the general path (`app.desk.service.submit_and_read` through the ORM): a key that is revoked or expired, an `Idempotency-Key` seen before or
 in flight, a customer that does not exist or that the partner key may not see, a stale
 configuration version, a duplicate within the window, no usable credit or a lapsed lot
-(402 and the expiry sweep), and a debit that crosses a low-balance or auto top-up threshold
-or empties the wallet (their events, mail and top-up claim belong to `app.topups`). The
+(402 and the expiry sweep), and a debit that concerns a subscriber of the ledger's
+BALANCE_DROPPED hook (a low-balance or auto top-up threshold crossed, the wallet emptied:
+their events, mail and top-up claim belong to `app.topups`).
+
+The function keeps the desk's own rows only and calls the owners of the other rules, each
+written once: the Idempotency-Key's claim and store (`kit_idempotency_claim_v1`,
+`kit_idempotency_store_v1`, app.kit.idempotency), the charge (`credits_charge_plan_v1` and
+`credits_charge_post_v1`, credits.sql: lots, value, journal, wallet) and the BALANCE_DROPPED subscribers' predicates
+(`DROP_PREDICATES`: each subscriber names the SQL function that says whether a debit
+concerns it; `app.desk.fast_submit` does not call this function while a subscriber is
+connected whose predicate is not among them, so a debit here never skips a subscriber). The
 general path then answers exactly as before, so both paths behave as one; a differential
 test compares the rows the two write.
 
@@ -23,28 +32,29 @@ can run side by side without deadlocks):
 
 1. **The API key**: still usable (not revoked, not expired; the caller cached its row), and
    `last_used_at` refreshed when older than a minute (as `app.kit.auth.authenticate`).
-2. **The Idempotency-Key**, if sent: `INSERT … ON CONFLICT DO NOTHING` under a 10 s
-   `lock_timeout`, so a duplicate in flight waits for the first and then sees its row.
-   Claimed, or fall back (the general path replays, refuses reuse or answers 409).
-3. **The customer** with its contract level and auto top-up settings, in one read; a
-   scoped partner key must own it.
+2. **The Idempotency-Key**, if sent: `kit_idempotency_claim_v1` (a duplicate in flight
+   waits for the first and then sees its row). Claimed, or fall back (the general path
+   replays, refuses reuse or answers 409).
+3. **The customer** with its contract level, in one read; a scoped partner key must own
+   it.
 4. **The configuration version** the caller's cached calendars, targets, levels and
    products were read at must still be current (a trigger bumps it on every change).
 5. **The wallet row is locked** (`FOR UPDATE`): the customer's lock. Under it, two identical
    submissions cannot both pass the duplicate check, and two debits cannot both spend the
    last credit.
 6. **Duplicate check** over `ix_tickets_customer_content`.
-7. **The lot to charge** (technical line, not a partner): the first lot with credits left in
-   consumption order (soonest expiry, free before paid, oldest); its share of value is
-   `split_value` (the remainder cents go to the first units taken, so a lot's values add up
-   to what was paid).
+7. **The charge's plan** (technical line, not a partner): `credits_charge_plan_v1` (the
+   lots in consumption order, their share of value; a lapsed lot or no credit hands
+   over), then the BALANCE_DROPPED predicates on the balance before and after it (one
+   says the debit concerns its subscriber: hand over). All before a number is drawn, so a
+   hand-over never leaves a gap in the ticket numbers.
 8. **The ticket number** from `ticket_number_seq`; the ticket, its first message, its SLA
    clock (whose row is also its `started` event); the customer's default most-urgent period (seed 000: the
    newest ticket, unless the customer named one).
-9. **The charge**: a journal transaction (`balance_after` the new balance), its two credit
-   lines and, for a paid lot, two money lines (deferred revenue → support revenue); the lot
-   and wallet decremented; the ticket's charge row. The journal's deferred balance trigger
-   checks at commit that every transaction balances per unit (invariant 1).
+9. **The charge**: `credits_charge_post_v1` writes the plan (lots, wallet, the journal
+   transaction and its lines); the ticket's charge row (0 credits for a partner).
+   The journal's deferred balance trigger checks at commit that every transaction balances
+   per unit (invariant 1).
 10. **The events** `ticket.created` and `ticket.charged` with the ticket as the API shows
     it (`data.object`, its `sla` null), stamped with the transaction id.
 11. **The response**: the caller's JSON pieces around the number, the charge and the `sla`
@@ -57,17 +67,26 @@ from __future__ import annotations
 # CreditDesk's own): anything else it raises is a real error.
 FALLBACK_SQLSTATE = "CDF01"
 
+# The BALANCE_DROPPED subscribers' predicates this version calls, each (customer, before,
+# after) -> boolean. A subscriber whose predicate is not here keeps the fast path off.
+DROP_PREDICATES = ("topups_balance_drop_concerns_v1",)
+
 # The call, with positional parameters in the function's order (asyncpg prepares it once
 # per connection).
 SUBMIT_TICKET_CALL = (
-    "SELECT desk_submit_ticket_v1(" + ", ".join(f"${n}" for n in range(1, 31)) + ")"
+    "SELECT desk_submit_ticket_v2(" + ", ".join(f"${n}" for n in range(1, 30)) + ")"
 )
 
-# Version 1 of the function, installed by migration 0014. Never edit it once released: a
-# change is a new version (`_v2`) installed by a new migration, and the call above moves
-# to it, so that every database's function is exactly one of these texts.
-SUBMIT_TICKET_V1 = r"""
-CREATE OR REPLACE FUNCTION desk_submit_ticket_v1(
+
+def render_submit_ticket_v2() -> str:
+    """Version 2 of the function. Released SQL is frozen: migration 0018 holds this text as
+    rendered; a change is a new version (`_v3`) in a new migration, and the call above moves
+    to it (tests/test_rendered_sql.py fails until then)."""
+    concerns = "\n           OR ".join(
+        f"{name}(p_customer_id, v_plan.available, v_plan.available - 1)" for name in DROP_PREDICATES
+    )
+    return f"""
+CREATE OR REPLACE FUNCTION desk_submit_ticket_v2(
     p_now timestamptz,
     p_key_id text,
     p_key_refresh_before timestamptz,
@@ -75,7 +94,6 @@ CREATE OR REPLACE FUNCTION desk_submit_ticket_v1(
     p_idem_scope text,
     p_idem_key text,
     p_idem_hash text,
-    p_in_flight_wait text,
     p_config_version bigint,
     p_customer_id text,
     p_ticket_id text,
@@ -104,19 +122,13 @@ AS $fn$
 DECLARE
     v_key record;
     v_customer record;
-    v_lot record;
-    v_saved_lock_timeout text;
+    v_plan record;
     v_config bigint;
-    v_available integer;
     v_number integer;
-    v_value bigint;
-    v_units integer;
-    v_entry_seq bigint;
     v_urgent_seq bigint;
     v_urgent_named boolean;
     v_urgent boolean := true;
     v_charged boolean := false;
-    v_partner boolean;
     v_charge text := 'null';
     v_sla text;
     v_object text;
@@ -127,7 +139,7 @@ BEGIN
     SELECT revoked_at, expires_at, last_used_at INTO v_key FROM api_keys WHERE id = p_key_id;
     IF NOT FOUND OR v_key.revoked_at IS NOT NULL
        OR (v_key.expires_at IS NOT NULL AND v_key.expires_at <= p_now) THEN
-        RAISE EXCEPTION 'key' USING ERRCODE = 'CDF01';
+        RAISE EXCEPTION 'key' USING ERRCODE = '{FALLBACK_SQLSTATE}';
     END IF;
     IF v_key.last_used_at IS NULL OR v_key.last_used_at <= p_key_refresh_before THEN
         UPDATE api_keys SET last_used_at = p_now
@@ -136,42 +148,31 @@ BEGIN
     END IF;
 
     -- 2. the Idempotency-Key: claimed now, or the general path answers
-    IF p_idem_key IS NOT NULL THEN
-        v_saved_lock_timeout := current_setting('lock_timeout');
-        PERFORM set_config('lock_timeout', p_in_flight_wait, true);
-        INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
-        VALUES (p_idem_scope, p_idem_key, p_idem_hash, p_now)
-        ON CONFLICT (scope, key) DO NOTHING;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'idempotency' USING ERRCODE = 'CDF01';
-        END IF;
-        PERFORM set_config('lock_timeout', v_saved_lock_timeout, true);
+    IF p_idem_key IS NOT NULL
+       AND NOT kit_idempotency_claim_v1(p_idem_scope, p_idem_key, p_idem_hash, p_now) THEN
+        RAISE EXCEPTION 'idempotency' USING ERRCODE = '{FALLBACK_SQLSTATE}';
     END IF;
 
-    -- 3. the customer, its contract level and its balance thresholds
-    SELECT c.partner, c.parent_id, c.low_balance_threshold, l.level_id,
-           a.enabled AS auto_enabled, a.threshold AS auto_threshold, a.pack AS auto_pack
-      INTO v_customer
+    -- 3. the customer and its contract level
+    SELECT c.partner, c.parent_id, l.level_id INTO v_customer
       FROM customers c
       LEFT JOIN customer_contract_levels l ON l.customer_id = c.id
-      LEFT JOIN auto_top_ups a ON a.customer_id = c.id
      WHERE c.id = p_customer_id;
     IF NOT FOUND OR (p_partner_id IS NOT NULL AND p_customer_id <> p_partner_id
                      AND v_customer.parent_id IS DISTINCT FROM p_partner_id) THEN
-        RAISE EXCEPTION 'customer' USING ERRCODE = 'CDF01';
+        RAISE EXCEPTION 'customer' USING ERRCODE = '{FALLBACK_SQLSTATE}';
     END IF;
-    v_partner := v_customer.partner;
 
     -- 4. the cached configuration is current
     SELECT version INTO v_config FROM config_versions WHERE name = 'desk';
     IF COALESCE(v_config, 0) <> p_config_version THEN
-        RAISE EXCEPTION 'config' USING ERRCODE = 'CDF01';
+        RAISE EXCEPTION 'config' USING ERRCODE = '{FALLBACK_SQLSTATE}';
     END IF;
 
     -- 5. the customer's lock
-    SELECT available INTO v_available FROM wallets WHERE customer_id = p_customer_id FOR UPDATE;
+    PERFORM 1 FROM wallets WHERE customer_id = p_customer_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'wallet' USING ERRCODE = 'CDF01';
+        RAISE EXCEPTION 'wallet' USING ERRCODE = '{FALLBACK_SQLSTATE}';
     END IF;
 
     -- 6. the same request in the window: the general path answers 409 with its number
@@ -181,38 +182,20 @@ BEGIN
            AND created_at >= p_duplicate_since
          LIMIT 1;
         IF FOUND THEN
-            RAISE EXCEPTION 'duplicate' USING ERRCODE = 'CDF01';
+            RAISE EXCEPTION 'duplicate' USING ERRCODE = '{FALLBACK_SQLSTATE}';
         END IF;
     END IF;
 
-    -- 7. the lot a technical ticket is charged to
-    IF p_line = 'technical' AND NOT v_partner THEN
-        IF v_available < 1 THEN
-            RAISE EXCEPTION 'insufficient' USING ERRCODE = 'CDF01';
+    -- 7. the charge the ledger would make, and the balance drop's subscribers: whatever
+    --    hands over does so before a ticket number is drawn
+    IF p_line = 'technical' AND NOT v_customer.partner THEN
+        SELECT * INTO v_plan FROM credits_charge_plan_v1(p_customer_id, 1, p_now);
+        IF v_plan.status <> 'ready' THEN
+            RAISE EXCEPTION USING MESSAGE = v_plan.status, ERRCODE = '{FALLBACK_SQLSTATE}';
         END IF;
-        IF (v_customer.low_balance_threshold IS NOT NULL
-                AND v_available > v_customer.low_balance_threshold
-                AND v_customer.low_balance_threshold >= v_available - 1)
-           OR v_available = 1
-           OR (v_customer.auto_enabled AND v_customer.auto_pack IS NOT NULL
-                AND v_customer.auto_threshold IS NOT NULL
-                AND v_available > v_customer.auto_threshold
-                AND v_customer.auto_threshold >= v_available - 1) THEN
-            RAISE EXCEPTION 'balance' USING ERRCODE = 'CDF01';
+        IF {concerns} THEN
+            RAISE EXCEPTION 'balance' USING ERRCODE = '{FALLBACK_SQLSTATE}';
         END IF;
-        SELECT id, remaining, frozen, value_remaining, currency, expires_at INTO v_lot
-          FROM lots
-         WHERE customer_id = p_customer_id AND remaining > 0
-         ORDER BY expires_at IS NULL, expires_at, CASE WHEN amount = 0 THEN 0 ELSE 1 END,
-                  created_at, id
-         LIMIT 1;
-        IF NOT FOUND OR (v_lot.expires_at IS NOT NULL AND v_lot.expires_at <= p_now) THEN
-            RAISE EXCEPTION 'lots' USING ERRCODE = 'CDF01';
-        END IF;
-        v_units := v_lot.remaining + v_lot.frozen;
-        v_value := CASE WHEN v_units <= 1 THEN v_lot.value_remaining
-                        ELSE v_lot.value_remaining
-                             - (v_lot.value_remaining * (v_units - 1)) / v_units END;
     END IF;
 
     -- 8. the ticket, its first message, its clock, the default most-urgent period
@@ -241,32 +224,17 @@ BEGIN
         VALUES (p_customer_id, p_ticket_id, p_now, false);
     END IF;
 
-    -- 9. the charge: journal, lot, wallet, the ticket's charge row
-    IF p_line = 'technical' AND v_partner THEN
+    -- 9. the charge (the ledger's) and the ticket's charge row
+    IF p_line = 'technical' AND v_customer.partner THEN
         INSERT INTO ticket_charges (ticket_id, credits, reason, created_at)
         VALUES (p_ticket_id, 0, 'partner', p_now);
         v_charge := p_charges ->> 'partner';
         v_charged := true;
     ELSIF p_line = 'technical' THEN
-        INSERT INTO journal_transactions (id, kind, reason, customer_id, credits,
-                                          balance_after, lot_id, ticket_id, ticket_number,
-                                          actor, posted_at)
-        VALUES (p_entry_id, 'charge', 'ticket', p_customer_id, -1, v_available - 1, v_lot.id,
-                p_ticket_id, v_number, p_key_id, p_now)
-        RETURNING seq INTO v_entry_seq;
-        UPDATE lots SET remaining = remaining - 1, value_remaining = value_remaining - v_value
-         WHERE id = v_lot.id;
-        UPDATE wallets SET available = available - 1, updated_at = p_now
-         WHERE customer_id = p_customer_id;
-        INSERT INTO journal_lines (transaction_seq, account, unit, amount, customer_id, lot_id)
-        SELECT v_entry_seq, line.account, line.unit, line.amount, p_customer_id, v_lot.id
-          FROM (VALUES (1, 'credits:consumed', 'CREDIT', 1::bigint),
-                       (2, 'customer:' || p_customer_id || ':available', 'CREDIT', -1::bigint),
-                       (3, 'deferred_revenue', v_lot.currency, v_value),
-                       (4, 'revenue:support', v_lot.currency, -v_value))
-               AS line(n, account, unit, amount)
-         WHERE line.amount <> 0
-         ORDER BY line.n;
+        PERFORM credits_charge_post_v1(p_customer_id, 1, p_entry_id, 'ticket', p_ticket_id,
+                                       v_number, NULL, NULL, p_key_id, p_now,
+                                       v_plan.available, v_plan.lot_ids, v_plan.takes,
+                                       v_plan.amounts, v_plan.currencies);
         INSERT INTO ticket_charges (ticket_id, credits, reason, transaction_id, created_at)
         VALUES (p_ticket_id, 1, 'ticket', p_entry_id, p_now);
         v_charge := p_charges ->> 'ticket';
@@ -274,14 +242,14 @@ BEGIN
     END IF;
 
     -- 10. the events partners receive, in this transaction
-    v_object := p_head || v_number || p_mid || v_charge || ',"sla":null}';
+    v_object := p_head || v_number || p_mid || v_charge || ',"sla":null}}';
     INSERT INTO events (id, type, customer_id, created_at, data, txid)
     VALUES (p_created_event_id, 'ticket.created', p_customer_id, p_now,
-            ('{"object":' || v_object || '}')::json, v_txid);
+            ('{{"object":' || v_object || '}}')::json, v_txid);
     IF v_charged THEN
         INSERT INTO events (id, type, customer_id, created_at, data, txid)
         VALUES (p_charged_event_id, 'ticket.charged', p_customer_id, p_now,
-                ('{"object":' || v_object || '}')::json, v_txid);
+                ('{{"object":' || v_object || '}}')::json, v_txid);
     END IF;
 
     -- 11. the response, stored for replay
@@ -289,37 +257,18 @@ BEGIN
     IF v_urgent THEN
         v_sla := replace(v_sla, '"urgent":false', '"urgent":true');
     END IF;
-    v_response := p_head || v_number || p_mid || v_charge || ',"sla":' || v_sla || '}';
+    v_response := p_head || v_number || p_mid || v_charge || ',"sla":' || v_sla || '}}';
     IF p_idem_key IS NOT NULL THEN
-        UPDATE idempotency_keys
-           SET status_code = 201, media_type = 'application/json', response_body = v_response
-         WHERE scope = p_idem_scope AND key = p_idem_key;
+        PERFORM kit_idempotency_store_v1(p_idem_scope, p_idem_key, 201, 'application/json',
+                                         v_response);
     END IF;
     RETURN v_response;
 END
 $fn$;
 """
 
-DROP_SUBMIT_TICKET_V1 = "DROP FUNCTION IF EXISTS desk_submit_ticket_v1"
 
-# The configuration a submission caches per process (calendars, targets, contract levels,
-# products): any change to these tables bumps `config_versions['desk']` in the changing
-# transaction, and the function refuses a call made with an older version.
-CONFIG_TABLES = (
-    "sla_calendars",
-    "sla_targets",
-    "contract_levels",
-    "contract_level_targets",
-    "products",
-    "product_versions",
-)
+SUBMIT_TICKET_V2 = render_submit_ticket_v2()
 
-BUMP_CONFIG_FUNCTION = """
-CREATE OR REPLACE FUNCTION desk_config_bump() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    INSERT INTO config_versions (name, version) VALUES ('desk', 1)
-    ON CONFLICT (name) DO UPDATE SET version = config_versions.version + 1;
-    RETURN NULL;
-END
-$fn$;
-"""
+# What migration 0018 installs (and drops on downgrade), by name.
+FUNCTIONS = {"desk_submit_ticket_v2": SUBMIT_TICKET_V2}

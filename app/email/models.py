@@ -37,6 +37,7 @@ class OutboxKind(StrEnum):
     low_balance = "low_balance"
     auto_top_up_failed = "auto_top_up_failed"
     receipt = "receipt"
+    notice = "notice"  # app.notices
 
 
 class OutboxStatus(StrEnum):

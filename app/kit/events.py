@@ -55,6 +55,10 @@ class EventType(StrEnum):
     sla_breached = "sla.breached"
     sla_escalated = "sla.escalated"
     auto_top_up_failed = "auto_top_up.failed"
+    notice_transfer_consent = "notice.transfer_consent"
+    notice_ticket_refunded = "notice.ticket_refunded"
+    notice_ticket_resolved = "notice.ticket_resolved"
+    notice_credits_expiring = "notice.credits_expiring"
 
 
 class Event(Base):

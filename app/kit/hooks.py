@@ -5,7 +5,13 @@ The announcer owns the `Hook` (e.g. `app.desk.hooks.MESSAGE_ADDED`) and calls
 `publish`; a reacting feature names a `Subscription` in its `Feature` declaration and the
 composition root (`app.features.wire`) connects it. Nothing subscribes by being imported.
 Handlers run in order, in the same session and transaction: an exception in a handler
-rolls the whole change back, as it should (the reaction is part of the change)."""
+rolls the whole change back, as it should (the reaction is part of the change).
+
+A handler may also declare `sql`: the name of a SQL function that says whether a payload
+concerns it, for announcers that also act inside one SQL call (where no Python runs). Such
+an announcer calls the predicates it knows and must not act in SQL while a handler without
+one, or with one it does not call, is connected (`Hook.sql_predicates`); e.g. the desk's
+one-call submission and `credits.hooks.BALANCE_DROPPED`."""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ class Hook(Generic[E]):
     def __init__(self, name: str) -> None:
         self.name = name
         self._handlers: list[Handler[E]] = []
+        self._sql: dict[Handler[E], str | None] = {}
 
     def __repr__(self) -> str:
         return f"Hook({self.name!r})"
@@ -34,14 +41,24 @@ class Hook(Generic[E]):
     def handlers(self) -> tuple[Handler[E], ...]:
         return tuple(self._handlers)
 
-    def connect(self, handler: Handler[E]) -> None:
-        """Adds a handler once (wiring twice, as tests and workers do, is harmless)."""
+    def connect(self, handler: Handler[E], *, sql: str | None = None) -> None:
+        """Adds a handler once (wiring twice, as tests and workers do, is harmless); `sql`:
+        its SQL predicate, if it has one (module docstring)."""
         if handler not in self._handlers:
             self._handlers.append(handler)
+        self._sql[handler] = sql
 
     def disconnect(self, handler: Handler[E]) -> None:
         if handler in self._handlers:
             self._handlers.remove(handler)
+        self._sql.pop(handler, None)
+
+    def sql_predicates(self) -> frozenset[str] | None:
+        """The SQL predicates of the connected handlers; None when one has none."""
+        found = [self._sql.get(handler) for handler in self._handlers]
+        if any(name is None for name in found):
+            return None
+        return frozenset(name for name in found if name is not None)
 
     async def publish(self, session: AsyncSession, payload: E) -> None:
         for handler in self._handlers:
@@ -50,7 +67,9 @@ class Hook(Generic[E]):
 
 @dataclass(frozen=True)
 class Subscription(Generic[E]):
-    """`handler` reacts to every payload published on `hook`."""
+    """`handler` reacts to every payload published on `hook`; `sql`: its SQL predicate
+    (module docstring), if it has one."""
 
     hook: Hook[E]
     handler: Handler[E]
+    sql: str | None = None

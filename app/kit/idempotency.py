@@ -9,11 +9,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Integer, String, Text, delete, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 from starlette.responses import Response
 
 from app.kit.db import Base
@@ -100,19 +100,47 @@ async def claim(
     )
 
 
-_WAIT_IN_FLIGHT = text(f"SET LOCAL lock_timeout = '{IN_FLIGHT_WAIT}'")
-_WAIT_DEFAULT = text("SET LOCAL lock_timeout TO DEFAULT")
-_CLAIM = (
-    pg_insert(IdempotencyRecord)
-    .values(
-        scope=bindparam("scope"),
-        key=bindparam("key"),
-        request_hash=bindparam("request_hash"),
-        created_at=bindparam("created_at"),
-    )
-    .on_conflict_do_nothing(index_elements=["scope", "key"])
-    .returning(IdempotencyRecord.scope)
-)
+# The claim and the store, in SQL: one text each, run by `claim`/`remember` here and by the
+# desk's one-call submission (`desk_submit_ticket_v2`). The claim waits `IN_FLIGHT_WAIT` at
+# most for a duplicate in flight (`lock_timeout`, then restored), and says whether it took
+# the key. Released SQL is frozen: migration 0018 holds these texts as rendered here, and
+# tests/test_rendered_sql.py checks that they still render so.
+CLAIM_V1 = f"""
+CREATE OR REPLACE FUNCTION kit_idempotency_claim_v1(
+    p_scope text, p_key text, p_request_hash text, p_now timestamptz
+) RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_saved_lock_timeout text := current_setting('lock_timeout');
+    v_claimed boolean;
+BEGIN
+    PERFORM set_config('lock_timeout', '{IN_FLIGHT_WAIT}', true);
+    INSERT INTO {IdempotencyRecord.__tablename__} (scope, key, request_hash, created_at)
+    VALUES (p_scope, p_key, p_request_hash, p_now)
+    ON CONFLICT (scope, key) DO NOTHING;
+    v_claimed := FOUND;
+    PERFORM set_config('lock_timeout', v_saved_lock_timeout, true);
+    RETURN v_claimed;
+END
+$fn$;
+"""
+
+STORE_V1 = f"""
+CREATE OR REPLACE FUNCTION kit_idempotency_store_v1(
+    p_scope text, p_key text, p_status_code integer, p_media_type text, p_body text
+) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE {IdempotencyRecord.__tablename__}
+       SET status_code = p_status_code, media_type = p_media_type, response_body = p_body
+     WHERE scope = p_scope AND key = p_key;
+END
+$fn$;
+"""
+
+# What migration 0018 installs (and drops on downgrade), by name.
+FUNCTIONS = {"kit_idempotency_claim_v1": CLAIM_V1, "kit_idempotency_store_v1": STORE_V1}
+
+_CLAIM = text("SELECT kit_idempotency_claim_v1(:scope, :key, :request_hash, :created_at)")
+_STORE = text("SELECT kit_idempotency_store_v1(:scope, :key, :status_code, :media_type, :body)")
 
 
 async def _claim_postgres(
@@ -126,15 +154,12 @@ async def _claim_postgres(
 ) -> IdempotencyRecord | Response:
     params = {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}
     for _ in range(2):
-        await session.execute(_WAIT_IN_FLIGHT)
         try:
-            inserted = await session.execute(_CLAIM, params)
-            claimed = inserted.first() is not None
+            claimed = bool((await session.execute(_CLAIM, params)).scalar_one())
         except DBAPIError as exc:
             if _is_lock_timeout(exc):
                 raise IdempotencyInProgress() from exc
             raise
-        await session.execute(_WAIT_DEFAULT)
         if claimed:
             record = IdempotencyRecord(
                 scope=scope, key=key, request_hash=fingerprint, status_code=None,
@@ -177,9 +202,16 @@ async def remember(
             if name in document:
                 document[name] = None
         body = json.dumps(document, separators=(",", ":"))
-    record.status_code = response.status_code
-    record.media_type = response.media_type
-    record.response_body = body  # written by the commit's flush
+    await session.execute(
+        _STORE,
+        {"scope": record.scope, "key": record.key, "status_code": response.status_code,
+         "media_type": response.media_type, "body": body},
+    )  # fmt: skip
+    for name, value in (
+        ("status_code", response.status_code), ("media_type", response.media_type),
+        ("response_body", body),
+    ):  # fmt: skip
+        set_committed_value(record, name, value)  # as stored: nothing left to flush
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime, retention: timedelta) -> int:

@@ -84,7 +84,7 @@ def wire(features: Sequence[Feature]) -> None:
     """Connects every declared subscription to its hook point (idempotent)."""
     for feature in features:
         for subscription in feature.subscriptions:
-            subscription.hook.connect(subscription.handler)
+            subscription.hook.connect(subscription.handler, sql=subscription.sql)
 
 
 @asynccontextmanager

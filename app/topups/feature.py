@@ -37,7 +37,9 @@ FEATURE = Feature(
     routers=(router,),
     jobs=(top_ups, receipt_mails),
     models=(models,),
-    subscriptions=(Subscription(BALANCE_DROPPED, service.on_balance_drop),),
+    subscriptions=(
+        Subscription(BALANCE_DROPPED, service.on_balance_drop, sql=service.DROP_PREDICATE),
+    ),
     lifespan=service.lifespan,
     events=(
         (EventType.balance_low, LowBalanceEventObject),

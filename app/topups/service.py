@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
@@ -39,17 +39,58 @@ class PaymentMethodRequired(AppError):
     status, code = 422, "payment_method_required"
 
 
-_CROSSING = (
-    select(
-        Customer.email, Customer.name, Customer.low_balance_threshold,
-        AutoTopUp.enabled, AutoTopUp.threshold, AutoTopUp.pack,
-    )
-    .outerjoin(AutoTopUp, AutoTopUp.customer_id == Customer.id)
-)  # fmt: skip
+# The rule of which debits concern this feature, written once, in SQL: the handler below
+# reads it, and the desk's one-call submission asks the predicate before it debits (it hands
+# the submission over to the general path, which publishes BALANCE_DROPPED, when the
+# predicate says the debit concerns us). A threshold T is crossed downwards when
+# before > T >= after; reaching 0 empties the wallet. Released SQL is frozen: migration 0018
+# holds these texts; tests/test_rendered_sql.py checks they still render so. PL/pgSQL, so that
+# each connection plans their queries once (a SQL function called from PL/pgSQL is planned
+# at every call).
+CROSSINGS_V1 = """
+CREATE OR REPLACE FUNCTION topups_balance_crossings_v1(
+    p_customer_id text, p_before integer, p_after integer,
+    OUT low_threshold integer, OUT low boolean, OUT depleted boolean,
+    OUT auto_pack text, OUT auto boolean
+) LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    SELECT c.low_balance_threshold,
+           COALESCE(p_before > c.low_balance_threshold
+                    AND c.low_balance_threshold >= p_after, false),
+           p_before > 0 AND p_after = 0,
+           a.pack,
+           COALESCE(a.enabled AND a.pack IS NOT NULL
+                    AND p_before > a.threshold AND a.threshold >= p_after, false)
+      INTO low_threshold, low, depleted, auto_pack, auto
+      FROM customers c
+      LEFT JOIN auto_top_ups a ON a.customer_id = c.id
+     WHERE c.id = p_customer_id;
+END
+$fn$;
+"""
 
+# The subscription's predicate (credits.hooks.BALANCE_DROPPED): (customer, before, after).
+DROP_PREDICATE = "topups_balance_drop_concerns_v1"
+CONCERNS_V1 = f"""
+CREATE OR REPLACE FUNCTION {DROP_PREDICATE}(
+    p_customer_id text, p_before integer, p_after integer
+) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM topups_balance_crossings_v1(p_customer_id, p_before, p_after);
+    RETURN COALESCE(v.low OR v.depleted OR v.auto, false);
+END
+$fn$;
+"""
 
-def _crossed(threshold: int | None, drop: BalanceDrop) -> bool:
-    return threshold is not None and drop.before > threshold >= drop.after
+# What migration 0018 installs (and drops on downgrade), by name.
+FUNCTIONS = {"topups_balance_crossings_v1": CROSSINGS_V1, DROP_PREDICATE: CONCERNS_V1}
+
+_CROSSINGS = text(
+    "SELECT low_threshold, low, depleted, auto_pack, auto "
+    "FROM topups_balance_crossings_v1(:customer_id, :before, :after)"
+)
 
 
 SETTINGS_KEY = "creditdesk.topups.settings"
@@ -77,42 +118,42 @@ def settings_of(session: AsyncSession) -> Settings:
 
 
 async def on_balance_drop(session: AsyncSession, drop: BalanceDrop) -> None:
-    """Subscribed to the ledger's `BALANCE_DROPPED` (see the module docstring)."""
-    low = claimed = False
-    row = (await session.execute(_CROSSING.where(Customer.id == drop.customer_id))).one_or_none()
-    if row is None:
+    """Subscribed to the ledger's `BALANCE_DROPPED` (see the module docstring), with the
+    predicate `DROP_PREDICATE`."""
+    params = {"customer_id": drop.customer_id, "before": drop.before, "after": drop.after}
+    row = (await session.execute(_CROSSINGS, params)).one_or_none()
+    if row is None or row.low is None:  # no such customer
         return
-    email, name, low_threshold, auto_enabled, auto_threshold, auto_pack = row
-    settings = settings_of(session)
     balance = {"customer_id": drop.customer_id, "available": drop.after, "entry_id": drop.entry_id}
-    if _crossed(low_threshold, drop):
-        low = True
+    if row.low:
+        customer = await session.get(Customer, drop.customer_id)
+        assert customer is not None
+        settings = settings_of(session)
         record_event(
             session, EventType.balance_low, customer_id=drop.customer_id,
-            obj={**balance, "threshold": low_threshold}, now=drop.now,
+            obj={**balance, "threshold": row.low_threshold}, now=drop.now,
             previous={"available": drop.before},
         )  # fmt: skip
         await outbox.enqueue(
-            session, kind=OutboxKind.low_balance, recipient=email,
+            session, kind=OutboxKind.low_balance, recipient=customer.email,
             subject=f"Your support balance is low: {drop.after} credit(s) left",
-            body=_low_balance_body(name, drop.after, low_threshold, settings),
+            body=_low_balance_body(customer.name, drop.after, row.low_threshold, settings),
             settings=settings, now=drop.now,
         )  # fmt: skip
-    if drop.before > 0 and drop.after == 0:
+    if row.depleted:
         record_event(
             session, EventType.balance_depleted, customer_id=drop.customer_id, obj=balance,
             now=drop.now, previous={"available": drop.before},
         )  # fmt: skip
-    if auto_enabled and auto_pack is not None and _crossed(auto_threshold, drop):
-        claimed = True
+    if row.auto:
         session.add(
             TopUp(
                 id=new_id("tup"), customer_id=drop.customer_id, crossing_entry=drop.entry_id,
-                pack=auto_pack, status=TopUpStatus.pending.value, created_at=drop.now,
+                pack=row.auto_pack, status=TopUpStatus.pending.value, created_at=drop.now,
                 updated_at=drop.now,
             )
         )  # fmt: skip
-    if low or claimed:
+    if row.low or row.auto:
         await session.flush()
 
 

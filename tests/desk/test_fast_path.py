@@ -6,9 +6,10 @@ path on and once off, for two customers set up alike, and compares everything th
 submissions wrote — tickets, messages, clocks, SLA events, urgent periods, journal
 transactions and lines, lots, wallets, charges, events — and every answer, ids and ticket
 numbers aside. The scenario reaches the fast path's common cases (a paid lot's value
-split, a free lot first, a contract level's targets, severity 1's 24/7 clock, metadata, a
-registered product's supported version, a partner) and the ones it hands over (a duplicate,
-a replay, the low-balance crossing, the last credit, 402)."""
+split, a contract level's targets, severity 1's 24/7 clock, metadata, a registered
+product's supported version, debits of a customer with balance thresholds that they do not
+cross, a partner's tickets on both lines) and the ones it hands over (a lapsed lot, a
+duplicate, a replay, the auto top-up and low-balance crossings, the last credit, 402)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.service import create_api_key
 from app.kit.auth import Role
 from app.kit.observability import FAST_SUBMITS
+from app.topups.models import AutoTopUp
+from app.topups.service import OFFLINE_CARD_OK
 from credits import accounts as acc
 from credits import service as ledger
+from credits.hooks import BALANCE_DROPPED, BalanceDrop
 from tests.conftest import Api
 from tests.desk.conftest import Desk, Person
 
@@ -49,10 +54,11 @@ TABLES = {
     "lots": "SELECT l.* FROM lots l WHERE customer_id = :c ORDER BY l.created_at, l.amount",
     "wallets": "SELECT w.* FROM wallets w WHERE customer_id = :c",
     "events": "SELECT e.* FROM events e WHERE customer_id = :c ORDER BY e.seq",
+    "top_ups": "SELECT t.* FROM top_ups t WHERE customer_id = :c ORDER BY t.created_at",
 }
 # Per-row counters and what only the database's order assigns: never compared.
 VOLATILE = {"seq", "txid", "transaction_seq", "id"}
-_ID = re.compile(r"\b(cus|tkt|msg|ent|evt|lot|key|lvl|prd)_[0-9A-Za-z]{24}\b")
+_ID = re.compile(r"\b(cus|tkt|msg|ent|evt|lot|key|lvl|prd|tup)_[0-9A-Za-z]{24}\b")
 _NUMBER = re.compile(r'("number": ?|"ticket_number": ?|ticket #)(\d+)')
 
 
@@ -99,17 +105,28 @@ def _normalised(
 
 
 async def _customer_alike(desk: Desk, api: Api, level_id: str) -> Person:
-    """A customer with a free lot of 1, a paid lot of 3 for €100.00 (value split 3334,
-    3333, 3333), a low-balance alert at 1, and a contract level."""
-    person = await desk.person(low_balance_threshold=1)
+    """A customer with a free lot of 1, a paid lot of 6 for €100.00 (value split 1667, 1667,
+    1667, 1667, 1666, 1666), a free promotional credit that lapses after a day, a
+    low-balance alert at 2, auto top-up at 4, and a contract level."""
+    person = await desk.person(low_balance_threshold=2)
     now = api.clock.now()
     async with api.db.unit_of_work() as session:
         await ledger.grant(
             session, person.id, credits=1, amount=0, currency="EUR", source="reward", now=now
         )
         await ledger.grant(
-            session, person.id, credits=3, amount=10_000, currency="EUR", source="purchase",
+            session, person.id, credits=6, amount=10_000, currency="EUR", source="purchase",
             now=now, valid_days=365, cash_account=acc.CASH_OFFLINE,
+        )  # fmt: skip
+        await ledger.grant(
+            session, person.id, credits=1, amount=0, currency="EUR", source="promotion",
+            now=now, valid_days=1,
+        )  # fmt: skip
+        session.add(
+            AutoTopUp(
+                customer_id=person.id, enabled=True, pack="starter", threshold=4, failures=0,
+                provider="offline", payment_method_id=OFFLINE_CARD_OK, updated_at=now,
+            )
         )  # fmt: skip
     response = await api.client.put(
         f"/v1/customers/{person.id}/contract-level", json={"level_id": level_id},
@@ -122,36 +139,34 @@ async def _customer_alike(desk: Desk, api: Api, level_id: str) -> Person:
 async def _scenario(desk: Desk, api: Api, who: Person, partner: Person) -> list[tuple[int, str]]:
     answers: list[tuple[int, str]] = []
 
-    async def submit(line: str = "technical", **fields: Any) -> None:
+    async def submit(line: str = "technical", *, by: Person = who, **fields: Any) -> None:
         headers = fields.pop("headers", None)
-        r = await desk.submit(who, line, headers=headers, **fields)
+        r = await desk.submit(by, line, headers=headers, **fields)
         answers.append((r.status_code, r.text))
         api.clock.advance(timedelta(minutes=3))
 
     keyed = {**who.headers, "Idempotency-Key": "same-request"}
+    api.clock.advance(timedelta(days=2))  # the promotional credit lapses, unswept
+    # 8 credits, 1 lapsed: handed over, the general path sweeps it and charges (7 → 6)
     await submit(subject="Installer fails on step one", body="E1 on Debian 12", severity=2)
     await submit("customer_relations", subject="Invoice address change", body="New address")
     await submit(subject="Installer fails on step one", body="E1 on Debian 12")  # duplicate
-    await submit(
-        subject="Database down after the update", body="All queries fail", severity=1,
-        product="Widget Server", version="2.0", metadata={"crm": "A-1"}, headers=keyed,
-    )  # fmt: skip
-    await submit(
-        subject="Database down after the update",
-        body="All queries fail",
-        severity=1,
-        product="Widget Server",
-        version="2.0",
-        metadata={"crm": "A-1"},
-        headers=keyed,
-    )  # fmt: skip  (the replay)
-    # 2 → 1 crosses the low-balance alert, 1 → 0 empties the wallet: both handed over
-    await submit(subject="Report export is empty", body="The CSV has headers only")
-    await submit(subject="Licence server refuses start", body="Port 8443 in use?")
+    urgent = {
+        "subject": "Database down after the update", "body": "All queries fail", "severity": 1,
+        "product": "Widget Server", "version": "2.0", "metadata": {"crm": "A-1"},
+        "headers": keyed,
+    }  # fmt: skip
+    await submit(**urgent)  # 6 → 5: thresholds at 4 and 2 not crossed, on the fast path
+    await submit(**urgent)  # the replay
+    await submit(subject="Report export is empty", body="The CSV has headers only")  # 5 → 4
+    await submit(subject="Mail relay rejects us", body="550 on every message")  # 4 → 3
+    await submit(subject="Licence server refuses start", body="Port 8443 in use?")  # 3 → 2
+    await submit(subject="Search index is stale", body="New tickets missing")  # 2 → 1
+    await submit(subject="Backups fail at night", body="Disk full at 02:00")  # 1 → 0
     await submit(subject="Cannot schedule backups", body="The cron field is greyed out")  # 402
-    # a partner's technical ticket: 0 credits, on the fast path
-    r = await desk.submit(partner, subject="Partner integration fails", body="HTTP 500 at sync")
-    answers.append((r.status_code, r.text))
+    # a partner's tickets: 0 credits, on the fast path
+    await submit(by=partner, subject="Partner integration fails", body="HTTP 500 at sync")
+    await submit("customer_relations", by=partner, subject="Partner invoice", body="Copy please")
     return answers
 
 
@@ -177,6 +192,7 @@ async def test_both_paths_write_the_same(desk: Desk, api: Api, run_sql: Any) -> 
     settings = api.app.state.settings
     start = api.clock.now()
     results = []
+    gaps: list[list[int]] = []
     for fast in (True, False):
         settings.fast_submit = fast
         api.clock.set(start)
@@ -187,21 +203,28 @@ async def test_both_paths_write_the_same(desk: Desk, api: Api, run_sql: Any) -> 
         moved = {o: _count(o) - n for o, n in before.items()}
         state = await _state(run_sql, who.id)
         state.update({f"partner {k}": v for k, v in (await _state(run_sql, partner.id)).items()})
+        numbers = sorted(t["number"] for t in state["tickets"] + state["partner tickets"])
+        gaps.append([n - numbers[0] for n in numbers])  # the normaliser hides them
         results.append((_normalised(state, answers), moved))
 
     (fast_dump, fast_answers), fast_moved = results[0]
     (general_dump, general_answers), general_moved = results[1]
-    assert [s for s, _ in fast_answers] == [201, 201, 409, 201, 201, 201, 201, 402, 201]
+    assert [s for s, _ in fast_answers] == [201, 201, 409] + [201] * 7 + [402, 201, 201]
     assert fast_answers == general_answers
     assert fast_dump == general_dump
+    assert gaps[0] == gaps[1]  # a hand-over draws no ticket number of its own
+    for kind in ("credits.expired", "balance.low", "balance.depleted"):
+        assert kind in fast_dump  # the handed-over debits' subscribers ran
+    assert '"crossing_entry"' in fast_dump  # the auto top-up was claimed
     # the fast run answered the common cases itself and handed over the others
     assert fast_moved == {
-        "answered": 4, "duplicate": 1, "idempotency": 1, "balance": 2, "insufficient": 1
+        "answered": 6, "lapsed": 1, "duplicate": 1, "idempotency": 1, "balance": 3,
+        "insufficient": 1,
     }  # fmt: skip
     assert set(general_moved.values()) == {0}
 
 
-OUTCOMES = ("answered", "duplicate", "idempotency", "balance", "insufficient")
+OUTCOMES = ("answered", "lapsed", "duplicate", "idempotency", "balance", "insufficient")
 
 
 def _count(outcome: str) -> float:
@@ -299,3 +322,31 @@ async def test_a_connection_killed_under_the_fast_path_answers_201_or_503(
     assert statuses[-1] == 201
     balance = await api.client.get(f"/v1/customers/{person.id}/balance", headers=api.admin)
     assert balance.json()["available"] == 5 - 1 - statuses.count(201)
+
+
+async def test_a_new_balance_drop_subscriber_fires_on_a_submission(desk: Desk, api: Api) -> None:
+    """A debit in the one-call submission never skips a BALANCE_DROPPED subscriber: while
+    one is connected without a SQL predicate that `desk_submit_ticket_v2` calls, the fast
+    path is off and the general path publishes the hook to it."""
+    seen: list[tuple[str, int, int, str]] = []
+
+    async def on_drop(session: AsyncSession, drop: BalanceDrop) -> None:
+        seen.append((drop.customer_id, drop.before, drop.after, drop.kind))
+
+    person = await desk.person(credits=5)
+    BALANCE_DROPPED.connect(on_drop)
+    try:
+        refused = _count("subscribers")
+        await desk.ticket(person)
+        assert seen == [(person.id, 5, 4, "charge")]
+        assert _count("subscribers") == refused + 1
+        BALANCE_DROPPED.connect(on_drop, sql="another_feature_concerns_v1")  # unknown to v2
+        await desk.ticket(person)
+        assert seen[-1] == (person.id, 4, 3, "charge")
+        assert _count("subscribers") == refused + 2
+    finally:
+        BALANCE_DROPPED.disconnect(on_drop)
+    answered = _count("answered")
+    await desk.ticket(person)  # gone: the fast path answers again
+    assert _count("answered") == answered + 1
+    assert len(seen) == 2

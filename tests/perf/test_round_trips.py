@@ -13,7 +13,7 @@ urgent-ticket period open), then counts one `POST /v1/tickets` on the technical 
 through the ASGI app, on both paths:
 
 - **fast** (the default on PostgreSQL, app.desk.fast_submit): **one** round trip, the call
-  of `desk_submit_ticket_v1` outside any explicit transaction, so the wallet lock is held
+  of `desk_submit_ticket_v2` outside any explicit transaction, so the wallet lock is held
   within that one round trip (issue 19's target: at most 4, the lock across at most 2);
 - **general** (`fast_submit` off, and whenever the fast path hands a case over): the ORM
   path, pinned at its count so that a change to it is seen.
@@ -30,8 +30,10 @@ from tests.desk.conftest import Desk
 
 # The general path's figures (2026-11-30; the pool's pre-ping, now gone, cost 3 more),
 # without and with an Idempotency-Key (bench/load sends one): see the printed lists.
-GENERAL_ROUND_TRIPS = {False: 25, True: 29}  # the `started` SLA event no longer stored
-GENERAL_UNDER_WALLET_LOCK = {False: 19, True: 20}
+# Issue 26 (the charge, the Idempotency-Key's claim and store as one SQL call each): 25 → 21
+# and 29 → 23 round trips, 19 → 15 and 20 → 16 under the wallet lock.
+GENERAL_ROUND_TRIPS = {False: 21, True: 23}  # the `started` SLA event no longer stored
+GENERAL_UNDER_WALLET_LOCK = {False: 15, True: 16}
 
 pytestmark = pytest.mark.postgres
 
@@ -103,7 +105,7 @@ async def test_round_trips_per_submission(desk: Desk, with_key: bool, fast: bool
     assert not any(t.startswith("prepare") for t in trips), "a warm connection prepares nothing"
     if fast:
         assert len(trips) == 1
-        assert trips[0].startswith("execute SELECT desk_submit_ticket_v1(")
+        assert trips[0].startswith("execute SELECT desk_submit_ticket_v2(")
         return
     locked = next(i for i, t in enumerate(trips) if "FOR UPDATE" in t and "wallets" in t)
     commit = max(i for i, t in enumerate(trips) if t.endswith("COMMIT;") or t.endswith("COMMIT"))

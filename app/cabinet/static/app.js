@@ -58,6 +58,9 @@
       "ticket.number": "Ticket #{n}", "ticket.line": "Team", "ticket.status": "Status",
       "ticket.created": "Opened", "ticket.charge": "Charge", "ticket.refunded": "refunded",
       "ticket.charged": "{n} credit", "ticket.nocharge": "Free",
+      "refund.product_bug": "product bug {ref}", "refund.product_bug.noref": "product bug",
+      "refund.out_of_scope": "not a technical-support matter", "refund.merged": "merged into another ticket",
+      "refund.misrouted": "moved back to the free line", "refund.sla_breach": "late first response",
       "ticket.urgent": "Most urgent", "ticket.markUrgent": "Mark as most urgent",
       "ticket.close": "Close ticket", "ticket.reopen": "Reopen",
       "ticket.transfer.title": "Move to technical support?",
@@ -142,6 +145,9 @@
       "ticket.number": "Обращение №{n}", "ticket.line": "Команда", "ticket.status": "Статус",
       "ticket.created": "Создано", "ticket.charge": "Списание", "ticket.refunded": "возвращено",
       "ticket.charged": "{n} кредит", "ticket.nocharge": "Бесплатно",
+      "refund.product_bug": "ошибка в продукте {ref}", "refund.product_bug.noref": "ошибка в продукте",
+      "refund.out_of_scope": "не вопрос технической поддержки", "refund.merged": "объединено с другим обращением",
+      "refund.misrouted": "возвращено в бесплатную линию", "refund.sla_breach": "поздний первый ответ",
       "ticket.urgent": "Самое срочное", "ticket.markUrgent": "Отметить как самое срочное",
       "ticket.close": "Закрыть обращение", "ticket.reopen": "Открыть снова",
       "ticket.transfer.title": "Передать в техническую поддержку?",
@@ -189,6 +195,15 @@
       Object.keys(vars).forEach(function (name) { text = text.split("{" + name + "}").join(String(vars[name])); });
     }
     return text;
+  }
+
+  // Why a ticket's credit came back ("— product bug BUG-123"), from `charge.refund_reason`.
+  function refundReason(tk) {
+    var reason = tk.charge.refund_reason;
+    if (!reason) return "";
+    if (reason === "product_bug" && tk.bug_reference) return " — " + t("refund.product_bug", { ref: tk.bug_reference });
+    var key = reason === "product_bug" ? "refund.product_bug.noref" : "refund." + reason;
+    return " — " + (STRINGS.en[key] ? t(key) : reason);
   }
 
   function locale() { return lang === "ru" ? "ru-RU" : "en-GB"; }
@@ -573,7 +588,7 @@
           h("button", { class: "btn primary", type: "button", onclick: act("/transfer/accept"), text: t("ticket.accept") }),
           h("button", { class: "btn", type: "button", onclick: act("/transfer/decline"), text: t("ticket.decline") }))) : null;
 
-      var charge = tk.charge ? (t("ticket.charged", { n: tk.charge.credits }) + (tk.charge.refunded ? " · " + t("ticket.refunded") : "")) : t("ticket.nocharge");
+      var charge = tk.charge ? (t("ticket.charged", { n: tk.charge.credits }) + (tk.charge.refunded ? " · " + t("ticket.refunded") + refundReason(tk) : "")) : t("ticket.nocharge");
       var facts = h("dl", { class: "facts small" },
         h("dt", { text: t("ticket.status") }), h("dd", null, statusBadge(tk.status), tk.sla && tk.sla.urgent ? [" ", h("span", { class: "badge bad", text: t("ticket.urgent") })] : null),
         h("dt", { text: t("ticket.line") }), h("dd", { text: t("line." + tk.line) }),
