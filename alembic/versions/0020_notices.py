@@ -1,7 +1,7 @@
 """Customer mail notices, one row per fact (app.notices; docs/notices.md).
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
