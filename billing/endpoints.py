@@ -22,10 +22,17 @@ from app.kit.pagination import Cursor, Limit, Page
 from app.kit.routing import TransactionalRoute, claim_idempotency_key
 from app.kit.session import get_session
 from app.settings import Settings
-from billing import events, receipt_pdf, receipts, service
-from billing.models import EventState, Purchase, PurchaseStatus
+from billing import credit_notes, events, receipt_pdf, receipts, service
+from billing.models import CreditNote, EventState, Purchase, PurchaseStatus
 from billing.runtime import get_gateway
-from billing.schemas import PurchaseCreate, PurchaseRead, WebhookAck, purchase_read
+from billing.schemas import (
+    CreditNoteRead,
+    PurchaseCreate,
+    PurchaseRead,
+    WebhookAck,
+    credit_note_read,
+    purchase_read,
+)
 from billing.stripe_client import PaymentProviderUnavailable, StripeGateway
 
 logger = logging.getLogger("creditdesk.billing")
@@ -43,6 +50,16 @@ PurchaseInReach = Annotated[
             select(Purchase.customer_id).where(Purchase.id == bindparam("purchase_id")),
             {"purchase_id": "`pur_…`"},
             noun="purchase",
+        )
+    ),
+]
+CreditNoteInReach = Annotated[
+    str,
+    Depends(
+        owned_guard(
+            select(CreditNote.customer_id).where(CreditNote.id == bindparam("credit_note_id")),
+            {"credit_note_id": "`crn_…`"},
+            noun="credit note",
         )
     ),
 ]
@@ -191,11 +208,78 @@ async def get_receipt(
     if receipt is None:
         raise NotFound("This purchase has no receipt: it has not been paid.")
     pdf = await asyncio.to_thread(receipt_pdf.render, receipt, font_path=settings.receipt_font_path)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="receipt-{receipt.number}.pdf"'},
+    return _pdf(pdf, f"receipt-{receipt.number}.pdf")
+
+
+# The PDF's route comes first: `/credit-notes/{credit_note_id}` would match `crn_….pdf` too.
+@router.get(
+    "/credit-notes/{credit_note_id}.pdf",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 404, 503),
+        200: {"content": {"application/pdf": {}}, "description": "the credit note as PDF"},
+    },
+)
+async def get_credit_note_pdf(
+    credit_note_id: CreditNoteInReach,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """A credit note as PDF (numbered `CN-<year>-<seq>`, net / VAT / gross, the receipt it
+    corrects). A customer reads its own."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    note = await credit_notes.get(session, credit_note_id)
+    pdf = await asyncio.to_thread(
+        receipt_pdf.render_credit_note, note, font_path=settings.receipt_font_path
     )
+    return _pdf(pdf, f"credit-note-{note.number}.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/credit-notes/{credit_note_id}",
+    response_model=CreditNoteRead,
+    responses=problem_responses(401, 404),
+)
+async def get_credit_note(
+    credit_note_id: CreditNoteInReach,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> CreditNoteRead:
+    """A credit note: money given back on a purchase (a refund or a lost dispute),
+    correcting its receipt. A customer reads its own."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    return credit_note_read(await credit_notes.get(session, credit_note_id))
+
+
+@router.get(
+    "/customers/{customer_id}/credit-notes",
+    response_model=Page[CreditNoteRead],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_credit_notes(
+    customer_id: CustomerInReach,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    principal: Principal = Depends(authenticate),
+    session: AsyncSession = Depends(get_session),
+) -> Page[CreditNoteRead]:
+    """The customer's credit notes, newest first (staff and back office; a customer: its
+    own)."""
+    if not principal.is_customer:
+        principal.require(*STAFF, *BACK_OFFICE)
+    await service.require_customer(session, customer_id)
+    return await credit_notes.list_for_customer(session, customer_id, limit=limit, cursor=cursor)
 
 
 @router.get(

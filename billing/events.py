@@ -140,10 +140,12 @@ async def _dispatch(
             session, PaymentIntent.parse(obj), now=now, settings=settings
         )
     if kind == "charge.refunded":
-        return await service.apply_refund(session, Charge.parse(obj), now=now)
+        return await service.apply_refund(session, Charge.parse(obj), now=now, settings=settings)
     if kind in ("charge.dispute.created", "charge.dispute.closed"):
         closed = kind == "charge.dispute.closed"
-        return await service.apply_dispute(session, Dispute.parse(obj), closed=closed, now=now)
+        return await service.apply_dispute(
+            session, Dispute.parse(obj), closed=closed, now=now, settings=settings
+        )
     if kind == "invoice.paid":
         return await service.apply_invoice_paid(
             session, Invoice.parse(obj), now=now, settings=settings

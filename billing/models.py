@@ -103,7 +103,24 @@ class ReceiptCounter(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
-class Receipt(Base):
+class _Document:
+    """The columns a receipt and a credit note share: who sold to whom, and the money with
+    its VAT, fixed when the document is issued; `mailed_at` once it is queued as mail."""
+
+    seller_name: Mapped[str] = mapped_column(String(200))
+    seller_address: Mapped[str] = mapped_column(String(500))
+    seller_tax_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    buyer_email: Mapped[str] = mapped_column(String(320))
+    currency: Mapped[str] = mapped_column(String(3))
+    gross: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger)
+    vat: Mapped[int] = mapped_column(BigInteger)
+    vat_rate: Mapped[str] = mapped_column(String(12))
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Receipt(_Document, Base):
     """What a succeeded purchase's receipt says, fixed when it was issued (a later change
     of the VAT rate, the seller's details or the customer's name does not alter it)."""
 
@@ -117,15 +134,44 @@ class Receipt(Base):
     purchase_id: Mapped[str] = mapped_column(String(40), ForeignKey("purchases.id"), unique=True)
     customer_id: Mapped[str] = mapped_column(String(40), index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    seller_name: Mapped[str] = mapped_column(String(200))
-    seller_address: Mapped[str] = mapped_column(String(500))
-    seller_tax_id: Mapped[str | None] = mapped_column(String(64))
-    buyer_name: Mapped[str] = mapped_column(String(200))
-    buyer_email: Mapped[str] = mapped_column(String(320))
     description: Mapped[str] = mapped_column(String(200))
-    currency: Mapped[str] = mapped_column(String(3))
-    gross: Mapped[int] = mapped_column(BigInteger)
-    net: Mapped[int] = mapped_column(BigInteger)
-    vat: Mapped[int] = mapped_column(BigInteger)
-    vat_rate: Mapped[str] = mapped_column(String(12))
-    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CreditNoteCounter(Base):
+    """The last credit note number given in a year (a sequence of its own, apart from the
+    receipts'); locked like `ReceiptCounter`, in the transaction that makes the note."""
+
+    __tablename__ = "credit_note_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CreditNoteKind(StrEnum):
+    refund = "refund"  # money refunded through Stripe (or the offline provider)
+    dispute_lost = "dispute_lost"  # money a lost dispute took back
+
+
+class CreditNote(_Document, Base):
+    """Money given back on a purchase, as a document correcting its receipt: one per
+    refund applied and one per lost dispute, fixed when issued. `source_key` names the
+    refund or dispute it is for, once."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        Unique("year", "seq"),
+        CheckConstraint("gross > 0 AND vat >= 0 AND net = gross - vat", name="amounts"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    source_key: Mapped[str] = mapped_column(String(300), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(255))  # the charge or dispute id
+    purchase_id: Mapped[str] = mapped_column(String(40), ForeignKey("purchases.id"), index=True)
+    receipt_number: Mapped[str | None] = mapped_column(String(20))
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    description: Mapped[str] = mapped_column(String(300))

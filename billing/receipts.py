@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.ids import new_id
 from app.settings import Settings
-from billing.models import Purchase, Receipt, ReceiptCounter
+from billing.models import CreditNoteCounter, Purchase, Receipt, ReceiptCounter
 
 # Read (never written) without importing app.customers, which sits above billing.
 _customers = table(
@@ -21,15 +21,18 @@ _customers = table(
 )
 
 
-async def next_number(session: AsyncSession, year: int) -> int:
-    """The year's next receipt number, holding its counter row until the transaction ends."""
-    await session.execute(
-        pg_insert(ReceiptCounter).values(year=year, last=0).on_conflict_do_nothing()
-    )
-    counter = (
+async def next_number(
+    session: AsyncSession,
+    year: int,
+    counters: type[ReceiptCounter | CreditNoteCounter] = ReceiptCounter,
+) -> int:
+    """The year's next number (a receipt's, or with `CreditNoteCounter` a credit note's),
+    holding its counter row until the transaction ends."""
+    await session.execute(pg_insert(counters).values(year=year, last=0).on_conflict_do_nothing())
+    counter: ReceiptCounter | CreditNoteCounter = (  # type: ignore[assignment]
         await session.execute(
-            select(ReceiptCounter)
-            .where(ReceiptCounter.year == year)
+            select(counters)
+            .where(counters.year == year)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.kit.metadata import Metadata
-from billing.models import Purchase, PurchaseStatus
+from billing.models import CreditNote, Purchase, PurchaseStatus
 from credits.schemas import Money
 
 
@@ -95,4 +95,43 @@ def purchase_read(purchase: Purchase) -> PurchaseRead:
         updated_at=purchase.updated_at,
         succeeded_at=purchase.succeeded_at,
         receipt_number=purchase.receipt_number,
+    )
+
+
+class CreditNoteRead(BaseModel):
+    """Money given back on a purchase, correcting its receipt: one per refund and one per
+    lost dispute. Its PDF: `GET /v1/credit-notes/{id}.pdf`."""
+
+    id: str
+    number: str = Field(description="`CN-<year>-<seq>`: gap-free per year, apart from receipts")
+    kind: Literal["refund", "dispute_lost"]
+    purchase_id: str
+    receipt_number: str | None = Field(
+        description="the receipt it corrects (none for a purchase paid before receipts)"
+    )
+    customer_id: str
+    issued_at: datetime
+    amount: Money = Field(description="the money given back, VAT included")
+    net: Money
+    vat: Money = Field(description="the VAT in it: the receipt's, in proportion (cents exact)")
+    vat_rate: str = Field(description="the receipt's VAT rate, e.g. `0.19`")
+    reference: str | None = Field(description="Stripe's charge or dispute id")
+    description: str
+
+
+def credit_note_read(note: CreditNote) -> CreditNoteRead:
+    return CreditNoteRead(
+        id=note.id,
+        number=note.number,
+        kind=note.kind,
+        purchase_id=note.purchase_id,
+        receipt_number=note.receipt_number,
+        customer_id=note.customer_id,
+        issued_at=note.issued_at,
+        amount=Money(amount=note.gross, currency=note.currency),
+        net=Money(amount=note.net, currency=note.currency),
+        vat=Money(amount=note.vat, currency=note.currency),
+        vat_rate=note.vat_rate,
+        reference=note.reference,
+        description=note.description,
     )

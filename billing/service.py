@@ -27,9 +27,9 @@ from app.kit.ids import new_id
 from app.kit.observability import REFUNDS
 from app.kit.pagination import Page, cursor_instant_id, encode_cursor
 from app.settings import Settings
-from billing import receipts
+from billing import credit_notes, receipts
 from billing.hooks import FIND_CUSTOMER, CustomerByExternalRef
-from billing.models import EventState, Purchase, PurchaseStatus
+from billing.models import CreditNoteKind, EventState, Purchase, PurchaseStatus
 from billing.schemas import PurchaseRead, purchase_read
 from billing.stripe_objects import CUSTOMER_METADATA_KEY, Charge, Dispute, Invoice, PaymentIntent
 from credits import accounts as acc
@@ -308,7 +308,9 @@ def _unmatched(intent_id: str | None, charge_id: str | None) -> Outcome:
     )
 
 
-async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) -> Outcome:
+async def apply_refund(
+    session: AsyncSession, charge: Charge, *, now: datetime, settings: Settings | None = None
+) -> Outcome:
     """`charge.refunded` (or the charge as `sync-payments` fetched it): applies the refund
     rule to the money refunded since last time. Stripe's `amount_refunded` is cumulative;
     only its growth is applied, so repeated, stale and out-of-order events are safe."""
@@ -331,7 +333,7 @@ async def apply_refund(session: AsyncSession, charge: Charge, *, now: datetime) 
     if delta <= 0:
         return Outcome(EventState.processed, "refund already recorded", purchase.id)
     posted = await refund_purchase(session, purchase, total=total, delta=delta,
-                                   reference=charge_id, now=now)  # fmt: skip
+                                   reference=charge_id, now=now, settings=settings)  # fmt: skip
     purchase.charge_id = purchase.charge_id or charge_id
     await session.flush()
     revoked = sum(t.credits for t in posted.takes)
@@ -349,11 +351,18 @@ async def refund_purchase(
     delta: int,
     reference: str | None,
     now: datetime,
+    settings: Settings | None = None,
 ) -> ledger.Posted:
     """The one place a refund of a purchase's money is applied: the ledger's refund rule
     (`credits.refunds.revoke_for_refund`: unused credits covering the money, rounded up,
     in consumption order; the rest reverses recognised revenue), then the purchase's
-    `amount_refunded` and status. The caller holds the purchase row; `delta` is new."""
+    `amount_refunded` and status, and its credit note. The caller holds the purchase row;
+    `delta` is new."""
+    await credit_notes.issue(
+        session, purchase, kind=CreditNoteKind.refund, source_key=f"refund:{purchase.id}:{total}",
+        gross=delta, vat=credit_notes.refund_vat(purchase, total=total, delta=delta),
+        reference=reference, settings=settings, now=now,
+    )  # fmt: skip
     posted = await money_refunds.revoke_for_refund(
         session, purchase.id, customer_id=purchase.customer_id, refunded_total=total,
         refund_amount=delta, cash_account=acc.CASH_STRIPE if purchase.provider == "stripe"
@@ -393,7 +402,12 @@ DISPUTE_CLOSED = frozenset({"won", "lost"})
 
 
 async def apply_dispute(
-    session: AsyncSession, dispute: Dispute, *, closed: bool, now: datetime
+    session: AsyncSession,
+    dispute: Dispute,
+    *,
+    closed: bool,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> Outcome:
     """`charge.dispute.created` freezes the purchase's remaining credits; `…closed`
     releases them (won) or revokes them and records the money taken back (lost)."""
@@ -428,6 +442,13 @@ async def apply_dispute(
         amount = dispute.amount
         left = purchase.amount - purchase.amount_refunded  # what Stripe can still take
         taken = min(amount, left) if amount is not None and amount > 0 else left
+        if taken > 0:
+            await credit_notes.issue(
+                session, purchase, kind=CreditNoteKind.dispute_lost,
+                source_key=f"dispute:{purchase.id}:{dispute_id}", gross=taken,
+                vat=credit_notes.dispute_vat(purchase, taken=taken), reference=dispute_id,
+                settings=settings, now=now,
+            )  # fmt: skip
         for i, lot in enumerate(lots):
             await ledger.revoke_lot(
                 session, lot.id, now=now, reason="dispute_lost", frozen_only=True,

@@ -139,13 +139,17 @@ async def _sync_refunds_and_disputes(
             "metadata": {"purchase_id": purchase_id},
         }
         async with db.unit_of_work() as session:
-            outcome = await service.apply_refund(session, Charge.parse(charge), now=now)
+            outcome = await service.apply_refund(
+                session, Charge.parse(charge), now=now, settings=settings
+            )
             report.refunds_applied += outcome.note.startswith("refund of")
             for dispute in sorted(disputes, key=lambda d: (d.get("created") or 0, d.get("id"))):
                 closed = dispute.get("status") in ("won", "lost", "warning_closed")
                 before = await session.get(Purchase, purchase_id)
                 was = before.dispute_status if before else None
-                await service.apply_dispute(session, Dispute.parse(dispute), closed=closed, now=now)
+                await service.apply_dispute(
+                    session, Dispute.parse(dispute), closed=closed, now=now, settings=settings
+                )
                 report.disputes_applied += was != (before.dispute_status if before else None)
 
 

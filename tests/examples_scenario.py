@@ -84,6 +84,13 @@ STEPS: tuple[Step, ...] = (
          params={"customer_id": CID}),
     Step("get_receipt", "GET", "/v1/purchases/{purchase_id}/receipt.pdf", key="customer",
          params={"purchase_id": R("purchase.id")}),
+    # (the walk refunds €20.00 of the purchase first, as a Stripe refund would: a credit note)
+    Step("list_credit_notes", "GET", "/v1/customers/{customer_id}/credit-notes", key="customer",
+         params={"customer_id": CID}, save="credit_notes"),
+    Step("get_credit_note", "GET", "/v1/credit-notes/{credit_note_id}", key="customer",
+         params={"credit_note_id": R("credit_notes.data.0.id")}),
+    Step("get_credit_note_pdf", "GET", "/v1/credit-notes/{credit_note_id}.pdf", key="customer",
+         params={"credit_note_id": R("credit_notes.data.0.id")}),
     Step("report_spend", "POST", "/v1/customers/{customer_id}/spend", key="integration",
          status=201, params={"customer_id": CID},
          body={"amount": {"amount": 12500, "currency": "EUR"}, "reference": "inv-1001"}),

@@ -27,7 +27,7 @@ import fastapi.routing
 import pytest
 from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.kit.auth import Role
 from app.main import create_app
@@ -47,6 +47,7 @@ OWNED = {
     "endpoint_id": "whe",
     "delivery_id": "whd",
     "session_id": "key",  # a portal session
+    "credit_note_id": "crn",
 }
 # Path parameters that name no customer's data (anything else must be resolved).
 NOT_OWNED = {
@@ -241,6 +242,19 @@ async def _partner_key(api: Api, partner_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {created['key']}"}
 
 
+async def _refunded(api: Api, purchase_id: str) -> str:
+    """Part of a purchase refunded (as a Stripe refund would be): its credit note's id."""
+    from billing import service as billing
+    from billing.models import CreditNote
+
+    async with api.db.unit_of_work() as session:
+        purchase = await billing.get_purchase(session, purchase_id)
+        await billing.refund_purchase(session, purchase, total=100, delta=100, reference=None,
+                                      now=api.clock.now())  # fmt: skip
+        note = (await session.execute(select(CreditNote.id))).scalar_one()
+    return str(note)
+
+
 async def build_world(api: Api) -> World:
     admin = api.admin
     pack = api.app.state.settings.packs[0].code
@@ -278,6 +292,7 @@ async def build_world(api: Api) -> World:
     )  # fmt: skip
     purchase = await _post(api, f"/v1/customers/{b['id']}/purchases", admin, json={"pack": pack})
     assert purchase["status"] == "succeeded", purchase
+    credit_note = await _refunded(api, purchase["id"])
     now = api.clock.now()
     call = await _post(
         api, f"/v1/customers/{b['id']}/calls", await api.key(Role.cr_agent),
@@ -311,6 +326,7 @@ async def build_world(api: Api) -> World:
         "endpoint_id": hook["id"],
         "delivery_id": deliveries.json()["data"][0]["id"],
         "session_id": b_session["id"],
+        "credit_note_id": credit_note,
     }
     world.secrets = {*world.other.values(), "Bravo", "bravo", "Quebec"}
     return world

@@ -143,6 +143,17 @@ def check_answer(step: Step, answer: httpx.Response) -> Any:
     return None
 
 
+async def _refund(api: Api, purchase_id: str, amount: int) -> None:
+    from billing import service as billing
+
+    async with api.db.unit_of_work() as session:
+        purchase = await billing.get_purchase(session, purchase_id)
+        await billing.refund_purchase(
+            session, purchase, total=amount, delta=amount, reference="ch_example",
+            now=api.clock.now(), settings=api.app.state.settings,
+        )  # fmt: skip
+
+
 async def walk(api: Api) -> dict[str, dict[str, Any]]:
     keys = {"admin": api.admin}
     for role in (Role.cr_agent, Role.engineer, Role.finance, Role.integration):
@@ -154,6 +165,8 @@ async def walk(api: Api) -> dict[str, dict[str, Any]]:
     for step in STEPS:
         if step.operation == "list_deliveries":
             await deliver(api)  # a delivery to a URL where nothing listens: failed
+        if step.operation == "list_credit_notes":  # a refund of the walk's purchase
+            await _refund(api, str(saved["purchase"]["id"]), 2000)
         if step.operation == "list_notices":  # the notices of the walk's ticket changes
             await notice_ticket_events(api.db, api.app.state.settings, api.clock.now())
         params, body, answer = await send(api, step, keys, saved)

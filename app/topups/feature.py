@@ -11,7 +11,7 @@ from app.kit.registry import Feature
 from app.settings import Settings
 from app.topups import models, service
 from app.topups.endpoints import router
-from app.topups.receipts import mail_receipts
+from app.topups.receipts import mail_credit_notes, mail_receipts
 from app.topups.schemas import (
     AutoTopUpFailedEventObject,
     BalanceEventObject,
@@ -27,8 +27,9 @@ async def top_ups(db: Database, clock: Clock, settings: Settings) -> None:
 
 
 async def receipt_mails(db: Database, clock: Clock, settings: Settings) -> None:
-    """Queues one mail per new receipt."""
+    """Queues one mail per new receipt and per new credit note."""
     await mail_receipts(db, settings, clock.now())
+    await mail_credit_notes(db, settings, clock.now())
 
 
 FEATURE = Feature(

@@ -1,5 +1,6 @@
-"""Mailing receipts: each receipt issued in a purchase's success transaction is queued in
-the e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail), in the
+"""Mailing receipts and credit notes: each receipt issued in a purchase's success
+transaction, and each credit note issued with a refund or a lost dispute, is queued in the
+e-mail outbox once (`mailed_at`, set in the same transaction as the queued mail), in the
 buyer's language (`customers.locale`, texts in the `mail` catalogue)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.email.replies import money
 from app.kit.db import Database
 from app.kit.i18n import normalise, translate
 from app.settings import Settings
-from billing.models import Purchase, Receipt
+from billing.models import CreditNote, Purchase, Receipt
 
 
 def _rate(rate: str, locale: str) -> str:
@@ -87,4 +88,51 @@ async def mail_receipts(
                 settings=settings, now=now,
             )  # fmt: skip
             receipt.mailed_at = now
+        return len(rows)
+
+
+def credit_note_body(note: CreditNote, locale: str) -> str:
+    """The credit note's figures (its own, fixed when issued) in the customer's words."""
+    currency, day = note.currency, normalise(locale)
+    lines = [
+        translate(locale, "Hello {name},", "mail", name=note.buyer_name),
+        translate(locale, "money went back to you on your purchase. Your credit note:", "mail"),
+        "\n".join((
+            translate(locale, "Credit note no. {number}, {date}", "mail", number=note.number,
+                      date=format_date(note.issued_at, format="long", locale=day)),
+            *((translate(locale, "It corrects receipt no. {number}.", "mail",
+                         number=note.receipt_number),) if note.receipt_number else ()),
+            translate(locale, "Net: {amount}", "mail", amount=money(note.net, currency, locale)),
+            translate(locale, "VAT ({rate}): {amount}", "mail", rate=_rate(note.vat_rate, locale),
+                      amount=money(note.vat, currency, locale)),
+            translate(locale, "Total credited: {amount} (VAT included)", "mail",
+                      amount=money(note.gross, currency, locale)),
+        )),
+        translate(locale, "The PDF: {link}", "mail", link=f"GET /v1/credit-notes/{note.id}.pdf"),
+    ]  # fmt: skip
+    return "\n\n".join(lines)
+
+
+async def mail_credit_notes(
+    db: Database, settings: Settings, now: datetime, *, batch: int = 100
+) -> int:
+    async with db.unit_of_work() as session:
+        stmt = (
+            select(CreditNote, Customer.locale)
+            .outerjoin(Customer, Customer.id == CreditNote.customer_id)
+            .where(CreditNote.mailed_at.is_(None))
+            .order_by(CreditNote.issued_at, CreditNote.seq)
+            .limit(batch)
+            .with_for_update(of=CreditNote, skip_locked=True)
+        )
+        rows = list((await session.execute(stmt)).all())
+        for note, locale in rows:
+            language = normalise(locale)
+            await outbox.enqueue(
+                session, kind=OutboxKind.receipt, recipient=note.buyer_email,
+                subject=translate(language, "Your credit note {number}", "mail", number=note.number),
+                body=credit_note_body(note, language), locale=language,
+                settings=settings, now=now,
+            )  # fmt: skip
+            note.mailed_at = now
         return len(rows)

@@ -21,7 +21,6 @@ from typing import IO, Any, TypeVar
 import click
 
 from app.kit.cli import load_settings, with_db
-from app.kit.clock import process_clock
 from app.kit.db import Database
 from app.kit.errors import AppError
 from billing.exports import service
@@ -195,7 +194,7 @@ def _export_books(raw_from: str, raw_to: str, fmt: str, summary: Summary, output
                     return f"a ZIP of {files} Xero files" if kind == "zip" else "one Xero file"
                 async for chunk in service.journal_books_text(
                     db, period, fmt, settings, account_map, summary,  # type: ignore[arg-type]
-                    now=process_clock(settings.clock_start).now(), on_rows=progress,
+                    on_rows=progress,
                 ):  # fmt: skip
                     out.write(chunk)
                 return f"a {fmt} file"

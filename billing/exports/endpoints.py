@@ -177,9 +177,8 @@ async def _books_response(
             media_type=CONTENT_TYPES[kind],
             headers={**headers, "Content-Length": str(size)},
         )
-    clock: Clock = request.app.state.clock
     chunks = await _primed(
-        service.journal_books_text(db, period, fmt, settings, account_map, summary, now=clock.now())
+        service.journal_books_text(db, period, fmt, settings, account_map, summary)
     )
     headers = _attachment(service.journal_filename(period, fmt))
     return StreamingResponse(chunks, media_type=CONTENT_TYPES[fmt], headers=headers)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
@@ -109,6 +110,19 @@ async def count_journal_lines(db: Database, period: Period, *, money_only: bool 
         stmt = stmt.where(L.unit != acc.CREDIT)
     async with db.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
+
+
+async def last_posted_at(db: Database, period: Period) -> datetime | None:
+    """When the last money line in `[start, end)` was posted (the DATEV header's creation
+    time: derived from the data, so the same period always gives the same bytes)."""
+    stmt = (
+        select(func.max(T.posted_at))
+        .join(L, T.seq == L.transaction_seq)
+        .where(T.posted_at >= period.start, T.posted_at < period.end, L.unit != acc.CREDIT)
+    )
+    async with db.engine.connect() as conn:
+        found: datetime | None = (await conn.execute(stmt)).scalar_one()
+        return found
 
 
 async def money_accounts(db: Database, period: Period) -> list[str]:

@@ -7,7 +7,7 @@ import asyncio
 import zipfile
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import date, datetime
+from datetime import date
 from typing import IO, Literal
 
 from app.kit.clock import rfc3339
@@ -211,7 +211,6 @@ async def journal_books_text(
     account_map: AccountMap,
     summary: Summary,
     *,
-    now: datetime,
     on_rows: Progress | None = None,
     batch_size: int = repository.BATCH_SIZE,
 ) -> AsyncIterator[bytes]:
@@ -222,6 +221,9 @@ async def journal_books_text(
         writer = QuickBooksWriter(settings.quickbooks_date_format)
     else:
         first, last = local_first_day(period, zone), local_last_day(period, zone)
+        # "Erzeugt am" from the data, not the clock: the last money entry's time (the
+        # period's start when it has none), so that the same period gives the same bytes.
+        created = await repository.last_posted_at(db, period) or period.start
         writer = DatevWriter(
             adviser=settings.datev_adviser_number,
             client=settings.datev_client_number,
@@ -232,7 +234,7 @@ async def journal_books_text(
             label=f"CreditDesk {first:%d.%m.}-{last:%d.%m.%Y}",
             currency=settings.currency,
             chart=account_map.chart,
-            created=min(now, period.end).astimezone(zone),
+            created=created.astimezone(zone),
         )
     pending = writer.header()
     async for journals in book_journals(

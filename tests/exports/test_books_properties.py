@@ -90,7 +90,7 @@ async def text(
 ) -> bytes:
     account_map = await service.books_account_map(db, period, settings, fmt)
     chunks = service.journal_books_text(
-        db, period, fmt, settings, account_map, summary, now=period.end, batch_size=5
+        db, period, fmt, settings, account_map, summary, batch_size=5
     )
     return b"".join([chunk async for chunk in chunks])
 
