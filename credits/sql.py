@@ -2,7 +2,7 @@
 
 THE charge, in two halves, for every charge: on the general path (`credits.charges.charge`
 calls `credits_charge_v1`, which runs both) and inside the desk's one-call submission
-(`desk_submit_ticket_v2` plans before it draws a ticket number, so that a charge it cannot
+(`desk_submit_ticket_v3` plans before it draws a ticket number, so that a charge it cannot
 make hands over without burning one, and posts after).
 
 `credits_charge_plan_v1` takes the customer's lock (the wallet row, `FOR UPDATE`; a no-op

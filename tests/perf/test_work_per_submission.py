@@ -5,12 +5,19 @@ updates and locks, index entries, per table), the trigger and function calls
 
 It sends warm-up submissions, then `N` more from one customer on the technical line with an
 Idempotency-Key (as bench/load does), and pins what they write per submission, so that a
-change that adds a row, an index entry or a per-line trigger call is seen. Printed with
-`-s`; bench/RESULTS.md ("PostgreSQL work per submission") holds the figures.
+change that adds a row, an index entry or a lock is seen. Printed with `-s`;
+bench/RESULTS.md ("PostgreSQL work per submission") holds the figures.
+
+`before` runs the previous release's SQL, still installed (released functions stay for a
+rolling deploy): `desk_submit_ticket_v2` and the per-line balance check of migration 0002,
+so that one run compares the two on the same machine at the same load. The functions' call
+counts and times come from `pg_stat_user_functions` (`track_functions`), flushed by closing
+the pool's connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections import Counter
@@ -19,6 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from app.desk import fast_submit
 from tests.desk.conftest import Desk
 
 pytestmark = pytest.mark.postgres
@@ -73,6 +81,37 @@ def _cpu_ticks(pids: list[int]) -> int:
     return ticks
 
 
+async def _balance_check(desk: Desk, function: str) -> None:
+    """Points the journal's balance trigger at `function` (as the migrations do)."""
+    async with desk.api.db.engine.begin() as connection:
+        await connection.execute(text("DROP TRIGGER journal_lines_balanced ON journal_lines"))
+        await connection.execute(
+            text(
+                "CREATE CONSTRAINT TRIGGER journal_lines_balanced AFTER INSERT ON journal_lines"
+                f" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {function}()"
+            )
+        )
+
+
+async def _flush_function_stats(desk: Desk, database: str) -> None:
+    """Closes the pool's connections (a backend reports its function calls on exit) and
+    waits until their backends are gone."""
+    await desk.api.db.engine.dispose()
+    for _ in range(100):
+        async with desk.api.db.engine.connect() as connection:
+            others = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :d"
+                    " AND pid <> pg_backend_pid()"
+                ),
+                {"d": database},
+            )
+        await desk.api.db.engine.dispose()
+        if not others:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def _walk(desk: Desk, sql: str, **params: Any) -> list[Any]:
     async with desk.api.db.engine.connect() as connection:
         result = await connection.execute(text(sql), params)
@@ -81,15 +120,30 @@ async def _walk(desk: Desk, sql: str, **params: Any) -> list[Any]:
         return rows
 
 
+@pytest.mark.parametrize("release", ["before", "after"])
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_work_per_submission(desk: Desk) -> None:
+async def test_work_per_submission(
+    desk: Desk, release: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if release == "before":
+        call = fast_submit.SUBMIT_TICKET_CALL.replace("_v3(", "_v2(")
+        monkeypatch.setattr(fast_submit, "SUBMIT_TICKET_CALL", call)
+        await _balance_check(desk, "journal_transaction_check_balance")
+    try:
+        await _measure(desk, release)
+    finally:
+        if release == "before":
+            await _balance_check(desk, "journal_transaction_check_balance_v2")
+
+
+async def _measure(desk: Desk, release: str) -> None:
     engine = desk.api.db.engine
     database = (await _walk(desk, "SELECT current_database()"))[0][0]
     await _walk(desk, f"ALTER DATABASE \"{database}\" SET track_functions = 'all'")
     await _walk(desk, "CREATE EXTENSION IF NOT EXISTS pg_walinspect")
     await engine.dispose()  # new connections track function calls
     person = await desk.person(credits=10 * N)
-    keys = iter(range(N + 3))
+    keys = iter(range(N + 4))
 
     def headers() -> dict[str, str]:
         return {**person.headers, "Idempotency-Key": f"work-{next(keys)}"}
@@ -101,9 +155,9 @@ async def test_work_per_submission(desk: Desk) -> None:
         "SELECT funcname, calls, self_time FROM pg_stat_user_functions WHERE "
         + " OR ".join(f"funcname LIKE '{p}'" for p in _TRACKED)
     )
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+    await _flush_function_stats(desk, database)
     calls_before = {r[0]: (r[1], r[2]) for r in await _walk(desk, functions)}
+    assert (await desk.submit(person, headers=headers())).status_code == 201  # opens the pool
     pids = [
         r[0]
         for r in await _walk(
@@ -153,9 +207,12 @@ async def test_work_per_submission(desk: Desk) -> None:
             index[tables.get(relation, relation)] += 1
         elif manager == "Heap" and relation in {t for t, _ in WRITES} | {"api_keys"}:
             heap[(relation, f"Heap/{kind}")] += 1
+    await _flush_function_stats(desk, database)
     calls_after = {r[0]: (r[1], r[2]) for r in await _walk(desk, functions)}
 
-    print(f"\nPostgreSQL work per submission, mean of {N} (fast path, Idempotency-Key):")
+    print(
+        f"\nPostgreSQL work per submission ({release}), mean of {N} (fast path, Idempotency-Key):"
+    )
     print(f"  WAL bytes {wal_bytes / N:.0f}; WAL records {len(records) / N:.1f}")
     tick = os.sysconf("SC_CLK_TCK")
     print(f"  backends' CPU {ticks / tick / N * 1000:.2f} ms (load-sensitive, information only)")
@@ -166,8 +223,9 @@ async def test_work_per_submission(desk: Desk) -> None:
     for name in sorted(calls_after):
         calls = calls_after[name][0] - calls_before.get(name, (0, 0.0))[0]
         self_ms = calls_after[name][1] - calls_before.get(name, (0, 0.0))[1]
-        if calls:
-            print(f"  {name:34} calls {calls / N:g}  self {self_ms / N * 1000:.0f} us")
+        if calls:  # N + 1 submissions: the one that opened the pool's connection too
+            each = calls / (N + 1)
+            print(f"  {name:38} calls {each:g}  self {self_ms / (N + 1) * 1000:.0f} us")
 
     written: Counter[tuple[str, str]] = Counter()
     for (table, kind), count in heap.items():
