@@ -74,4 +74,3 @@ async def test_each_transaction_of_a_database_transaction_is_checked(ledger: Led
             session.add_all(lines)
             await session.flush()
     assert not {"ent_first", "ent_second"} & {t.id for t in await ledger.transactions(cid)}
-
