@@ -31,14 +31,17 @@ def _pair(seq: int, cid: str, lot_id: str, credits: int) -> list[JournalLine]:
     ]  # fmt: skip
 
 
+def _grant(ledger: Ledger, entry_id: str, cid: str) -> JournalTransaction:
+    return JournalTransaction(
+        id=entry_id, kind="grant", customer_id=cid, credits=1, posted_at=ledger.clock.now()
+    )
+
+
 async def test_a_line_added_after_the_check_is_checked_again(ledger: Ledger) -> None:
     cid, lot_id = await _books(ledger)
-    now = ledger.clock.now()
     with pytest.raises(IntegrityError, match="does not balance"):
         async with ledger.db.unit_of_work() as session:
-            txn = JournalTransaction(
-                id="ent_late_line", kind="grant", customer_id=cid, credits=1, posted_at=now
-            )
+            txn = _grant(ledger, "ent_late_line", cid)
             session.add(txn)
             await session.flush()
             session.add_all(_pair(txn.seq, cid, lot_id, 1))
@@ -46,27 +49,16 @@ async def test_a_line_added_after_the_check_is_checked_again(ledger: Ledger) -> 
             # the check runs now, and passes: the two lines balance
             await session.execute(text("SET CONSTRAINTS journal_lines_balanced IMMEDIATE"))
             await session.execute(text("SET CONSTRAINTS journal_lines_balanced DEFERRED"))
-            session.add(
-                JournalLine(
-                    transaction_seq=txn.seq, account=acc.ISSUED, unit=acc.CREDIT, amount=-1,
-                    customer_id=cid, lot_id=lot_id,
-                )
-            )  # fmt: skip
+            session.add(_pair(txn.seq, cid, lot_id, 1)[1])  # a second -1 CREDIT line
             await session.flush()
     assert "ent_late_line" not in {t.id for t in await ledger.transactions(cid)}
 
 
 async def test_each_transaction_of_a_database_transaction_is_checked(ledger: Ledger) -> None:
     cid, lot_id = await _books(ledger)
-    now = ledger.clock.now()
     with pytest.raises(IntegrityError, match="does not balance"):
         async with ledger.db.unit_of_work() as session:
-            first = JournalTransaction(
-                id="ent_first", kind="grant", customer_id=cid, credits=1, posted_at=now
-            )
-            second = JournalTransaction(
-                id="ent_second", kind="grant", customer_id=cid, credits=1, posted_at=now
-            )
+            first, second = _grant(ledger, "ent_first", cid), _grant(ledger, "ent_second", cid)
             session.add_all([first, second])
             await session.flush()
             lines = _pair(first.seq, cid, lot_id, 1) + _pair(second.seq, cid, lot_id, 1)
