@@ -2,7 +2,7 @@
 
 THE charge, in two halves, for every charge: on the general path (`credits.charges.charge`
 calls `credits_charge_v1`, which runs both) and inside the desk's one-call submission
-(`desk_submit_ticket_v2` plans before it draws a ticket number, so that a charge it cannot
+(`desk_submit_ticket_v3` plans before it draws a ticket number, so that a charge it cannot
 make hands over without burning one, and posts after).
 
 `credits_charge_plan_v1` takes the customer's lock (the wallet row, `FOR UPDATE`; a no-op
@@ -219,11 +219,47 @@ END
 $fn$;
 """
 
+# The journal's balance rule (invariant 1: every transaction balances per unit), checked at
+# commit by the deferred constraint trigger `journal_lines_balanced`, which queues one event
+# per line. Version 2 (migration 0022) checks each transaction once: the first event of a
+# transaction checks all its lines and records, for the rest of the database transaction,
+# the last line it saw; the events of lines it saw return at once. A line added after that
+# check (after `SET CONSTRAINTS ... IMMEDIATE`, say) has a higher id, so its event checks
+# again. Version 1 (migration 0002) checked once per line.
+CHECK_BALANCE_V2 = """
+CREATE OR REPLACE FUNCTION journal_transaction_check_balance_v2()
+RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_seen text := current_setting('creditdesk.balanced_through', true);
+    v_balanced boolean;
+    v_last bigint;
+BEGIN
+    IF v_seen IS NOT NULL AND v_seen <> ''
+       AND split_part(v_seen, ':', 1)::bigint = NEW.transaction_seq
+       AND NEW.id <= split_part(v_seen, ':', 2)::bigint THEN
+        RETURN NULL;  -- this line was part of the transaction's check
+    END IF;
+    SELECT bool_and(per_unit.total = 0), max(per_unit.last) INTO v_balanced, v_last
+      FROM (SELECT SUM(amount) AS total, max(id) AS last FROM journal_lines
+             WHERE transaction_seq = NEW.transaction_seq GROUP BY unit) AS per_unit;
+    IF NOT v_balanced THEN
+        RAISE EXCEPTION 'journal transaction % does not balance', NEW.transaction_seq
+            USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM set_config('creditdesk.balanced_through', NEW.transaction_seq || ':' || v_last,
+                       true);
+    RETURN NULL;
+END
+$fn$;
+"""
+
 CHARGE_PLAN_V1 = render_charge_plan_v1()
 CHARGE_POST_V1 = render_charge_post_v1()
 
-# What migration 0018 installs (and drops on downgrade), by name, callees first.
+# The live texts, by name, callees first (migration 0018 installs the charge, 0022 the
+# balance check v2); tests/test_rendered_sql.py compares each with its newest migration.
 FUNCTIONS = {
+    "journal_transaction_check_balance_v2": CHECK_BALANCE_V2,
     "credits_split_value_v1": SPLIT_VALUE_V1,
     "credits_charge_plan_v1": CHARGE_PLAN_V1,
     "credits_charge_post_v1": CHARGE_POST_V1,

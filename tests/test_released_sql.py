@@ -48,6 +48,12 @@ PINNED = {
     ("0018", "credits_charge_post_v1"): (
         "d0f99e35afe8da5699b36eabbaffe859c60593d50fe875120d0b59c4b2e15596"
     ),
+    ("0022", "journal_transaction_check_balance_v2"): (
+        "e275ea0be405b4a7b396de79ce8e55f7fb7381f04bc2c5b7abfe29c8c424a1a2"
+    ),
+    ("0022", "desk_submit_ticket_v3"): (
+        "4ac3023e81e3818dbc0a0f61f83241c79c2e6860df8a4d5fa4f621edfec5f66f"
+    ),
 }
 
 

@@ -42,6 +42,6 @@ def test_the_rendered_text_is_the_installed_one(function: str) -> None:
 def test_the_desk_calls_the_function_it_renders() -> None:
     (name,) = submit_sql.FUNCTIONS
     assert submit_sql.SUBMIT_TICKET_CALL.startswith(f"SELECT {name}(")
-    signature = submit_sql.SUBMIT_TICKET_V2.split(") RETURNS", 1)[0]
+    signature = submit_sql.SUBMIT_TICKET_V3.split(") RETURNS", 1)[0]
     parameters = re.findall(r"^    p_\w+ ", signature, re.MULTILINE)
     assert submit_sql.SUBMIT_TICKET_CALL.count("$") == len(parameters) == 29

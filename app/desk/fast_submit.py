@@ -5,7 +5,7 @@ answers only when it can answer exactly as the route (`app.desk.endpoints.submit
 the general path) would: it returns None — and the route runs — for anything off
 the common path (bad input, an unknown key, a role that may not submit, a refused
 subject, an unsupported version, a BALANCE_DROPPED subscriber whose SQL predicate the
-function does not call, and whatever `desk_submit_ticket_v2` refuses: see
+function does not call, and whatever `desk_submit_ticket_v3` refuses: see
 `app.desk.submit_sql`). So every error answer, every replay, every 402 comes from one
 place, the ordinary handler, and the common case costs one statement.
 

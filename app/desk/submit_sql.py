@@ -1,7 +1,7 @@
 """The SQL of a ticket submission: one function call, one round trip.
 
-`POST /v1/tickets` first tries `desk_submit_ticket_v2(...)` (installed by migration 0018;
-v1, in migration 0014, is no longer called), sent as a single statement outside any
+`POST /v1/tickets` first tries `desk_submit_ticket_v3(...)` (installed by migration 0022;
+v1 and v2, in migrations 0014 and 0018, are no longer called), sent as a single statement outside any
 explicit transaction: the call is its own transaction, so the whole submission is one round trip and the customer's wallet
 lock is held only inside it. Python prepares everything that does not need the database
 first (validation, ids, the service-level block from the per-process configuration cache,
@@ -41,13 +41,13 @@ can run side by side without deadlocks):
    products were read at must still be current (a trigger bumps it on every change).
 5. **The wallet row is locked** (`FOR UPDATE`): the customer's lock. Under it, two identical
    submissions cannot both pass the duplicate check, and two debits cannot both spend the
-   last credit.
+   last credit. With a charge (technical line, not a partner) the charge's plan takes it:
+   `credits_charge_plan_v1` (the lots in consumption order, their share of value; a lapsed
+   lot or no credit hands over), then the BALANCE_DROPPED predicates on the balance before
+   and after it (one says the debit concerns its subscriber: hand over). All before a
+   number is drawn, so a hand-over never leaves a gap in the ticket numbers.
 6. **Duplicate check** over `ix_tickets_customer_content`.
-7. **The charge's plan** (technical line, not a partner): `credits_charge_plan_v1` (the
-   lots in consumption order, their share of value; a lapsed lot or no credit hands
-   over), then the BALANCE_DROPPED predicates on the balance before and after it (one
-   says the debit concerns its subscriber: hand over). All before a number is drawn, so a
-   hand-over never leaves a gap in the ticket numbers.
+7. (v2's separate plan step, now part of 5: one lock of the wallet row, not two.)
 8. **The ticket number** from `ticket_number_seq`; the ticket, its first message, its SLA
    clock (whose row is also its `started` event); the customer's default most-urgent period (seed 000: the
    newest ticket, unless the customer named one).
@@ -74,19 +74,21 @@ DROP_PREDICATES = ("topups_balance_drop_concerns_v1",)
 # The call, with positional parameters in the function's order (asyncpg prepares it once
 # per connection).
 SUBMIT_TICKET_CALL = (
-    "SELECT desk_submit_ticket_v2(" + ", ".join(f"${n}" for n in range(1, 30)) + ")"
+    "SELECT desk_submit_ticket_v3(" + ", ".join(f"${n}" for n in range(1, 30)) + ")"
 )
 
 
-def render_submit_ticket_v2() -> str:
-    """Version 2 of the function. Released SQL is frozen: migration 0018 holds this text as
-    rendered; a change is a new version (`_v3`) in a new migration, and the call above moves
-    to it (tests/test_rendered_sql.py fails until then)."""
+def render_submit_ticket_v3() -> str:
+    """Version 3 of the function (v2, migration 0018, locked the wallet row twice: once
+    itself, once in `credits_charge_plan_v1`; v3 lets the plan take the lock when there is a
+    charge). Released SQL is frozen: migration 0022 holds this text as rendered; a change is
+    a new version (`_v4`) in a new migration, and the call above moves to it
+    (tests/test_rendered_sql.py fails until then)."""
     concerns = "\n           OR ".join(
         f"{name}(p_customer_id, v_plan.available, v_plan.available - 1)" for name in DROP_PREDICATES
     )
     return f"""
-CREATE OR REPLACE FUNCTION desk_submit_ticket_v2(
+CREATE OR REPLACE FUNCTION desk_submit_ticket_v3(
     p_now timestamptz,
     p_key_id text,
     p_key_refresh_before timestamptz,
@@ -169,10 +171,22 @@ BEGIN
         RAISE EXCEPTION 'config' USING ERRCODE = '{FALLBACK_SQLSTATE}';
     END IF;
 
-    -- 5. the customer's lock
-    PERFORM 1 FROM wallets WHERE customer_id = p_customer_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'wallet' USING ERRCODE = '{FALLBACK_SQLSTATE}';
+    -- 5. the customer's lock: the charge's plan takes it (and says what the ledger would
+    --    charge; with the balance drop's subscribers, whatever hands over does so before a
+    --    ticket number is drawn); without a charge, the lock alone
+    IF p_line = 'technical' AND NOT v_customer.partner THEN
+        SELECT * INTO v_plan FROM credits_charge_plan_v1(p_customer_id, 1, p_now);
+        IF v_plan.status <> 'ready' THEN
+            RAISE EXCEPTION USING MESSAGE = v_plan.status, ERRCODE = '{FALLBACK_SQLSTATE}';
+        END IF;
+        IF {concerns} THEN
+            RAISE EXCEPTION 'balance' USING ERRCODE = '{FALLBACK_SQLSTATE}';
+        END IF;
+    ELSE
+        PERFORM 1 FROM wallets WHERE customer_id = p_customer_id FOR UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'wallet' USING ERRCODE = '{FALLBACK_SQLSTATE}';
+        END IF;
     END IF;
 
     -- 6. the same request in the window: the general path answers 409 with its number
@@ -183,18 +197,6 @@ BEGIN
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'duplicate' USING ERRCODE = '{FALLBACK_SQLSTATE}';
-        END IF;
-    END IF;
-
-    -- 7. the charge the ledger would make, and the balance drop's subscribers: whatever
-    --    hands over does so before a ticket number is drawn
-    IF p_line = 'technical' AND NOT v_customer.partner THEN
-        SELECT * INTO v_plan FROM credits_charge_plan_v1(p_customer_id, 1, p_now);
-        IF v_plan.status <> 'ready' THEN
-            RAISE EXCEPTION USING MESSAGE = v_plan.status, ERRCODE = '{FALLBACK_SQLSTATE}';
-        END IF;
-        IF {concerns} THEN
-            RAISE EXCEPTION 'balance' USING ERRCODE = '{FALLBACK_SQLSTATE}';
         END IF;
     END IF;
 
@@ -268,7 +270,7 @@ $fn$;
 """
 
 
-SUBMIT_TICKET_V2 = render_submit_ticket_v2()
+SUBMIT_TICKET_V3 = render_submit_ticket_v3()
 
-# What migration 0018 installs (and drops on downgrade), by name.
-FUNCTIONS = {"desk_submit_ticket_v2": SUBMIT_TICKET_V2}
+# What migration 0022 installs (and drops on downgrade), by name.
+FUNCTIONS = {"desk_submit_ticket_v3": SUBMIT_TICKET_V3}

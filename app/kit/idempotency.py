@@ -101,7 +101,7 @@ async def claim(
 
 
 # The claim and the store, in SQL: one text each, run by `claim`/`remember` here and by the
-# desk's one-call submission (`desk_submit_ticket_v2`). The claim waits `IN_FLIGHT_WAIT` at
+# desk's one-call submission (`desk_submit_ticket_v3`). The claim waits `IN_FLIGHT_WAIT` at
 # most for a duplicate in flight (`lock_timeout`, then restored), and says whether it took
 # the key. Released SQL is frozen: migration 0018 holds these texts as rendered here, and
 # tests/test_rendered_sql.py checks that they still render so.

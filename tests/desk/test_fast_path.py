@@ -326,7 +326,7 @@ async def test_a_connection_killed_under_the_fast_path_answers_201_or_503(
 
 async def test_a_new_balance_drop_subscriber_fires_on_a_submission(desk: Desk, api: Api) -> None:
     """A debit in the one-call submission never skips a BALANCE_DROPPED subscriber: while
-    one is connected without a SQL predicate that `desk_submit_ticket_v2` calls, the fast
+    one is connected without a SQL predicate that `desk_submit_ticket_v3` calls, the fast
     path is off and the general path publishes the hook to it."""
     seen: list[tuple[str, int, int, str]] = []
 

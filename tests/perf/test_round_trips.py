@@ -13,7 +13,7 @@ urgent-ticket period open), then counts one `POST /v1/tickets` on the technical 
 through the ASGI app, on both paths:
 
 - **fast** (the default on PostgreSQL, app.desk.fast_submit): **one** round trip, the call
-  of `desk_submit_ticket_v2` outside any explicit transaction, so the wallet lock is held
+  of `desk_submit_ticket_v3` outside any explicit transaction, so the wallet lock is held
   within that one round trip (issue 19's target: at most 4, the lock across at most 2);
 - **general** (`fast_submit` off, and whenever the fast path hands a case over): the ORM
   path, pinned at its count so that a change to it is seen.
@@ -105,7 +105,7 @@ async def test_round_trips_per_submission(desk: Desk, with_key: bool, fast: bool
     assert not any(t.startswith("prepare") for t in trips), "a warm connection prepares nothing"
     if fast:
         assert len(trips) == 1
-        assert trips[0].startswith("execute SELECT desk_submit_ticket_v2(")
+        assert trips[0].startswith("execute SELECT desk_submit_ticket_v3(")
         return
     locked = next(i for i, t in enumerate(trips) if "FOR UPDATE" in t and "wallets" in t)
     commit = max(i for i, t in enumerate(trips) if t.endswith("COMMIT;") or t.endswith("COMMIT"))
