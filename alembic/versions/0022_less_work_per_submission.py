@@ -10,7 +10,7 @@ tests/test_released_sql.py). desk_submit_ticket_v2 and journal_transaction_check
 stay installed (v2 no longer called; the v1 check is what the downgrade puts back).
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
