@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import load  # noqa: E402  (bench/load.py: database, seeding, server and /proc helpers)
+import load
 
 READS = {
     "ticket": "/v1/tickets/{ticket}",
@@ -96,6 +97,22 @@ def profile(pid: int, path: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
+def start(url: str, out: Path, code: str | None) -> tuple[subprocess.Popen[bytes], str]:
+    """`creditdesk serve --workers 1`; with `code`, that checkout's packages first on the
+    server's path (PYTHONPATH comes before this venv's editable install)."""
+    saved = os.environ.get("PYTHONPATH")
+    if code is not None:
+        os.environ["PYTHONPATH"] = str(Path(code).resolve())
+    try:
+        port = load.free_port()
+        return load.start_server(url, port, 1, 5, out), f"http://127.0.0.1:{port}"
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500)
@@ -105,6 +122,12 @@ def main() -> None:
     parser.add_argument("--reads", default=",".join(READS))
     parser.add_argument("--db", default=f"creditdesk_reads_{uuid.uuid4().hex[:8]}")
     parser.add_argument("--out", default="/tmp/creditdesk-reads")
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of other code (e.g. `git archive BASE | tar -x -C DIR`) served beside "
+        "this one on the same database; the two are measured in alternating rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (--baseline)")
     parser.add_argument(
         "--profile", action="store_true",
         help="py-spy on the server during each read: where its CPU goes (OUT/profile-READ.txt)",
@@ -122,32 +145,57 @@ def main() -> None:
         keys = out / "keys.txt"
         asyncio.run(load.seed(url, args.customers, 1000, keys))
         customer, key = keys.read_text().split("\n")[0].split()
-        port = load.free_port()
-        server = load.start_server(url, port, 1, 5, out)
+        servers = {"this": start(url, out, None)}
+        if args.baseline:
+            servers["baseline"] = start(url, out, args.baseline)
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            first = next(iter(servers.values()))
+            with httpx.Client(base_url=first[1], timeout=30) as client:
                 tickets = submit(client, key, args.tickets)
-                pids, pg = load._tree(server.pid), load._postgres_pids(args.db)
-                for name in args.reads.split(","):
-                    path = READS[name].format(ticket=tickets[-1], customer=customer)
-                    spy = profile(server.pid, out / f"profile-{name}.txt") if args.profile else None
-                    rows[name] = {"path": path, **measure(
-                        client, path, key, args.warmup, args.requests, pids, pg
-                    )}  # fmt: skip
-                    if spy is not None:
-                        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled
-                        spy.wait(60)
-                    print(json.dumps({name: rows[name]}), flush=True)
+            pg = load._postgres_pids(args.db)
+            clients = {
+                name: (httpx.Client(base_url=base, timeout=30), load._tree(proc.pid), proc)
+                for name, (proc, base) in servers.items()
+            }
+            rounds = args.rounds if args.baseline else 1
+            for name in args.reads.split(","):
+                path = READS[name].format(ticket=tickets[-1], customer=customer)
+                spies = {
+                    code: profile(proc.pid, out / f"profile-{code}-{name}.txt")
+                    for code, (_, _, proc) in clients.items()
+                    if args.profile
+                }
+                passes: dict[str, list[dict]] = {code: [] for code in clients}
+                for _ in range(rounds):  # alternating: both meet the machine as it is
+                    for code, (client, pids, _) in clients.items():
+                        passes[code].append(
+                            measure(client, path, key, args.warmup, args.requests, pids, pg)
+                        )
+                for spy in spies.values():
+                    spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled
+                    spy.wait(60)
+                for code, done in passes.items():
+                    rows[(name, code)] = {"path": path, **{
+                        k: statistics.median(p[k] for p in done) for k in done[0]
+                    }, "passes": [p["server_cpu_ms"] for p in done]}  # fmt: skip
+                    print(json.dumps({f"{name} ({code})": rows[(name, code)]}), flush=True)
+            for client, _, _ in clients.values():
+                client.close()
         finally:
-            load.stop(server)
+            for proc, _ in servers.values():
+                load.stop(proc)
     finally:
         asyncio.run(load.drop_created())
-    print("\n| read | path | server CPU ms/req | PostgreSQL CPU ms/req | wall ms/req | bytes |")
-    print("|---|---|---:|---:|---:|---:|")
-    for name, r in rows.items():
+    print(
+        "\n| read | code | server CPU ms/req (median) | rounds | PostgreSQL CPU ms/req | "
+        "wall ms/req | bytes |"
+    )
+    print("|---|---|---:|---|---:|---:|---:|")
+    for (name, code), r in rows.items():
+        listed = ", ".join(f"{p:.2f}" for p in r["passes"])
         print(
-            f"| {name} | `{r['path']}` | {r['server_cpu_ms']:.2f} | {r['postgres_cpu_ms']:.2f} | "
-            f"{r['wall_ms']:.2f} | {r['bytes']} |"
+            f"| {name} | {code} | {r['server_cpu_ms']:.2f} | {listed} | "
+            f"{r['postgres_cpu_ms']:.2f} | {r['wall_ms']:.2f} | {int(r['bytes'])} |"
         )
 
 
