@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +38,14 @@ from app.kit.errors import NotFound
 from app.kit.inputs import INT32_MAX
 from app.kit.pagination import Page, cursor_int, keyset_page
 
-if TYPE_CHECKING:
-    from app.desk.fast_submit import DeskConfig, FastSubmit
+
+class ConfigCache(Protocol):
+    """The process's cached desk configuration (app.desk.fast_submit.FastSubmit, which
+    imports this module, hence a protocol): `config` is None once dropped."""
+
+    config: Any
+
+    async def desk_config(self) -> Any: ...
 
 
 async def read(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> TicketRead:
@@ -116,13 +122,11 @@ class _ConfiguredReads(sla._Reads):
         return sla.with_level(line_targets, level, ticket.severity, category)
 
 
-async def _config(fast: FastSubmit | None) -> DeskConfig | None:
+async def _config(fast: ConfigCache | None) -> Any:
     return await fast.desk_config() if fast is not None else None
 
 
-def _shared_reads(
-    fast: FastSubmit | None, config: DeskConfig | None, rows: Sequence[Any]
-) -> sla._Reads:
+def _shared_reads(fast: ConfigCache | None, config: Any, rows: Sequence[Any]) -> sla._Reads:
     """Pre-filled from the cache when every row read the cached version; else plain (and
     the cache is dropped: the next request reloads it)."""
     if config is None or fast is None or not rows:
@@ -153,7 +157,7 @@ async def read_ticket(
     ticket_id: str,
     principal: Principal,
     now: datetime,
-    fast: FastSubmit | None = None,
+    fast: ConfigCache | None = None,
 ) -> TicketRead:
     """`GET /v1/tickets/{id}`: what `read(load(...), now)` answers, in one statement and
     the urgent periods."""
@@ -177,7 +181,7 @@ async def list_tickets(
     partner_id: str | None = None,
     number: int | None = None,
     updated_gte: datetime | None = None,
-    fast: FastSubmit | None = None,
+    fast: ConfigCache | None = None,
 ) -> Page[TicketRead]:
     """Newest first, by customer, line, status, number or last change; `partner_id`: only
     the tickets of that partner and its end customers. One statement for the page."""

@@ -9,7 +9,6 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 from helpdesk.models import Ticket
 from hordak.models import Account
-
 from paidline.models import Customer
 
 CURRENCY = "EUR"
@@ -27,9 +26,7 @@ def balance(request, customer_id):
         .values_list("balance", flat=True)
         .get()
     )
-    return JsonResponse(
-        {"customer_id": customer.id, "available": str(value[CURRENCY].amount)}
-    )
+    return JsonResponse({"customer_id": customer.id, "available": str(value[CURRENCY].amount)})
 
 
 @require_GET
