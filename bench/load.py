@@ -16,6 +16,9 @@ cluster do not break each other.
 in the same run, with its `OUT` and `VENV` under `--out`, and prints CreditDesk ÷ peer per
 scenario and connection count: a same-run ratio. Knobs for the peer: `--peer-repeats`,
 `--peer-workers` (its REPEATS and WORKERS_LIST); it uses the same duration and connections.
+The peer has only POST /submit: with `mix` among the scenarios, `--peer` also runs
+bench/peer_mix/run.sh (the peer with the mix's two reads added in this bench), and the mix
+rows compare requests/s with the peer's under the same mix.
 
 `--repeats N` makes N passes over every scenario and connection count, each on a fresh
 database, and reports the median of each figure, as the peer's run.sh does with its REPEATS

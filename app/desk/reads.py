@@ -10,7 +10,8 @@ dropped and this request reads them as before. Only the customer's urgent period
 features' extension spans are read besides (they change with every ticket).
 
 `load` (the ticket if the principal may see it, locked on request) stays the entry of every
-change too: app.desk.service re-exports it."""
+change too, and `packs_catalogue` is what a refused submission lists: app.desk.service
+imports both."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from app.kit.auth import Principal
 from app.kit.errors import NotFound
 from app.kit.inputs import INT32_MAX
 from app.kit.pagination import Page, cursor_int, keyset_page
+from app.settings import Settings
 
 
 class ConfigCache(Protocol):
@@ -46,6 +48,19 @@ class ConfigCache(Protocol):
     config: Any
 
     async def desk_config(self) -> Any: ...
+
+
+def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
+    """The credit packs as a refused submission lists them (402 `insufficient_credits`)."""
+    return [
+        {
+            "code": p.code,
+            "credits": p.credits,
+            "price": {"amount": p.price, "currency": settings.currency},
+            "valid_days": p.valid_days,
+        }
+        for p in settings.packs
+    ]
 
 
 async def read(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> TicketRead:

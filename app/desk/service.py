@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +36,7 @@ from app.desk.models import (
     TicketCharge,
     TicketMessage,
 )
-from app.desk.reads import load
+from app.desk.reads import load, packs_catalogue
 from app.desk.schemas import TicketCreate, TicketRead
 from app.desk.sla import service as sla
 from app.kit.auth import Principal
@@ -97,18 +96,6 @@ def validate_submission(subject: str, body: str, settings: Settings) -> tuple[st
 def content_hash(subject: str, body: str) -> str:
     canonical = " ".join(subject.casefold().split()) + "\x00" + " ".join(body.split())
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
-    return [
-        {
-            "code": p.code,
-            "credits": p.credits,
-            "price": {"amount": p.price, "currency": settings.currency},
-            "valid_days": p.valid_days,
-        }
-        for p in settings.packs
-    ]
 
 
 # ---------------------------------------------------------------- submission

@@ -25,7 +25,7 @@ ROLE=django_peer
 mkdir -p "$OUT"
 export PEER_DB=$DB PEER_DB_USER=$ROLE PEER_DB_PASSWORD=django_peer PEER_DB_HOST=127.0.0.1 PEER_DB_PORT=5432
 export PGPASSWORD=django_peer
-export PYTHONPATH="$HERE:$PEER" DJANGO_SETTINGS_MODULE=peer_mix.settings
+export PYTHONPATH="$HERE:$PEER" DJANGO_SETTINGS_MODULE=peer_mix.settings LOAD_MODE=peer_mix
 PIDFILE=""
 GUNICORN_PID=""
 
@@ -59,9 +59,9 @@ done
 [ "$code" = 200 ] || { echo "the peer did not come up (see $OUT/gunicorn.log)" >&2; exit 1; }
 curl -sf "http://127.0.0.1:$PORT/customers/1/balance" >/dev/null
 
-wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/mix.lua" "http://127.0.0.1:$PORT" >"$OUT/warmup.txt"
+wrk -t2 -c16 -d"${WARMUP}s" -s "$HERE/../load.lua" "http://127.0.0.1:$PORT" >"$OUT/warmup.txt"
 for C in $CONNS; do
-  wrk -t2 -c"$C" -d"${DURATION}s" --timeout 10s -s "$HERE/mix.lua" "http://127.0.0.1:$PORT" \
+  wrk -t2 -c"$C" -d"${DURATION}s" --timeout 10s -s "$HERE/../load.lua" "http://127.0.0.1:$PORT" \
     >"$OUT/wrk-c$C.txt"
   echo "conns=$C $(grep '^RESULT' "$OUT/wrk-c$C.txt")"
 done
