@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.desk import reads, service
 from app.desk.access import TicketInReach
 from app.desk.errors import BugAlreadyConfirmed, DuplicateTicket
-from app.desk.fast_submit import FastSubmit
+from app.desk.fast_submit import DeskConfig, FastSubmit, load_config
 from app.desk.models import Line, Status
 from app.desk.schemas import (
     BugConfirmationCreate,
@@ -54,10 +55,26 @@ Engineer = Annotated[Principal, Depends(require_roles(*ENGINEERS))]
 NamedCustomer = Annotated[str | None, Depends(body_customer_guard(TicketCreate))]
 
 
-def desk_cache(request: Request) -> FastSubmit | None:
+@dataclass(frozen=True, slots=True)
+class DeskCache:
     """The process's cached desk configuration (app.desk.fast_submit), which the reads'
-    `sla` blocks use while its version is current."""
-    return getattr(request.app.state, "fast_submit", None)
+    `sla` blocks use while its version is current (app.desk.reads.ConfigCache)."""
+
+    fast: FastSubmit
+
+    async def current(self, session: AsyncSession) -> DeskConfig:
+        config = self.fast.config
+        if config is None:  # loaded on the request's own connection: it holds one already
+            config = self.fast.config = await load_config(session)
+        return config
+
+    def drop(self) -> None:
+        self.fast.config = None
+
+
+def desk_cache(request: Request) -> DeskCache | None:
+    fast: FastSubmit | None = getattr(request.app.state, "fast_submit", None)
+    return DeskCache(fast) if fast is not None else None
 
 
 @router.post(

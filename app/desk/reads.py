@@ -42,12 +42,15 @@ from app.settings import Settings
 
 
 class ConfigCache(Protocol):
-    """The process's cached desk configuration (app.desk.fast_submit.FastSubmit, which
-    imports this module, hence a protocol): `config` is None once dropped."""
+    """The process's cached desk configuration (app.desk.fast_submit's `DeskConfig`, which
+    imports this module, hence a protocol; app.desk.endpoints gives it)."""
 
-    config: Any
+    async def current(self, session: AsyncSession) -> Any:
+        """The cached configuration, loaded on this session's connection when there is
+        none (never a second connection: a request already holds one)."""
 
-    async def desk_config(self) -> Any: ...
+    def drop(self) -> None:
+        """Forget it: the database holds a newer version."""
 
 
 def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
@@ -137,8 +140,8 @@ class _ConfiguredReads(sla._Reads):
         return sla.with_level(line_targets, level, ticket.severity, category)
 
 
-async def _config(fast: ConfigCache | None) -> Any:
-    return await fast.desk_config() if fast is not None else None
+async def _config(session: AsyncSession, fast: ConfigCache | None) -> Any:
+    return await fast.current(session) if fast is not None else None
 
 
 def _shared_reads(fast: ConfigCache | None, config: Any, rows: Sequence[Any]) -> sla._Reads:
@@ -147,7 +150,7 @@ def _shared_reads(fast: ConfigCache | None, config: Any, rows: Sequence[Any]) ->
     if config is None or fast is None or not rows:
         return sla._Reads()
     if any(r.version != config.version for r in rows):
-        fast.config = None
+        fast.drop()
         return sla._Reads()
     return _ConfiguredReads(
         config=config, level_of={r.Ticket.customer_id: r.level_id for r in rows}
@@ -176,7 +179,7 @@ async def read_ticket(
 ) -> TicketRead:
     """`GET /v1/tickets/{id}`: what `read(load(...), now)` answers, in one statement and
     the urgent periods."""
-    config = await _config(fast)
+    config = await _config(session, fast)
     row = (await session.execute(_ONE, {"ticket_id": ticket_id})).first()
     if row is None or not principal.sees(row.Ticket.customer_id):
         raise NotFound("No such ticket.")
@@ -201,7 +204,7 @@ async def list_tickets(
     """Newest first, by customer, line, status, number or last change; `partner_id`: only
     the tickets of that partner and its end customers. One statement for the page."""
     before = cursor_int(cursor, "before", maximum=INT32_MAX)  # ticket numbers are INTEGER
-    config = await _config(fast) if now is not None else None
+    config = await _config(session, fast) if now is not None else None
     stmt = _PAGE.order_by(Ticket.number.desc()).limit(limit + 1)
     conditions: list[Any] = []
     if before is not None:
