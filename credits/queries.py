@@ -102,8 +102,7 @@ async def balance(
 
 
 _T = JournalTransaction
-# The statement's columns (the entry as `EntryRead` shows it), from the wallet: no wallet,
-# no row; a wallet without entries, one row of NULLs.
+# The statement's columns: the entry as `EntryRead` shows it, and its keyset position.
 _ENTRY_COLUMNS = (
     _T.id, _T.posted_at, _T.kind, _T.credits, _T.balance_after, _T.lot_id, _T.ticket_id,
     _T.purchase_id, _T.reason, _T.memo, _T.seq,
@@ -113,24 +112,21 @@ _ENTRY_COLUMNS = (
 async def entries(
     session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
 ) -> Page[EntryRead]:
-    """The customer's statement, newest first: one statement, the columns it shows."""
+    """The customer's statement, newest first: the columns it shows, in one statement
+    (and a look for the wallet only when the page is empty: no customer, 404)."""
     before = cursor_int(cursor, "before")
-    on = [_T.customer_id == Wallet.customer_id]
-    if before is not None:
-        on.append(_T.seq < before)
     stmt = (
         select(*_ENTRY_COLUMNS)
-        .select_from(Wallet)
-        .outerjoin(_T, and_(*on))
-        .where(Wallet.customer_id == customer_id)
+        .where(_T.customer_id == customer_id)
         .order_by(_T.seq.desc())
         .limit(limit + 1)
     )
+    if before is not None:
+        stmt = stmt.where(_T.seq < before)
     rows = (await session.execute(stmt)).all()
-    if not rows:
+    if not rows and not await has_wallet(session, customer_id):
         raise NotFound("No such customer.")
-    found = [r for r in rows if r.id is not None]
-    return keyset_page(found, limit, key="before", position=lambda r: r.seq, read=_entry)
+    return keyset_page(rows, limit, key="before", position=lambda r: r.seq, read=_entry)
 
 
 def _entry(row: Any) -> EntryRead:

@@ -20,20 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from app.customers.models import Customer
 from app.desk import repository as repo
 from app.desk.events import ticket_read
-from app.desk.models import ConfigVersion, Line, Status, Ticket, TicketCharge
+from app.desk.models import Line, Status, Ticket
 from app.desk.schemas import MessageRead, TicketRead
 from app.desk.sla import policy
 from app.desk.sla import service as sla
 from app.desk.sla.calendar import Calendar
-from app.desk.sla.levels.models import CustomerContractLevel
-from app.desk.sla.models import Category, TicketSla
+from app.desk.sla.models import Category
 from app.kit.auth import Principal
 from app.kit.errors import NotFound
 from app.kit.inputs import INT32_MAX
@@ -85,34 +81,6 @@ async def load(
 
 
 # ---------------------------------------------------------------- one statement per page
-
-_latest = aliased(TicketCharge)
-# The ticket's current charge: its last row (a transfer back and forth charges again).
-_CURRENT_CHARGE = (
-    select(TicketCharge.seq)
-    .where(TicketCharge.ticket_id == Ticket.id)
-    .order_by(TicketCharge.seq.desc())
-    .limit(1)
-    .scalar_subquery()
-)
-_LEVEL = (
-    select(CustomerContractLevel.level_id)
-    .where(CustomerContractLevel.customer_id == Ticket.customer_id)
-    .scalar_subquery()
-)
-_VERSION = (
-    select(func.coalesce(func.max(ConfigVersion.version), 0))
-    .where(ConfigVersion.name == "desk")
-    .scalar_subquery()
-)
-_PAGE = (
-    select(Ticket, _latest, TicketSla, _LEVEL.label("level_id"), _VERSION.label("version"))
-    .select_from(Ticket)
-    .outerjoin(_latest, _latest.seq == _CURRENT_CHARGE)
-    .outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
-    .execution_options(populate_existing=True)
-)
-_ONE = _PAGE.where(Ticket.id == bindparam("ticket_id"))
 
 
 @dataclass
@@ -180,7 +148,7 @@ async def read_ticket(
     """`GET /v1/tickets/{id}`: what `read(load(...), now)` answers, in one statement and
     the urgent periods."""
     config = await _config(session, fast)
-    row = (await session.execute(_ONE, {"ticket_id": ticket_id})).first()
+    row = await repo.ticket_row(session, ticket_id)
     if row is None or not principal.sees(row.Ticket.customer_id):
         raise NotFound("No such ticket.")
     reads = _shared_reads(fast, config, [row])
@@ -205,28 +173,11 @@ async def list_tickets(
     the tickets of that partner and its end customers. One statement for the page."""
     before = cursor_int(cursor, "before", maximum=INT32_MAX)  # ticket numbers are INTEGER
     config = await _config(session, fast) if now is not None else None
-    stmt = _PAGE.order_by(Ticket.number.desc()).limit(limit + 1)
-    conditions: list[Any] = []
-    if before is not None:
-        conditions.append(Ticket.number < before)
-    if customer_id is not None:
-        conditions.append(Ticket.customer_id == customer_id)
-    if line is not None:
-        conditions.append(Ticket.line == line.value)
-    if status is not None:
-        conditions.append(Ticket.status == status.value)
-    if number is not None:
-        conditions.append(Ticket.number == number)
-    if updated_gte is not None:
-        conditions.append(Ticket.updated_at >= updated_gte)
-    if partner_id is not None:
-        tree = select(Customer.id).where(
-            or_(Customer.id == partner_id, Customer.parent_id == partner_id)
-        )
-        conditions.append(Ticket.customer_id.in_(tree))
-    if conditions:
-        stmt = stmt.where(and_(*conditions))
-    rows = list((await session.execute(stmt)).all())
+    rows = await repo.ticket_page(
+        session, limit=limit, before=before, customer_id=customer_id,
+        line=line.value if line else None, status=status.value if status else None,
+        partner_id=partner_id, number=number, updated_gte=updated_gte,
+    )  # fmt: skip
     kept = rows[:limit]
     if now is None:
         items = [ticket_read(r.Ticket, r[1]) for r in kept]
