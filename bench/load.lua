@@ -1,5 +1,8 @@
 -- wrk script for bench/load.py: POST /v1/tickets on the technical line with customer keys.
 -- Env: LOAD_KEYS (file of "customer_id key" lines), LOAD_MODE (spread | hot | mix).
+-- LOAD_MODE=peer_mix drives the Django peer's mix instead (bench/peer_mix/run.sh): no keys,
+-- a random customer of CUSTOMERS (1000), one in three each: POST /submit, its balance, its
+-- newest 20 tickets.
 local threads = {}
 local counter = 0
 
@@ -11,11 +14,14 @@ end
 function init(args)
   counts = {}
   keys = {}
-  for line in io.lines(os.getenv("LOAD_KEYS")) do
-    local cid, key = line:match("^(%S+)%s+(%S+)$")
-    if cid then table.insert(keys, {cid, key}) end
-  end
   mode = os.getenv("LOAD_MODE") or "spread"
+  customers = tonumber(os.getenv("CUSTOMERS") or "1000")
+  if mode ~= "peer_mix" then
+    for line in io.lines(os.getenv("LOAD_KEYS")) do
+      local cid, key = line:match("^(%S+)%s+(%S+)$")
+      if cid then table.insert(keys, {cid, key}) end
+    end
+  end
   math.randomseed(os.time() + tid * 7919)
 end
 
@@ -32,7 +38,22 @@ local function submission(who)
   }, body)
 end
 
+local function peer_mix()
+  local id = math.random(1, customers)
+  local pick = math.random(3)
+  if pick == 2 then
+    return wrk.format("GET", "/customers/" .. id .. "/balance")
+  elseif pick == 3 then
+    return wrk.format("GET", "/tickets?customer_id=" .. id .. "&limit=20")
+  end
+  local body = string.format(
+    '{"customer_id": %d, "title": "Paid line: technical issue", "description": "Benchmark ticket for customer %d"}',
+    id, id)
+  return wrk.format("POST", "/submit", {["Content-Type"] = "application/json"}, body)
+end
+
 function request()
+  if mode == "peer_mix" then return peer_mix() end
   local who
   if mode == "hot" then who = keys[1] else who = keys[math.random(#keys)] end
   if mode == "mix" then

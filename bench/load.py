@@ -16,6 +16,9 @@ cluster do not break each other.
 in the same run, with its `OUT` and `VENV` under `--out`, and prints CreditDesk ÷ peer per
 scenario and connection count: a same-run ratio. Knobs for the peer: `--peer-repeats`,
 `--peer-workers` (its REPEATS and WORKERS_LIST); it uses the same duration and connections.
+The peer has only POST /submit: with `mix` among the scenarios, `--peer` also runs
+bench/peer_mix/run.sh (the peer with the mix's two reads added in this bench), and the mix
+rows compare requests/s with the peer's under the same mix.
 
 `--repeats N` makes N passes over every scenario and connection count, each on a fresh
 database, and reports the median of each figure, as the peer's run.sh does with its REPEATS
@@ -416,6 +419,41 @@ def run_peer(args: argparse.Namespace, out: Path) -> dict[int, dict]:
     return {int(c): h for c, h in summary["headline"].items()}
 
 
+PEER_MIX = ROOT / "bench" / "peer_mix" / "run.sh"
+
+
+def run_peer_mix(args: argparse.Namespace, out: Path) -> dict[int, dict]:
+    """The peer under the mix (bench/peer_mix: its POST /submit and the same two reads, one
+    in three each), in its venv, at each connection count: requests/s, submissions/s."""
+    env = {
+        **os.environ,
+        "PEER": str(find_peer_run(args.peer_run).parent),
+        "VENV": str(Path(args.peer_venv).resolve() if args.peer_venv else out / "django-peer-venv"),
+        "WORKERS": args.peer_workers.split(",")[0],
+        "CONNS": args.connections.replace(",", " "),
+        "DURATION": str(args.duration),
+        "OUT": str(out / "peer-mix"),
+    }  # fmt: skip
+    print(f"peer mix: bash {PEER_MIX}", flush=True)
+    done = subprocess.run(
+        ["bash", str(PEER_MIX)], env=env, capture_output=True, text=True, check=False
+    )
+    (out / "peer-mix.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"bench/peer_mix/run.sh failed; see {out / 'peer-mix.log'}")
+    found: dict[int, dict] = {}
+    for match in re.finditer(r"^conns=(\d+) RESULT (.*)$", done.stdout, re.M):
+        result = json.loads(match.group(2))
+        seconds = result["duration_us"] / 1e6
+        found[int(match.group(1))] = {
+            "rps": result["requests"] / seconds,
+            "submissions": int(result["statuses"].get("201", 0)) / seconds,
+            "p99": result["p99_ms"],
+            "statuses": result["statuses"],
+        }
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -483,6 +521,7 @@ def main() -> None:
     connection_counts = [int(c) for c in args.connections.split(",")]
     rows = []
     peer_passes = []
+    mix_passes: list[dict[int, dict]] = []  # the peer under the mix (bench/peer_mix)
     try:
         for number in range(1, args.repeats + 1):  # in passes, as the peer's run.sh
             for name in args.scenarios.split(","):
@@ -491,12 +530,20 @@ def main() -> None:
             if args.peer and args.repeats > 1:
                 # the peer's pass right after ours: both meet the machine as it is then
                 peer_passes.append(run_peer(args, out))
+                if "mix" in args.scenarios.split(","):
+                    mix_passes.append(run_peer_mix(args, out))
     finally:
         asyncio.run(drop_created())
     if args.peer and args.repeats == 1:
         peer_passes.append(run_peer(args, out))
+        if "mix" in args.scenarios.split(","):
+            mix_passes.append(run_peer_mix(args, out))
     peer = peer_medians(peer_passes)
-    text = report(args, rows, peer, time.monotonic() - started)
+    peer_mix = {
+        c: {k: statistics.median(p[c][k] for p in mix_passes) for k in ("rps", "submissions", "p99")}
+        for c in (mix_passes[0] if mix_passes else {})
+    }  # fmt: skip
+    text = report(args, rows, peer, time.monotonic() - started, peer_mix)
     (out / "load-latest.md").write_text(text)
     print(text)
 
@@ -605,7 +652,13 @@ def medians(rows: list[dict]) -> tuple[list[dict], list[str]]:
     return merged, lines
 
 
-def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], took: float) -> str:
+def report(
+    args: argparse.Namespace,
+    rows: list[dict],
+    peer: dict[int, dict],
+    took: float,
+    peer_mix: dict[int, dict] | None = None,
+) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     pg_version = sh(
         "psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"
@@ -641,6 +694,9 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
     for r in rows:
         theirs = peer.get(r["connections"])
         vs_peer = f"{r['submissions_per_s'] / theirs['rps']:.2f}" if theirs else "–"
+        mixed = (peer_mix or {}).get(r["connections"])
+        if r["scenario"] == "mix":  # against the peer under the same mix: all requests
+            vs_peer = f"{r['requests_per_s'] / mixed['rps']:.2f} (mix)" if mixed else "–"
         if "cpu_shares" in r:
             shares = ", ".join(f"{k} {v} %" for k, v in r["cpu_shares"].items())
             notes.append(
@@ -670,6 +726,17 @@ def report(args: argparse.Namespace, rows: list[dict], peer: dict[int, dict], to
                 f"| {c} | {h['rps']:.1f}{shown} | {h['p50']:.1f} | {h['p99']:.1f} | "
                 f"{h['non2xx']} / {h['sockerr']} | {h['pgbench_tps']:.0f} | {h['ratio']:.3f} |"
             )
+    if peer_mix:
+        lines += [
+            "",
+            "Django peer under the mix (bench/peer_mix/run.sh; ÷ peer of the mix rows is "
+            "CreditDesk's requests/s ÷ these):",
+            "",
+            "| conns | peer mix req/s | of which submissions/s | p99 ms |",
+            "|---|---|---|---|",
+        ]
+        for c, h in sorted(peer_mix.items()):
+            lines.append(f"| {c} | {h['rps']:.1f} | {h['submissions']:.1f} | {h['p99']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -24,6 +24,7 @@ from credits.schemas import (
     PackRead,
     SpendCreate,
     SpendOut,
+    entry_read,
 )
 
 router = APIRouter(prefix="/v1", route_class=TransactionalRoute, tags=["credits"])
@@ -160,4 +161,4 @@ async def create_adjustment(
         valid_days=body.valid_days,
         actor=principal.key_id,
     )
-    return queries.entry_read(posted.transaction)
+    return entry_read(posted.transaction)

@@ -237,7 +237,7 @@ LOOKUPS: list[tuple[str, str, Callable[[AsyncSession], Awaitable[object]], set[s
     (
         "a customer's tickets (the dropped ix_tickets_customer_id's job)",
         "tickets",
-        lambda s: desk_repo.list_tickets(
+        lambda s: desk_repo.ticket_page(
             s, limit=25, before=None, customer_id="cus_8", line=None, status=None
         ),
         {"ix_tickets_customer_content"},
@@ -245,7 +245,7 @@ LOOKUPS: list[tuple[str, str, Callable[[AsyncSession], Awaitable[object]], set[s
     (
         "a line's queue by status",
         "tickets",
-        lambda s: desk_repo.list_tickets(
+        lambda s: desk_repo.ticket_page(
             s,
             limit=25,
             before=None,
@@ -258,7 +258,7 @@ LOOKUPS: list[tuple[str, str, Callable[[AsyncSession], Awaitable[object]], set[s
     (
         "tickets updated since",
         "tickets",
-        lambda s: desk_repo.list_tickets(
+        lambda s: desk_repo.ticket_page(
             s,
             limit=25,
             before=None,

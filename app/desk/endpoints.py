@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.desk import service
+from app.desk import reads, service
 from app.desk.access import TicketInReach
 from app.desk.errors import BugAlreadyConfirmed, DuplicateTicket
+from app.desk.fast_submit import DeskConfig, FastSubmit, load_config
 from app.desk.models import Line, Status
 from app.desk.schemas import (
     BugConfirmationCreate,
@@ -53,6 +55,28 @@ Engineer = Annotated[Principal, Depends(require_roles(*ENGINEERS))]
 NamedCustomer = Annotated[str | None, Depends(body_customer_guard(TicketCreate))]
 
 
+@dataclass(frozen=True, slots=True)
+class DeskCache:
+    """The process's cached desk configuration (app.desk.fast_submit), which the reads'
+    `sla` blocks use while its version is current (app.desk.reads.ConfigCache)."""
+
+    fast: FastSubmit
+
+    async def current(self, session: AsyncSession) -> DeskConfig:
+        config = self.fast.config
+        if config is None:  # loaded on the request's own connection: it holds one already
+            config = self.fast.config = await load_config(session)
+        return config
+
+    def drop(self) -> None:
+        self.fast.config = None
+
+
+def desk_cache(request: Request) -> DeskCache | None:
+    fast: FastSubmit | None = getattr(request.app.state, "fast_submit", None)
+    return DeskCache(fast) if fast is not None else None
+
+
 @router.post(
     "/tickets",
     status_code=201,
@@ -87,6 +111,7 @@ async def submit_ticket(
     "/tickets", response_model=Page[TicketRead], responses=problem_responses(401, 403, 404, 422)
 )
 async def list_tickets(
+    request: Request,
     *,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -101,10 +126,10 @@ async def list_tickets(
 ) -> Page[TicketRead]:
     """List tickets, newest first, by customer, line, status, number or last change. A
     customer key lists its own only; a partner's key its own and its end customers'."""
-    return await service.list_tickets(
+    return await reads.list_tickets(
         session, limit=limit, cursor=cursor, customer_id=scope.customer_id, line=line,
         status=status, now=now, partner_id=scope.partner_id, number=number,
-        updated_gte=updated_gte,
+        updated_gte=updated_gte, fast=desk_cache(request),
     )  # fmt: skip
 
 
@@ -112,14 +137,14 @@ async def list_tickets(
     "/tickets/{ticket_id}", response_model=TicketRead, responses=problem_responses(401, 403, 404)
 )
 async def get_ticket(
+    request: Request,
     ticket_id: TicketInReach,
     principal: TicketReader,
     session: AsyncSession = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketRead:
     """Read a ticket, its charge and its service levels."""
-    ticket = await service.load(session, ticket_id, principal)
-    return await service.read(session, ticket, now)
+    return await reads.read_ticket(session, ticket_id, principal, now, desk_cache(request))
 
 
 @router.post(
@@ -158,7 +183,7 @@ async def list_messages(
     session: AsyncSession = Depends(get_session),
 ) -> Page[MessageRead]:
     """The ticket's messages, oldest first (customers do not see internal notes)."""
-    return await service.list_messages(
+    return await reads.list_messages(
         session, ticket_id, principal=principal, limit=limit, cursor=cursor
     )
 
@@ -182,7 +207,7 @@ async def transfer(
     ticket = await service.transfer(
         session, ticket_id, body.to_line, principal=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 async def _answer(
@@ -192,7 +217,7 @@ async def _answer(
     ticket = await service.answer_transfer(
         session, ticket_id, accept=accept, principal=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 @router.post(
@@ -242,7 +267,7 @@ async def merge(
     """Close a duplicate into another ticket of the same customer; its credit is refunded
     and its messages move there."""
     ticket = await service.merge(session, ticket_id, body.into, principal=principal, now=now)
-    return await service.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 @router.post(
@@ -261,7 +286,7 @@ async def out_of_scope(
     ticket = await service.mark_out_of_scope(
         session, ticket_id, body.reason, principal=principal, now=now
     )
-    return await service.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 @router.post(
@@ -280,7 +305,7 @@ async def confirm_bug(
     ticket = await service.confirm_bug(
         session, ticket_id, body.bug_reference, principal=principal, now=now
     )
-    return await service.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 @router.post(
@@ -301,4 +326,4 @@ async def change_status(
     ticket = await service.change_status(
         session, ticket_id, body.status, principal=principal, settings=settings, now=now
     )
-    return await service.read(session, ticket, now)
+    return await reads.read(session, ticket, now)

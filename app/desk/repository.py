@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.customers.models import Customer
-from app.desk.models import TICKET_NUMBER_SEQUENCE, Ticket, TicketCharge, TicketMessage
+from app.desk.models import (
+    TICKET_NUMBER_SEQUENCE,
+    ConfigVersion,
+    Ticket,
+    TicketCharge,
+    TicketMessage,
+)
+from app.desk.sla.levels.models import CustomerContractLevel
+from app.desk.sla.models import TicketSla
 
 _NEXT_NUMBER = text(f"SELECT nextval('{TICKET_NUMBER_SEQUENCE}')")
 # Built once (hot path of a submission): a statement object caches its compiled form.
@@ -66,7 +76,43 @@ async def current_charges(session: AsyncSession, ticket_ids: list[str]) -> dict[
     return {c.ticket_id: c for c in (await session.execute(stmt)).scalars()}
 
 
-async def list_tickets(
+_latest = aliased(TicketCharge)
+# The ticket's current charge: its last row (a transfer back and forth charges again).
+_CURRENT_CHARGE = (
+    select(TicketCharge.seq)
+    .where(TicketCharge.ticket_id == Ticket.id)
+    .order_by(TicketCharge.seq.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_LEVEL = (
+    select(CustomerContractLevel.level_id)
+    .where(CustomerContractLevel.customer_id == Ticket.customer_id)
+    .scalar_subquery()
+)
+_VERSION = (
+    select(func.coalesce(func.max(ConfigVersion.version), 0))
+    .where(ConfigVersion.name == "desk")
+    .scalar_subquery()
+)
+_PAGE = (
+    select(Ticket, _latest, TicketSla, _LEVEL.label("level_id"), _VERSION.label("version"))
+    .select_from(Ticket)
+    .outerjoin(_latest, _latest.seq == _CURRENT_CHARGE)
+    .outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
+    .execution_options(populate_existing=True)
+)
+_ONE = _PAGE.where(Ticket.id == bindparam("ticket_id"))
+
+
+async def ticket_row(session: AsyncSession, ticket_id: str) -> Any:
+    """The ticket as `GET /v1/tickets/{id}` reads it: the ticket, its current charge, its
+    service-level clock (each None if absent), its customer's contract level id and the
+    desk's configuration version (app.desk.reads)."""
+    return (await session.execute(_ONE, {"ticket_id": ticket_id})).first()
+
+
+async def ticket_page(
     session: AsyncSession,
     *,
     limit: int,
@@ -77,28 +123,33 @@ async def list_tickets(
     partner_id: str | None = None,
     number: int | None = None,
     updated_gte: datetime | None = None,
-) -> list[Ticket]:
-    """Newest first; one row more than `limit`, to tell whether another page follows.
-    `partner_id`: only the tickets of that partner and its end customers."""
-    stmt = select(Ticket).order_by(Ticket.number.desc()).limit(limit + 1)
+) -> list[Any]:
+    """Rows as `ticket_row`'s, newest first; one more than `limit`, to tell whether another
+    page follows. `partner_id`: only the tickets of that partner and its end customers."""
+    # The page's ids first, in a subquery of their own (its LIMIT keeps it from being
+    # merged): planned as the list alone is, on the filter's index, then joined.
+    t = aliased(Ticket)
+    ids = select(t.id).order_by(t.number.desc()).limit(limit + 1)
     if before is not None:
-        stmt = stmt.where(Ticket.number < before)
+        ids = ids.where(t.number < before)
     if customer_id is not None:
-        stmt = stmt.where(Ticket.customer_id == customer_id)
+        ids = ids.where(t.customer_id == customer_id)
     if line is not None:
-        stmt = stmt.where(Ticket.line == line)
+        ids = ids.where(t.line == line)
     if status is not None:
-        stmt = stmt.where(Ticket.status == status)
+        ids = ids.where(t.status == status)
     if number is not None:
-        stmt = stmt.where(Ticket.number == number)
+        ids = ids.where(t.number == number)
     if updated_gte is not None:
-        stmt = stmt.where(Ticket.updated_at >= updated_gte)
+        ids = ids.where(t.updated_at >= updated_gte)
     if partner_id is not None:
         tree = select(Customer.id).where(
             or_(Customer.id == partner_id, Customer.parent_id == partner_id)
         )
-        stmt = stmt.where(Ticket.customer_id.in_(tree))
-    return list((await session.execute(stmt)).scalars())
+        ids = ids.where(t.customer_id.in_(tree))
+    page = ids.subquery("page")
+    stmt = _PAGE.join(page, page.c.id == Ticket.id).order_by(Ticket.number.desc())
+    return list((await session.execute(stmt)).all())
 
 
 async def list_messages(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,14 +36,13 @@ from app.desk.models import (
     TicketCharge,
     TicketMessage,
 )
-from app.desk.schemas import MessageRead, TicketCreate, TicketRead
+from app.desk.reads import load, packs_catalogue
+from app.desk.schemas import TicketCreate, TicketRead
 from app.desk.sla import service as sla
 from app.kit.auth import Principal
-from app.kit.errors import Forbidden, NotFound, ValidationFailed
+from app.kit.errors import Forbidden, ValidationFailed
 from app.kit.ids import new_id
-from app.kit.inputs import INT32_MAX
 from app.kit.observability import TICKET_SUBMISSIONS
-from app.kit.pagination import Page, cursor_int, keyset_page
 from app.products import service as products
 from app.settings import Settings
 from credits import service as ledger
@@ -98,70 +96,6 @@ def validate_submission(subject: str, body: str, settings: Settings) -> tuple[st
 def content_hash(subject: str, body: str) -> str:
     canonical = " ".join(subject.casefold().split()) + "\x00" + " ".join(body.split())
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def packs_catalogue(settings: Settings) -> list[dict[str, Any]]:
-    return [
-        {
-            "code": p.code,
-            "credits": p.credits,
-            "price": {"amount": p.price, "currency": settings.currency},
-            "valid_days": p.valid_days,
-        }
-        for p in settings.packs
-    ]
-
-
-# ---------------------------------------------------------------- reading
-
-
-async def read(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> TicketRead:
-    """The ticket and its charge; with `now`, its service levels read at that instant."""
-    result = ticket_read(ticket, await repo.current_charge(session, ticket.id))
-    if now is not None:
-        result.sla = await sla.block(session, ticket, now)
-    return result
-
-
-async def load(
-    session: AsyncSession, ticket_id: str, principal: Principal, *, lock: bool = False
-) -> Ticket:
-    """The ticket, if `principal` may see it: a customer key sees only its own."""
-    ticket = await repo.get_ticket(session, ticket_id, lock=lock)
-    if ticket is None or not principal.sees(ticket.customer_id):
-        raise NotFound("No such ticket.")
-    return ticket
-
-
-async def list_tickets(
-    session: AsyncSession,
-    *,
-    limit: int,
-    cursor: str | None,
-    customer_id: str | None,
-    line: Line | None,
-    status: Status | None,
-    now: datetime | None = None,
-    partner_id: str | None = None,
-    number: int | None = None,
-    updated_gte: datetime | None = None,
-) -> Page[TicketRead]:
-    before = cursor_int(cursor, "before", maximum=INT32_MAX)  # ticket numbers are INTEGER
-    rows = await repo.list_tickets(
-        session, limit=limit, before=before, customer_id=customer_id,
-        line=line.value if line else None, status=status.value if status else None,
-        partner_id=partner_id, number=number, updated_gte=updated_gte,
-    )  # fmt: skip
-    kept = rows[:limit]
-    charges = await repo.current_charges(session, [t.id for t in kept])
-    page = keyset_page(
-        rows, limit, key="before", position=lambda t: t.number,
-        read=lambda t: ticket_read(t, charges.get(t.id)),
-    )  # fmt: skip
-    if now is not None:
-        for item, block in zip(page.data, await sla.blocks(session, kept, now), strict=True):
-            item.sla = block
-    return page
 
 
 # ---------------------------------------------------------------- submission
@@ -410,19 +344,6 @@ async def add_message(
     # other channels (the e-mail outbox) subscribe here, so the desk does not import them
     await MESSAGE_ADDED.publish(session, MessageAdded(ticket, message, author, settings, now))
     return message
-
-
-async def list_messages(
-    session: AsyncSession, ticket_id: str, *, principal: Principal, limit: int, cursor: str | None
-) -> Page[MessageRead]:
-    ticket = await load(session, ticket_id, principal)
-    after = cursor_int(cursor, "after")
-    rows = await repo.list_messages(
-        session, ticket.id, limit=limit, after=after, internal=not principal.is_customer
-    )
-    return keyset_page(
-        rows, limit, key="after", position=lambda m: m.seq, read=MessageRead.model_validate
-    )
 
 
 # ---------------------------------------------------------------- status machine

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from app.desk import reads
 from app.desk import service as desk
 from app.desk.access import TicketInReach
 from app.desk.models import Line
@@ -124,7 +125,7 @@ async def assign(
     ticket = await desk.load(session, ticket_id, principal, lock=True)
     service.refuse_closed(ticket)
     await service.assign(session, ticket, body.assignee, now)
-    return await desk.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 @router.get(
@@ -161,7 +162,7 @@ async def name_urgent(
     service.refuse_finished(ticket)
     await ledger.lock_customer(session, ticket.customer_id)  # one naming at a time
     await service.name_urgent(session, ticket, now)
-    return await desk.read(session, ticket, now)
+    return await reads.read(session, ticket, now)
 
 
 @router.get(

@@ -113,3 +113,25 @@ async def test_an_admin_sets_targets_and_open_tickets_follow(sla: Sla) -> None:
     assert (
         await sla.client.put("/v1/sla/targets", json=bad, headers=sla.api.admin)
     ).status_code == 422
+
+
+async def test_reads_follow_a_target_change_made_after_the_cache_was_loaded(sla: Sla) -> None:
+    """`GET /v1/tickets/{id}` and the list take calendars and targets from the process's
+    cached desk configuration while its version is current (app.desk.reads): a change
+    bumps the version, so the next read does not answer the old targets, nor the one after
+    (the cache reloaded)."""
+    who = await sla.person(credits=1)
+    tid = (await sla.ticket(who, severity=2))["id"]
+    assert (await sla.sla(tid))["assignment"]["target_minutes"] != 17  # cache loaded
+    body = {
+        "line": "technical", "severity": 2, "category": "product_issue",
+        "first_response_minutes": 120, "assignment_minutes": 17, "resolution_minutes": 600,
+    }  # fmt: skip
+    response = await sla.client.put("/v1/sla/targets", json=body, headers=sla.api.admin)
+    assert response.status_code == 200, response.text
+    for _ in range(2):  # the stale cache noticed, then the reloaded one
+        assert (await sla.sla(tid))["assignment"]["target_minutes"] == 17
+        listed = await sla.client.get("/v1/tickets", headers=sla.api.admin)
+        assert listed.status_code == 200, listed.text
+        mine = [t for t in listed.json()["data"] if t["id"] == tid]
+        assert mine[0]["sla"]["assignment"]["target_minutes"] == 17
