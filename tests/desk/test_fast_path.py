@@ -51,7 +51,9 @@ TABLES = {
     "ORDER BY j.seq",
     "journal_lines": "SELECT l.* FROM journal_lines l JOIN journal_transactions j "
     "ON j.seq = l.transaction_seq WHERE j.customer_id = :c ORDER BY l.id",
-    "lots": "SELECT l.* FROM lots l WHERE customer_id = :c ORDER BY l.created_at, l.amount",
+    # created at one frozen instant, lots differ by content: order by it, not by chance
+    "lots": "SELECT l.* FROM lots l WHERE customer_id = :c "
+    "ORDER BY l.created_at, l.amount, l.source, l.expires_at NULLS FIRST, l.credits",
     "wallets": "SELECT w.* FROM wallets w WHERE customer_id = :c",
     "events": "SELECT e.* FROM events e WHERE customer_id = :c ORDER BY e.seq",
     "top_ups": "SELECT t.* FROM top_ups t WHERE customer_id = :c ORDER BY t.created_at",
