@@ -314,6 +314,10 @@ def test_a_day_at_the_desk(served: tuple[str, dict[str, str]], browser: Any) -> 
     cabinet = context.new_page()
     cabinet.set_default_timeout(30_000)  # a deadline, not a measure: loaded CI runs are slow
     cabinet.goto(portal["url"])
+    # Signed in (the link's token taken from the fragment and kept) before moving on: a
+    # navigation while the page still loads drops the token ("Your session has ended").
+    expect(cabinet.locator("#who")).to_have_text("Acme Hosting")
+    assert "token=" not in cabinet.url
     cabinet.goto(f"{base}/cabinet/#/tickets/{urgent['id']}")
     cabinet.get_by_role("button", name="Accept for 1 credit").click()
     expect(cabinet.get_by_test_id("transfer")).to_have_count(0)
